@@ -1,0 +1,48 @@
+"""``feishu-sim``: the command-line face of the engine. ``main(argv) -> exit code``.
+
+Exit codes: 0 success (all acked), 1 some deliveries not acked / some checks failed, 2 usage or bad
+input (one line on stderr, never a traceback).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+from .. import __version__
+from ..errors import SimulatorError, UsageError
+from . import generate, push, receive, verify_url
+from ._common import Parser
+
+COMMANDS = (generate, push, verify_url, receive)
+
+
+def build_parser() -> Parser:
+    parser = Parser(prog="feishu-sim", description="Mock Feishu (Lark) event delivery for testing receivers.")
+    parser.add_argument("--version", action="version", version=f"feishu-sim {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    for module in COMMANDS:
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+        if not getattr(args, "command", None):
+            parser.print_help()
+            return 2
+        code: int = args.func(args)
+        return code
+    except UsageError as exc:
+        print(f"feishu-sim: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except SimulatorError as exc:
+        print(f"feishu-sim: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("feishu-sim: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0

@@ -1,0 +1,116 @@
+"""Argument parsing shared by the commands. Bad input raises ``UsageError`` (one line, exit 2)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any, NoReturn
+
+from .. import constants as C
+from ..config import AppProfile, Budget, RetryPolicy, SimConfig
+from ..errors import ConfigError, UsageError
+from ..overrides import parse_assignments
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that raises instead of printing usage and exiting."""
+
+    def error(self, message: str) -> NoReturn:
+        prefix = self.prog.removeprefix("feishu-sim").strip()
+        raise UsageError(f"{prefix}: {message}" if prefix else message)
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def seed_int(text: str) -> int:
+    try:
+        return int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer seed, got {text!r}") from None
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
+    return value
+
+
+def add_app_options(p: argparse.ArgumentParser, *, keys: bool = True) -> None:
+    g = p.add_argument_group("app")
+    g.add_argument("--app-id", default=None, help=f"app id (default {C.DEFAULT_APP_ID})")
+    g.add_argument("--tenant-key", default=None, help=f"tenant key (default {C.DEFAULT_TENANT_KEY})")
+    g.add_argument("--verification-token", default=None,
+                   help="verification token put in header.token (default: $FEISHU_VERIFICATION_TOKEN, else empty)")
+    if keys:
+        g.add_argument("--encrypt-key", default=None,
+                       help="encrypt key: AES-encrypt and sign (default: $FEISHU_ENCRYPT_KEY, else plaintext)")
+
+
+def add_generation_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("generation")
+    g.add_argument("--count", "-n", type=positive_int, default=1, help="number of events (default 1)")
+    g.add_argument("--seed", type=seed_int, default=None, help="seed: the same seed gives the same events")
+    g.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
+                   help="override a field, e.g. --set event.meeting.topic='Q3 review' (JSON-typed values)")
+    g.add_argument("--locale", default="zh_CN", help="Faker locale: zh_CN (default) or en_US")
+    g.add_argument("--no-validate", action="store_true",
+                   help="do not validate against the schema (for deliberately broken payloads)")
+
+
+def app_profile(args: argparse.Namespace, *, keys: bool = True) -> AppProfile:
+    for name in ("encrypt_key", "verification_token", "app_id", "tenant_key"):
+        value = getattr(args, name, None)
+        if value is not None and value == "":
+            raise ConfigError(f"--{name.replace('_', '-')} must not be empty")
+    return AppProfile.from_env(
+        app_id=args.app_id, tenant_key=args.tenant_key, verification_token=args.verification_token,
+        encrypt_key=getattr(args, "encrypt_key", None) if keys else None,
+    )
+
+
+def sim_config(args: argparse.Namespace, **extra: Any) -> SimConfig:
+    values: dict[str, Any] = {
+        "app": app_profile(args),
+        "seed": getattr(args, "seed", None),
+        "locale": getattr(args, "locale", "zh_CN"),
+        "validate": not getattr(args, "no_validate", False),
+        "accept_2xx": getattr(args, "accept_2xx", False),
+    }
+    if hasattr(args, "timeout"):
+        values["budget"] = Budget(connect_s=args.connect_timeout, total_s=args.timeout)
+    if getattr(args, "retries", None) is not None:
+        values["retries"] = RetryPolicy.parse(args.retries)
+    if getattr(args, "time_scale", None) is not None:
+        values["time_scale"] = args.time_scale
+    values.update(extra)
+    return SimConfig(**values)
+
+
+def overrides(args: argparse.Namespace) -> dict[str, Any]:
+    return parse_assignments(args.overrides)
+
+
+def eprint(*parts: object) -> None:
+    print(*parts, file=sys.stderr, flush=True)

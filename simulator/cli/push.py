@@ -1,0 +1,161 @@
+"""``feishu-sim push``: generate, seal and deliver events; print a verdict line per event."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from typing import Any
+from urllib.parse import urlsplit
+
+from .. import catalog
+from .. import constants as C
+from ..delivery.webhook import check_url
+from ..engine import Simulator
+from ..errors import TargetError, UsageError
+from ..transcript import TranscriptWriter
+from ..verdict import Delivery
+from ._common import (
+    Parser,
+    add_app_options,
+    add_generation_options,
+    eprint,
+    non_negative_float,
+    overrides,
+    positive_float,
+    positive_int,
+    sim_config,
+)
+
+
+def add_delivery_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("delivery")
+    g.add_argument("--concurrency", "-c", type=positive_int, default=1, help="events in flight at once (default 1)")
+    g.add_argument("--timeout", type=positive_float, default=C.WEBHOOK_TOTAL_BUDGET_S,
+                   help="total budget per request in seconds (default 3)")
+    g.add_argument("--connect-timeout", type=positive_float, default=C.WEBHOOK_CONNECT_BUDGET_S,
+                   help="TCP connect budget in seconds (default 2)")
+    g.add_argument("--accept-2xx", action="store_true", help="count any 2xx as acked (the platform wants 200)")
+    g.add_argument("--retries", default=None, metavar="feishu|none|N",
+                   help="retry ladder: feishu (15 s, 5 min, 1 h, 6 h), none (default), or N steps")
+    g.add_argument("--time-scale", type=non_negative_float, default=None,
+                   help="virtual clock: 0 runs the retry ladder instantly, 0.001 compresses it, 1 is real time")
+    g.add_argument("--json", action="store_true", help="print a machine-readable summary instead of lines")
+    g.add_argument("--transcript", default=None, metavar="FILE", help="write every attempt as NDJSON to FILE")
+
+
+def add_parser(sub: Any) -> None:
+    p: Parser = sub.add_parser(
+        "push", help="push events to a webhook receiver (the built-in reference receiver when no URL)",
+        description="Push sealed events to a webhook URL. Without a URL the built-in reference receiver is "
+                    "started on a free loopback port and receives them.")
+    p.add_argument("args", nargs="*", metavar="[URL] [EVENT_TYPE]",
+                   help=f"target URL and/or event type (default {C.DEFAULT_EVENT_TYPE})")
+    add_generation_options(p)
+    add_app_options(p)
+    add_delivery_options(p)
+    p.set_defaults(func=run)
+
+
+def split_positionals(items: list[str]) -> tuple[str | None, str]:
+    url: str | None = None
+    event_type: str | None = None
+    for item in items:
+        if "://" in item or item.startswith(("localhost", "127.")):
+            if url is not None:
+                raise UsageError(f"more than one URL given: {url!r} and {item!r}")
+            url = item
+        else:
+            if event_type is not None:
+                raise UsageError(f"more than one event type given: {event_type!r} and {item!r}")
+            event_type = item
+    return url, event_type or C.DEFAULT_EVENT_TYPE
+
+
+async def probe(url: str, timeout: float = C.WEBHOOK_CONNECT_BUDGET_S) -> None:
+    """Fail fast (exit 2) when the target cannot be reached at all."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
+    except asyncio.TimeoutError:
+        raise TargetError(f"cannot reach {host}:{port}: connect timed out after {timeout:g} s") from None
+    except OSError as exc:
+        raise TargetError(f"cannot reach {host}:{port}: {exc.strerror or exc}") from None
+    writer.close()
+    try:
+        await writer.wait_closed()
+    except OSError:
+        pass
+
+
+def render(deliveries: list[Delivery], sim: Simulator, *, as_json: bool, target: str) -> None:
+    if as_json:
+        doc = {
+            "target": target,
+            "seed": sim.rand.seed,
+            "summary": sim.summary().to_json(),
+            "deliveries": [
+                {"event_id": d.event_id, "event_type": d.event_type, "final": str(d.final),
+                 "acked_at_attempt": d.acked_at_attempt,
+                 "attempts": [{"attempt": a.attempt, "outcome": str(a.outcome), "status": a.status,
+                               "latency_ms": round(a.latency_ms, 3), "detail": a.detail} for a in d.attempts]}
+                for d in deliveries
+            ],
+        }
+        print(json.dumps(doc, ensure_ascii=False, indent=2))
+    else:
+        for d in deliveries:
+            print(d.summary_line())
+        s = sim.summary()
+        print(f"{s.acked}/{s.total} acked ({s.attempts} attempts) -> {target}", file=sys.stderr)
+
+
+def run(args: argparse.Namespace) -> int:
+    url, event_type = split_positionals(args.args)
+    catalog.get(event_type)
+    if url is not None:
+        check_url(url)
+    config = sim_config(args)
+    ov = overrides(args)
+    sim_probe = Simulator(config)
+    # Validate overrides (and everything else) before touching the network or the transcript file.
+    sim_probe.generate(event_type, overrides=ov)
+    transcript = TranscriptWriter(args.transcript) if args.transcript else None
+    return asyncio.run(_run(args, url, event_type, ov, config, transcript))
+
+
+async def _run(args: argparse.Namespace, url: str | None, event_type: str, ov: dict[str, Any], config: Any,
+               transcript: TranscriptWriter | None) -> int:
+    from ..receiver import ReferenceReceiver
+    from ..servers import serving
+
+    sim = Simulator(config, transcript=transcript)
+    envelopes = sim.generate_many(event_type, args.count, overrides=ov)
+    try:
+        if url is None:
+            receiver = ReferenceReceiver(encrypt_key=config.app.encrypt_key,
+                                         verification_token=config.app.verification_token)
+            async with serving(receiver.app()) as base:
+                target = base + "/webhook/event"
+                eprint(f"no URL given: pushing to the built-in reference receiver at {target}")
+                deliveries = await _push(sim, target, envelopes, args.concurrency)
+        else:
+            await probe(url, config.budget.connect_s)
+            target = url
+            deliveries = await _push(sim, target, envelopes, args.concurrency)
+    finally:
+        if transcript is not None:
+            transcript.close()
+    render(deliveries, sim, as_json=args.json, target=target)
+    return 0 if all(d.acked for d in deliveries) else 1
+
+
+async def _push(sim: Simulator, url: str, envelopes: list[dict[str, Any]], concurrency: int) -> list[Delivery]:
+    channel = sim.webhook(url)
+    try:
+        return await sim.push(channel, envelopes, concurrency=concurrency)
+    finally:
+        await channel.aclose()

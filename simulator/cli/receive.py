@@ -1,0 +1,45 @@
+"""``feishu-sim receive``: run the reference receiver in the foreground."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from ._common import Parser, app_profile, eprint, positive_int
+
+
+def add_parser(sub: Any) -> None:
+    p: Parser = sub.add_parser("receive", help="run the built-in reference receiver",
+                               description="A correct Feishu webhook receiver: decrypts, verifies the signature "
+                                           "and token, answers the challenge, dedupes on event_id.")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=positive_int, default=9000)
+    p.add_argument("--encrypt-key", default=None, help="default: $FEISHU_ENCRYPT_KEY")
+    p.add_argument("--verification-token", default=None, help="default: $FEISHU_VERIFICATION_TOKEN")
+    p.add_argument("--ready-file", default=None, help="write the base URL to this file once listening")
+    p.set_defaults(func=run, app_id=None, tenant_key=None)
+
+
+def run(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from ..receiver import ReferenceReceiver
+    from ..servers import serving
+
+    app = app_profile(args)
+    receiver = ReferenceReceiver(encrypt_key=app.encrypt_key, verification_token=app.verification_token,
+                                 verbose=True)
+
+    async def main() -> None:
+        async with serving(receiver.app(), args.host, args.port) as url:
+            eprint(f"reference receiver listening on {url} (POST any path)")
+            if args.ready_file:
+                Path(args.ready_file).write_text(url + "\n")
+            await asyncio.Event().wait()
+
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:
+        pass
+    return 0

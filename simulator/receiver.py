@@ -1,0 +1,167 @@
+"""The reference receiver: a Starlette app that receives like a correct Feishu receiver should.
+
+Order of checks (a strict superset of what the official SDKs do, protocol §1.3-1.6):
+
+1. body size limit (413) and JSON (400);
+2. decrypt ``{"encrypt": ...}`` when an encrypt key is configured (400 on failure); with a key configured,
+   an unencrypted *event* is refused (the SDKs accept it if signed; we insist on the platform's form);
+3. URL verification: the token must match, then ``{"challenge": ...}`` is echoed (no signature check,
+   as the platform may not sign challenges);
+4. signature over the raw body with the three ``X-Lark-*`` headers (401 when missing or wrong);
+5. verification token in ``header.token`` when one is configured (401);
+6. dedupe on ``header.event_id``: a duplicate is answered 200 but not processed again;
+7. ``200 {"msg":"success"}``.
+
+Everything received is kept in ``ReceiverState`` (also served at ``GET /_sim/received``).
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from . import constants as C
+from .seal import AesCipher, DecryptError, sign
+
+DEFAULT_MAX_BODY = 1024 * 1024
+
+
+@dataclass
+class Received:
+    event_id: str
+    event_type: str
+    envelope: dict[str, Any]
+    duplicate: bool
+    at: float
+
+
+@dataclass
+class ReceiverState:
+    events: list[Received] = field(default_factory=list)
+    rejected: list[tuple[int, str]] = field(default_factory=list)
+    challenges: int = 0
+    seen: OrderedDict[str, None] = field(default_factory=OrderedDict)
+    max_seen: int = 100_000
+    max_events: int = 10_000
+
+    @property
+    def unique(self) -> list[Received]:
+        return [e for e in self.events if not e.duplicate]
+
+    def clear(self) -> None:
+        self.events.clear()
+        self.rejected.clear()
+        self.seen.clear()
+        self.challenges = 0
+
+
+def _msg(status: int, msg: str) -> JSONResponse:
+    return JSONResponse({"msg": msg}, status_code=status, media_type=C.CONTENT_TYPE_JSON)
+
+
+class ReferenceReceiver:
+    def __init__(self, *, encrypt_key: str | None = None, verification_token: str | None = None,
+                 max_body: int = DEFAULT_MAX_BODY, verbose: bool = False) -> None:
+        self.encrypt_key = encrypt_key or None
+        self.verification_token = verification_token or None
+        self.cipher = AesCipher(encrypt_key) if encrypt_key else None
+        self.max_body = max_body
+        self.verbose = verbose
+        self.state = ReceiverState()
+
+    def reject(self, status: int, msg: str) -> JSONResponse:
+        self.state.rejected.append((status, msg))
+        if self.verbose:
+            print(f"rejected {status} {msg}", flush=True)
+        return _msg(status, msg)
+
+    def _token_ok(self, token: object) -> bool:
+        if self.verification_token is None:
+            return token in (None, "")
+        return isinstance(token, str) and hmac.compare_digest(token.encode(), self.verification_token.encode())
+
+    async def handle(self, request: Request) -> Response:
+        raw = await request.body()
+        if len(raw) > self.max_body:
+            return self.reject(413, f"body larger than {self.max_body} bytes")
+        try:
+            outer = json.loads(raw)
+        except ValueError:
+            return self.reject(400, "body is not JSON")
+        if not isinstance(outer, dict):
+            return self.reject(400, "body is not a JSON object")
+        encrypted = "encrypt" in outer
+        if encrypted:
+            if self.cipher is None:
+                return self.reject(400, "encrypted body but no encrypt key configured")
+            try:
+                payload = json.loads(self.cipher.decrypt(str(outer["encrypt"])))
+            except (DecryptError, ValueError) as exc:
+                return self.reject(400, f"cannot decrypt: {exc}")
+            if not isinstance(payload, dict):
+                return self.reject(400, "decrypted body is not a JSON object")
+        else:
+            payload = outer
+
+        if payload.get("type") == "url_verification" and "schema" not in payload:
+            if not self._token_ok(payload.get("token")):
+                return self.reject(401, "invalid verification token")
+            self.state.challenges += 1
+            return JSONResponse({"challenge": payload.get("challenge")}, media_type=C.CONTENT_TYPE_JSON)
+
+        if self.cipher is not None:
+            if not encrypted:
+                return self.reject(400, "unencrypted event but an encrypt key is configured")
+            ts = request.headers.get(C.HEADER_TIMESTAMP)
+            nonce = request.headers.get(C.HEADER_NONCE)
+            sig = request.headers.get(C.HEADER_SIGNATURE)
+            if not ts or not nonce or not sig:
+                return self.reject(401, "missing signature headers")
+            expected = sign(ts, nonce, self.cipher.encrypt_key, raw)
+            if not hmac.compare_digest(expected, sig):
+                return self.reject(401, "signature verification failed")
+
+        header = payload.get("header")
+        if payload.get("schema") != C.SCHEMA_V2 or not isinstance(header, dict):
+            return self.reject(400, "not a v2.0 event")
+        if not self._token_ok(header.get("token")) and not (self.cipher is not None and "token" not in header):
+            return self.reject(401, "invalid verification token")
+        event_id = str(header.get("event_id", ""))
+        duplicate = event_id in self.state.seen
+        if not duplicate:
+            self.state.seen[event_id] = None
+            if len(self.state.seen) > self.state.max_seen:
+                self.state.seen.popitem(last=False)
+        if len(self.state.events) < self.state.max_events:
+            self.state.events.append(Received(event_id, str(header.get("event_type", "")), payload, duplicate,
+                                              time.time()))
+        if self.verbose:
+            print(f"{'duplicate' if duplicate else 'received'} {event_id} {header.get('event_type')}", flush=True)
+        return _msg(200, "success")
+
+    async def received(self, request: Request) -> Response:
+        return JSONResponse({
+            "events": [{"event_id": e.event_id, "event_type": e.event_type, "duplicate": e.duplicate}
+                       for e in self.state.events],
+            "rejected": [{"status": s, "msg": m} for s, m in self.state.rejected],
+            "challenges": self.state.challenges,
+        })
+
+    def app(self) -> Starlette:
+        return Starlette(routes=[
+            Route("/_sim/received", self.received, methods=["GET"]),
+            Route("/{path:path}", self.handle, methods=["POST"]),
+        ])
+
+
+def make_receiver_app(**kwargs: Any) -> Starlette:
+    return ReferenceReceiver(**kwargs).app()

@@ -1,0 +1,167 @@
+"""Verdicts, attempts and delivery records: the one result model for every delivery channel.
+
+An *attempt* is one try at delivering one event (one HTTP POST, or one data message over the long
+connection). Its ``outcome`` is judged from what the receiver did:
+
+========================  ===============================================================  =========
+outcome                   webhook                                                          long conn
+========================  ===============================================================  =========
+``acked``                 HTTP 200 (any 2xx with ``accept_2xx``) within the 3 s budget      ack code 200 within 3 s
+``rejected``              any other status (``status`` + body excerpt in ``detail``)        ack code != 200
+``timeout``               no complete response within the budget                            no ack within 3 s
+``connection_error``      connect refused / reset / DNS / TLS                               connection lost before the ack
+``not_delivered``         --                                                                no connection of the app online
+========================  ===============================================================  =========
+
+A *delivery* is one event with all its attempts; it ends in exactly one terminal state: ``acked``
+(at attempt k) or ``exhausted`` (every attempt of the retry ladder failed).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+class Outcome(str, enum.Enum):
+    ACKED = "acked"
+    REJECTED = "rejected"
+    TIMEOUT = "timeout"
+    CONNECTION_ERROR = "connection_error"
+    NOT_DELIVERED = "not_delivered"
+
+    def __str__(self) -> str:
+        return self.value
+
+    @property
+    def ok(self) -> bool:
+        return self is Outcome.ACKED
+
+
+class Channel(str, enum.Enum):
+    WEBHOOK = "webhook"
+    LONGCONN = "longconn"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Final(str, enum.Enum):
+    ACKED = "acked"
+    EXHAUSTED = "exhausted"
+    PENDING = "pending"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass
+class Attempt:
+    """One try at delivering one event."""
+
+    event_id: str
+    event_type: str
+    attempt: int  # 1-based; 1 is the initial push, 2.. are retries
+    channel: Channel
+    outcome: Outcome
+    sent_at: float  # platform time (epoch seconds) when it was sent
+    latency_ms: float  # receiver time: from send to verdict
+    status: int | None = None  # HTTP status (webhook) or ack code (long connection)
+    detail: str = ""  # human-readable reason: body excerpt, exception text, ...
+    target: str = ""  # URL or connection id
+    request_headers: dict[str, str] = field(default_factory=dict)
+    request_body: str = ""
+    response_headers: dict[str, str] = field(default_factory=dict)
+    response_body: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)  # channel specifics (biz_rt, message_id, ...)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["channel"] = str(self.channel)
+        data["outcome"] = str(self.outcome)
+        data["kind"] = "attempt"
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Attempt:
+        fields = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        fields["channel"] = Channel(fields["channel"])
+        fields["outcome"] = Outcome(fields["outcome"])
+        return cls(**fields)
+
+
+@dataclass
+class Delivery:
+    """One event and every attempt made to deliver it."""
+
+    event_id: str
+    event_type: str
+    envelope: dict[str, Any]
+    attempts: list[Attempt] = field(default_factory=list)
+    expect_rejected: bool = False
+    final: Final = Final.PENDING
+
+    @property
+    def acked(self) -> bool:
+        return self.final is Final.ACKED
+
+    @property
+    def last(self) -> Attempt | None:
+        return self.attempts[-1] if self.attempts else None
+
+    @property
+    def acked_at_attempt(self) -> int | None:
+        for a in self.attempts:
+            if a.outcome.ok:
+                return a.attempt
+        return None
+
+    def record(self, attempt: Attempt) -> None:
+        self.attempts.append(attempt)
+        if attempt.outcome.ok and self.final is Final.PENDING:
+            self.final = Final.ACKED
+
+    def close(self) -> None:
+        """Mark the end of the ladder: a still-pending delivery is exhausted."""
+        if self.final is Final.PENDING:
+            self.final = Final.EXHAUSTED
+
+    def summary_line(self) -> str:
+        last = self.last
+        if last is None:
+            return f"{self.event_id} {self.event_type} pending"
+        status = "" if last.status is None else f" status={last.status}"
+        detail = f" {last.detail}" if last.detail and not last.outcome.ok else ""
+        return (
+            f"{self.final} {self.event_id} {self.event_type} attempts={len(self.attempts)} "
+            f"last={last.outcome}{status} {last.latency_ms:.1f}ms{detail}"
+        )
+
+
+@dataclass
+class Summary:
+    total: int = 0
+    acked: int = 0
+    exhausted: int = 0
+    pending: int = 0
+    attempts: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, deliveries: list[Delivery]) -> Summary:
+        s = cls(total=len(deliveries))
+        for d in deliveries:
+            if d.final is Final.ACKED:
+                s.acked += 1
+            elif d.final is Final.EXHAUSTED:
+                s.exhausted += 1
+            else:
+                s.pending += 1
+            for a in d.attempts:
+                s.attempts += 1
+                s.outcomes[str(a.outcome)] = s.outcomes.get(str(a.outcome), 0) + 1
+        return s
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)

@@ -1,0 +1,72 @@
+"""URL verification (the challenge), judged like the console does (semantics §1.5, protocol §1.5):
+HTTP 200, a JSON body ``{"challenge": <same value>}``, within 1 s."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+
+import httpx
+
+from . import constants as C
+from .envelope import challenge
+from .rand import SimRandom
+from .seal import AesCipher, canonical_json
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+    def line(self) -> str:
+        return f"{'PASS' if self.ok else 'FAIL'}  {self.name}: {self.detail}"
+
+
+def challenge_request(value: str, *, token: str | None, encrypt_key: str | None,
+                      rand: SimRandom) -> tuple[bytes, dict[str, str]]:
+    plain = canonical_json(challenge(value, token))
+    headers = {"Content-Type": C.CONTENT_TYPE_JSON, C.HEADER_REQUEST_ID: rand.uuid()}
+    if encrypt_key:
+        body = canonical_json({"encrypt": AesCipher(encrypt_key).encrypt(plain, rand.token_bytes(16))})
+        return body, headers
+    return plain, headers
+
+
+async def verify_url(url: str, *, token: str | None, encrypt_key: str | None, rand: SimRandom | None = None,
+                     client: httpx.AsyncClient | None = None, budget_s: float = C.CHALLENGE_BUDGET_S,
+                     timeout_s: float = C.WEBHOOK_TOTAL_BUDGET_S) -> list[Check]:
+    rand = rand or SimRandom()
+    value = rand.alnum(16, lower=True)
+    body, headers = challenge_request(value, token=token, encrypt_key=encrypt_key, rand=rand)
+    own = client is None
+    client = client or httpx.AsyncClient(timeout=httpx.Timeout(timeout_s, connect=C.WEBHOOK_CONNECT_BUDGET_S),
+                                         trust_env=False)
+    checks: list[Check] = []
+    t0 = time.perf_counter()
+    try:
+        resp = await client.post(url, content=body, headers=headers)
+    except httpx.HTTPError as exc:
+        elapsed = (time.perf_counter() - t0) * 1000
+        checks.append(Check("response", False, f"no response after {elapsed:.0f} ms: {type(exc).__name__} {exc}"))
+        return checks
+    finally:
+        if own:
+            await client.aclose()
+    elapsed = (time.perf_counter() - t0) * 1000
+    checks.append(Check("status", resp.status_code == 200, f"HTTP {resp.status_code}"))
+    try:
+        doc = json.loads(resp.content)
+        is_json = True
+    except ValueError:
+        doc, is_json = None, False
+    checks.append(Check("json body", is_json and isinstance(doc, dict),
+                        "a JSON object" if is_json else f"not JSON: {resp.text[:120]!r}"))
+    echoed = doc.get("challenge") if isinstance(doc, dict) else None
+    checks.append(Check("challenge echoed", echoed == value,
+                        f"got {echoed!r}" + ("" if echoed == value else f", expected {value!r}")))
+    checks.append(Check("within budget", elapsed <= budget_s * 1000,
+                        f"{elapsed:.1f} ms (budget {budget_s * 1000:.0f} ms)"))
+    return checks
