@@ -78,6 +78,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
 
 
 def settings_for(request: pytest.FixtureRequest, defaults: Mapping[str, Any]) -> Settings:
+    __tracebackhide__ = True
     node = request.node
     try:
         check_names(defaults)
@@ -100,6 +101,7 @@ def feishu_config() -> dict[str, Any]:
 @pytest.fixture
 def feishu_sim(request: pytest.FixtureRequest, feishu_config: Mapping[str, Any]) -> Iterator[FeishuSim]:
     """Pushes Feishu events into the app under test (URL, ASGI or WSGI app) and judges the acks."""
+    __tracebackhide__ = True
     if not isinstance(feishu_config, Mapping):
         raise pytest.UsageError(f"{request.node.nodeid}: the feishu_config fixture must return a dict of marker "
                                 f"keywords, got {type(feishu_config).__name__}")

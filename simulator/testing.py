@@ -222,6 +222,7 @@ class FeishuSim:
         ``expect_rejected``: a negative test; the delivery must *not* be acked.
         ``encrypt_key``: seal this push with another key (``None``: plaintext), e.g. a wrong one.
         """
+        __tracebackhide__ = True  # a usage error points at the test's line, not at this module
         envelopes = self._envelopes(event, set, count)
         self._resolve(target, path)
         out = await self._deliver(target, envelopes, path, encrypt_key, concurrency, expect_rejected)
@@ -242,6 +243,7 @@ class FeishuSim:
              expect_rejected: bool = False, encrypt_key: str | None = UNSET,
              concurrency: int = 1) -> Delivery | list[Delivery]:
         """Blocking ``apush`` for sync tests. In ``async def`` tests use ``await feishu_sim.apush(...)``."""
+        __tracebackhide__ = True
         self._not_in_loop("push", "apush")
         # Generation and target checks run here, so bad input raises in the test's own thread.
         envelopes = self._envelopes(event, set, count)
@@ -290,6 +292,7 @@ class FeishuSim:
         return f"{self.name}: " if self.name else ""
 
     def _not_in_loop(self, sync: str, async_: str) -> None:
+        __tracebackhide__ = True
         try:
             asyncio.get_running_loop()
         except RuntimeError:
@@ -299,6 +302,7 @@ class FeishuSim:
 
     def _envelopes(self, event: str | dict[str, Any], overrides: Overrides | None,
                    count: int | None) -> list[dict[str, Any]]:
+        __tracebackhide__ = True
         if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 1):
             raise ConfigError(f"{self._where()}count must be an int >= 1, got {count!r}")
         n = 1 if count is None else count
@@ -309,6 +313,7 @@ class FeishuSim:
         return self.sim.generate_many(event, n, overrides=overrides)
 
     def _resolve(self, target: object, path: str | None) -> None:
+        __tracebackhide__ = True
         try:
             resolve(target)
             check_path(path or self.settings.path)

@@ -1,0 +1,253 @@
+"""Example test suites, as a user of the plugin would write them; the plugin tests run them with pytester."""
+
+from __future__ import annotations
+
+STARLETTE_SUITE = '''
+import time
+
+import pytest
+from starlette.applications import Starlette
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+TOKEN = "v-token-0123456789abcdef"
+seen = []
+failures_left = {"n": 0}
+
+
+async def webhook(request):
+    body = await request.json()
+    if body["header"]["token"] != TOKEN:
+        return JSONResponse({"msg": "invalid token"}, status_code=401)
+    if failures_left["n"] > 0:
+        failures_left["n"] -= 1
+        return JSONResponse({"msg": "busy"}, status_code=503)
+    seen.append(body)
+    return JSONResponse({"msg": "success"})
+
+
+app = Starlette(routes=[Route("/feishu/events", webhook, methods=["POST"])])
+
+
+@pytest.fixture
+def feishu_config():
+    return {"verification_token": TOKEN, "path": "/feishu/events"}
+
+
+def test_push_with_override(feishu_sim):
+    d = feishu_sim.push(app, "vc.meeting.share_ended_v1", set={"event.meeting.topic": "Q3 review"})
+    assert d.acked and d.last.status == 200 and d.last.target == "http://testserver/feishu/events"
+    assert seen[-1]["event"]["meeting"]["topic"] == "Q3 review"
+    assert seen[-1]["header"]["event_id"] == d.event_id
+
+
+def test_count_and_assertions(feishu_sim):
+    ds = feishu_sim.push(app, count=3)
+    assert len({d.event_id for d in ds}) == 3
+    feishu_sim.assert_all_acked()
+    assert feishu_sim.assert_acked(ds[1].event_id) is ds[1]
+    assert [a.event_id for a in feishu_sim.attempts] == [d.event_id for d in ds]
+    assert feishu_sim.summary().acked == 3
+
+
+@pytest.mark.feishu(verification_token="not-the-right-token")
+def test_wrong_token_is_rejected(feishu_sim):
+    d = feishu_sim.push(app, expect_rejected=True)
+    assert not d.acked and d.last.status == 401
+    feishu_sim.assert_rejected(d.event_id)
+
+
+@pytest.mark.feishu(retries="feishu")
+def test_retry_ladder_runs_in_virtual_time(feishu_sim):
+    failures_left["n"] = 2
+    t0 = time.perf_counter()
+    d = feishu_sim.push(app)
+    assert d.acked_at_attempt == 3
+    sent = [a.sent_at for a in d.attempts]
+    assert [round(b - a, 3) for a, b in zip(sent, sent[1:])] == [15.0, 300.0]
+    assert {a.event_id for a in d.attempts} == {d.event_id}
+    assert time.perf_counter() - t0 < 2
+
+
+@pytest.mark.anyio
+async def test_async_push(feishu_sim):
+    ds = await feishu_sim.apush(app, count=2, concurrency=2)
+    assert [d.acked for d in ds] == [True, True]
+'''
+
+FLASK_SUITE = '''
+import pytest
+from flask import Flask, request
+
+TOKEN = "flask-token"
+app = Flask(__name__)
+seen = []
+
+
+@app.post("/webhook/event")
+def webhook():
+    body = request.get_json()
+    if body["header"]["token"] != TOKEN:
+        return {"msg": "invalid token"}, 401
+    seen.append(body)
+    return {"msg": "success"}
+
+
+@app.post("/broken")
+def broken():
+    raise RuntimeError("database is down")
+
+
+pytestmark = pytest.mark.feishu(verification_token=TOKEN)
+
+
+def test_flask_receives(feishu_sim):
+    d = feishu_sim.push(app, set={"event.meeting.topic": "Flask review"})
+    assert d.acked
+    assert seen[-1]["event"]["meeting"]["topic"] == "Flask review"
+
+
+def test_flask_error_is_a_500(feishu_sim):
+    d = feishu_sim.push(app, path="/broken", expect_rejected=True)
+    assert d.last.status == 500
+
+
+@pytest.mark.anyio
+async def test_flask_from_async_code(feishu_sim):
+    d = await feishu_sim.apush(app)
+    assert d.acked and seen[-1]["header"]["event_id"] == d.event_id
+'''
+
+LARK_SDK_SUITE = '''
+import lark_oapi as lark
+import pytest
+
+ENCRYPT_KEY = "sdk-encrypt-key"
+TOKEN = "rvaYgkND1GOiu5MM0E1rncYC6PLtF7JV"
+received = []
+
+handler = (
+    lark.EventDispatcherHandler.builder(ENCRYPT_KEY, TOKEN, lark.LogLevel.CRITICAL)
+    .register_p2_vc_meeting_share_ended_v1(received.append)
+    .build()
+)
+
+# lark-oapi looks the three signature headers up case-sensitively: canonicalise them.
+CANONICAL = {"HTTP_X_LARK_REQUEST_TIMESTAMP": "X-Lark-Request-Timestamp",
+             "HTTP_X_LARK_REQUEST_NONCE": "X-Lark-Request-Nonce",
+             "HTTP_X_LARK_SIGNATURE": "X-Lark-Signature"}
+
+
+def app(environ, start_response):
+    """A WSGI app around the SDK's EventDispatcherHandler.do()."""
+    req = lark.RawRequest()
+    req.uri = environ["PATH_INFO"]
+    req.body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+    req.headers = {CANONICAL.get(k, k): v for k, v in environ.items() if k.startswith("HTTP_")}
+    resp = handler.do(req)
+    start_response(f"{resp.status_code} X", list(resp.headers.items()))
+    return [resp.content]
+
+
+@pytest.fixture
+def feishu_config():
+    return {"encrypt_key": ENCRYPT_KEY, "verification_token": TOKEN}
+
+
+def test_sdk_dispatches_typed_event(feishu_sim):
+    d = feishu_sim.push(app, set={"event.meeting.topic": "SDK review"})
+    assert d.acked and d.last.response_body == '{"msg":"success"}'
+    data = received[-1]
+    assert isinstance(data, lark.vc.v1.P2VcMeetingShareEndedV1)
+    assert data.header.event_id == d.event_id
+    assert data.event.meeting.topic == "SDK review"
+    assert data.event.meeting.id == d.envelope["event"]["meeting"]["id"]
+
+
+def test_wrong_encrypt_key_is_refused(feishu_sim):
+    before = len(received)
+    d = feishu_sim.push(app, encrypt_key="not-the-key", expect_rejected=True)
+    assert d.last.status == 500 and len(received) == before
+
+
+@pytest.mark.feishu(verification_token="wrong-token")
+def test_wrong_token_is_refused(feishu_sim):
+    d = feishu_sim.push(app, expect_rejected=True)
+    assert not d.acked
+'''
+
+LIVE_URL_SUITE = '''
+import pytest
+from simulator.receiver import ReferenceReceiver
+from simulator.servers import ThreadedServer
+
+KEY = "live-key"
+
+
+@pytest.fixture(scope="module")
+def receiver():
+    rr = ReferenceReceiver(encrypt_key=KEY)
+    with ThreadedServer(rr.app()) as server:
+        yield rr, server.url + "/webhook/event"
+
+
+@pytest.mark.feishu(encrypt_key=KEY)
+def test_over_the_wire(feishu_sim, receiver):
+    rr, url = receiver
+    ds = feishu_sim.push(url, count=2)
+    assert all(d.acked for d in ds)
+    assert [e.event_id for e in rr.state.events[-2:]] == [d.event_id for d in ds]
+    assert ds[0].last.request_headers["X-Lark-Signature"]
+
+
+@pytest.mark.feishu(encrypt_key="other-key")
+def test_wrong_key_over_the_wire(feishu_sim, receiver):
+    d = feishu_sim.push(receiver[1], expect_rejected=True)
+    assert d.last.status == 400
+'''
+
+FAILING_SUITE = '''
+import pytest
+from starlette.applications import Starlette
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+
+async def refuse(request):
+    return JSONResponse({"msg": "nope"}, status_code=500)
+
+
+async def accept(request):
+    return JSONResponse({"msg": "success"})
+
+
+async def explode(request):
+    raise KeyError("meeting_id")
+
+
+app = Starlette(routes=[Route("/webhook/event", refuse, methods=["POST"]),
+                        Route("/ok", accept, methods=["POST"]),
+                        Route("/explode", explode, methods=["POST"])])
+
+
+def test_unacked_fails(feishu_sim):
+    feishu_sim.push(app, set={"event.meeting.topic": "never acked"})
+
+
+def test_unexpected_ack_fails(feishu_sim):
+    feishu_sim.push(app, path="/ok", expect_rejected=True)
+
+
+def test_app_exception_is_named(feishu_sim):
+    feishu_sim.push(app, path="/explode")
+
+
+@pytest.mark.feishu(check_unacked=False)
+def test_opted_out(feishu_sim):
+    assert not feishu_sim.push(app).acked
+
+
+def test_own_failure_is_not_doubled(feishu_sim):
+    feishu_sim.push(app)
+    assert False, "the test's own failure"
+'''
