@@ -11,8 +11,8 @@ import flask  # noqa: F401
 import pytest
 import starlette.applications  # noqa: F401
 
-import simulator.pytest_plugin  # noqa: F401
-import simulator.receiver  # noqa: F401
+import simulator.pytest_plugin
+import simulator.receiver
 import simulator.servers  # noqa: F401
 from tests.plugin import suites
 
@@ -165,9 +165,10 @@ def test_bad_target_and_bad_config_name_the_test(pytester: pytest.Pytester) -> N
     ])
     result.stdout.fnmatch_lines(["E *simulator.errors.TargetError: test_suite.py::test_not_a_url: target "
                                  "'localhost:8000/webhook' is not an http(s) URL*"])
-    result.stdout.fnmatch_lines(["E *pytest.UsageError: test_suite.py::TestBadConfig::test_config: feishu_config fixture: "
-                                 "unknown option 'encrypt-key' (did you mean 'encrypt_key'?)*"])
-    result.stdout.fnmatch_lines(["E *simulator.errors.UsageError: test_suite.py::test_blocking_push_in_async_test[[]asyncio[]]: "
+    result.stdout.fnmatch_lines(["E *pytest.UsageError: test_suite.py::TestBadConfig::test_config: "
+                                 "feishu_config fixture: unknown option 'encrypt-key' (did you mean 'encrypt_key'?)*"])
+    result.stdout.fnmatch_lines(["E *simulator.errors.UsageError: "
+                                 "test_suite.py::test_blocking_push_in_async_test[[]asyncio[]]: "
                                  "feishu_sim.push() blocks; inside a running event loop (an async test) use "
                                  "'await feishu_sim.apush(...)'"])
 
