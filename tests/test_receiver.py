@@ -18,7 +18,7 @@ from simulator.seal import AesCipher, Sealer, canonical_json
 KEY, TOKEN = "rk", "rtok"
 
 
-class TestClient:
+class AsgiClient:
     """Synchronous calls into an ASGI app through httpx's ASGI transport (no sockets)."""
 
     def __init__(self, app: Any) -> None:
@@ -52,7 +52,7 @@ def sealed_event(key: str = KEY, token: str = TOKEN) -> tuple[dict[str, object],
 
 def test_accepts_then_dedupes(receiver: ReferenceReceiver) -> None:
     _env, body, headers = sealed_event()
-    client = TestClient(receiver.app())
+    client = AsgiClient(receiver.app())
     r1 = client.post("/webhook", content=body, headers=headers)
     r2 = client.post("/webhook", content=body, headers=headers)
     assert r1.status_code == r2.status_code == 200 and r1.json() == {"msg": "success"}
@@ -76,13 +76,13 @@ def test_accepts_then_dedupes(receiver: ReferenceReceiver) -> None:
 def test_rejects_forgeries(receiver: ReferenceReceiver, mutate, status: int) -> None:  # type: ignore[no-untyped-def]
     _, body, headers = sealed_event()
     body, headers = mutate(body, headers)
-    r = TestClient(receiver.app()).post("/webhook", content=body, headers=headers)
+    r = AsgiClient(receiver.app()).post("/webhook", content=body, headers=headers)
     assert r.status_code == status
     assert receiver.state.events == []
 
 
 def test_wrong_key_and_wrong_token(receiver: ReferenceReceiver) -> None:
-    client = TestClient(receiver.app())
+    client = AsgiClient(receiver.app())
     _, body, headers = sealed_event(key="other")
     r = client.post("/", content=body, headers=headers)
     assert r.status_code == 401 and "signature" in r.text
@@ -91,7 +91,7 @@ def test_wrong_key_and_wrong_token(receiver: ReferenceReceiver) -> None:
 
 
 def test_challenge_plain_and_encrypted(receiver: ReferenceReceiver) -> None:
-    client = TestClient(receiver.app())
+    client = AsgiClient(receiver.app())
     plain = canonical_json(challenge("abc", TOKEN))
     assert client.post("/", content=plain).json() == {"challenge": "abc"}
     enc = canonical_json({"encrypt": AesCipher(KEY).encrypt(plain, bytes(16))})
@@ -105,7 +105,7 @@ def test_challenge_plain_and_encrypted(receiver: ReferenceReceiver) -> None:
 def test_plaintext_receiver_checks_token() -> None:
     rec = ReferenceReceiver(verification_token=TOKEN)
     env, _, _ = sealed_event()
-    client = TestClient(rec.app())
+    client = AsgiClient(rec.app())
     assert client.post("/", content=canonical_json(env)).status_code == 200
     env["header"]["token"] = "nope"  # type: ignore[index]
     assert client.post("/", content=json.dumps(env)).status_code == 401
