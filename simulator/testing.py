@@ -6,20 +6,19 @@ does not need pytest; the plugin only builds it from the marker and checks it af
 
 The engine is async. ``apush`` runs in the caller's event loop (any asyncio loop: pytest-asyncio,
 anyio's pytest plugin, ``asyncio.run``); ``push`` is the blocking face for sync code and runs the engine
-on one event loop in a background thread (an anyio blocking portal, as Starlette's ``TestClient`` does),
-kept for the helper's lifetime so an in-process app sees the same loop on every push.
+on one event loop in a background thread (the way Starlette's ``TestClient`` uses a blocking portal),
+kept for the helper's lifetime so an in-process app sees the same loop on every push. The thread is a
+daemon: a script that forgets ``close()`` still exits.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import difflib
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, overload
-
-from anyio.from_thread import BlockingPortal, start_blocking_portal
+from typing import Any, TypeVar, overload
 
 from . import constants as C
 from .config import AppProfile, Budget, RetryPolicy, SimConfig
@@ -150,6 +149,38 @@ def settings_from(options: Mapping[str, Any], *, default_seed: int | None = None
     return Settings(config=config, path=path, check_unacked=_bool("check_unacked", o.get("check_unacked", True)))
 
 
+T = TypeVar("T")
+
+
+class _LoopThread:
+    """An asyncio loop in a daemon thread; ``run(coro)`` blocks the caller until the coroutine is done."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="feishu-sim-loop", daemon=True)
+        self.thread.start()
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
+
+    def close(self) -> None:
+        async def drain() -> None:
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await self.loop.shutdown_asyncgens()
+            await self.loop.shutdown_default_executor()
+
+        try:
+            self.run(drain())
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join(5)
+            if not self.thread.is_alive():
+                self.loop.close()
+
+
 class _Unset:
     def __repr__(self) -> str:
         return "UNSET"
@@ -165,8 +196,7 @@ class FeishuSim:
         self.settings = settings or Settings()
         self.name = name
         self.sim = Simulator(self.settings.config)
-        self._portal_cm: contextlib.AbstractContextManager[BlockingPortal] | None = None
-        self._portal: BlockingPortal | None = None
+        self._loop_thread: _LoopThread | None = None
         self._sealers = 0
 
     @classmethod
@@ -248,8 +278,8 @@ class FeishuSim:
         # Generation and target checks run here, so bad input raises in the test's own thread.
         envelopes = self._envelopes(event, set, count)
         self._resolve(target, path)
-        out: list[Delivery] = self._blocking().call(self._deliver, target, envelopes, path, encrypt_key,
-                                                    concurrency, expect_rejected)
+        out = self._blocking().run(self._deliver(target, envelopes, path, encrypt_key, concurrency,
+                                                 expect_rejected))
         return out if count is not None else out[0]
 
     # -- assertions --------------------------------------------------------------------------------
@@ -333,17 +363,16 @@ class FeishuSim:
         finally:
             await channel.aclose()
 
-    def _blocking(self) -> BlockingPortal:
-        if self._portal is None:
-            self._portal_cm = start_blocking_portal(backend="asyncio", name="feishu-sim")
-            self._portal = self._portal_cm.__enter__()
-        return self._portal
+    def _blocking(self) -> _LoopThread:
+        if self._loop_thread is None:
+            self._loop_thread = _LoopThread()
+        return self._loop_thread
 
     def close(self) -> None:
         """Stop the background loop of ``push`` (if it was started)."""
-        if self._portal_cm is not None:
-            cm, self._portal_cm, self._portal = self._portal_cm, None, None
-            cm.__exit__(None, None, None)
+        if self._loop_thread is not None:
+            lt, self._loop_thread = self._loop_thread, None
+            lt.close()
 
     def __enter__(self) -> FeishuSim:
         return self

@@ -203,7 +203,7 @@ def test_over_the_wire(feishu_sim, receiver):
 @pytest.mark.feishu(encrypt_key="other-key")
 def test_wrong_key_over_the_wire(feishu_sim, receiver):
     d = feishu_sim.push(receiver[1], expect_rejected=True)
-    assert d.last.status == 400
+    assert d.last.status in (400, 401)  # the signature (or the ciphertext) does not check out
 '''
 
 FAILING_SUITE = '''
