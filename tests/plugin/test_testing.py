@@ -1,0 +1,190 @@
+"""``FeishuSim`` and in-process delivery, without pytester."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from flask import Flask
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from simulator.delivery.inprocess import app_kind
+from simulator.errors import ConfigError, NotAcked, OverrideError, TargetError, UnknownEventType, UsageError
+from simulator.receiver import ReferenceReceiver
+from simulator.testing import FeishuSim, settings_from
+from simulator.verdict import Outcome
+
+
+@pytest.fixture
+def sim() -> Iterator[FeishuSim]:
+    with FeishuSim.from_options(seed=3) as s:
+        yield s
+
+
+async def _asgi_fn(scope: Any, receive: Any, send: Any) -> None:
+    pass
+
+
+def _wsgi_fn(environ: Any, start_response: Any) -> list[bytes]:
+    return []
+
+
+class _SyncAsgiWrapper:
+    def __call__(self, scope: Any, receive: Any, send: Any) -> Any:
+        return _asgi_fn(scope, receive, send)
+
+
+@pytest.mark.parametrize(("obj", "kind"), [
+    (Starlette(), "asgi"),
+    (Flask("k"), "wsgi"),
+    (_asgi_fn, "asgi"),
+    (_wsgi_fn, "wsgi"),
+    (_SyncAsgiWrapper(), "asgi"),
+    (lambda: None, None),
+    (42, None),
+    ("http://x", None),
+    (None, None),
+    (object(), None),
+])
+def test_app_kind(obj: object, kind: str | None) -> None:
+    assert app_kind(obj) == kind
+
+
+def test_encrypted_push_into_the_reference_receiver_asgi() -> None:
+    rr = ReferenceReceiver(encrypt_key="k", verification_token="t")
+    with FeishuSim.from_options(encrypt_key="k", verification_token="t", seed=1) as s:
+        d = s.push(rr.app(), set={"event.meeting.topic": "Q3 review"})
+        assert d.acked and rr.state.events[-1].envelope["event"]["meeting"]["topic"] == "Q3 review"
+        assert set(d.last.request_headers) >= {"X-Lark-Signature", "X-Lark-Request-Nonce"} if d.last else False
+        bad = s.push(rr.app(), encrypt_key="other", expect_rejected=True)
+        plain = s.push(rr.app(), encrypt_key=None, expect_rejected=True)
+    assert bad.last is not None and bad.last.status == 401
+    assert plain.last is not None and plain.last.status == 400
+    assert "X-Lark-Signature" not in plain.last.request_headers
+    assert json.loads(plain.last.request_body)["header"]["event_id"] == plain.event_id
+    assert s.report() is None
+
+
+def test_wsgi_app_runs_on_a_thread_and_is_judged_against_the_budget() -> None:
+    app = Flask("slow")
+
+    @app.post("/webhook/event")
+    def slow() -> dict[str, str]:
+        time.sleep(0.6)
+        return {"msg": "success"}
+
+    with FeishuSim.from_options(timeout=0.2) as s:
+        t0 = time.perf_counter()
+        d = s.push(app, expect_rejected=True)
+        elapsed = time.perf_counter() - t0
+    assert d.last is not None and d.last.outcome is Outcome.TIMEOUT
+    assert 0.15 < elapsed < 0.55, elapsed  # judged at the budget, not when the handler finished
+
+
+def test_asgi_app_exception_is_a_500_with_the_error_named(sim: FeishuSim) -> None:
+    async def boom(request: Request) -> JSONResponse:
+        raise LookupError("no such meeting")
+
+    d = sim.push(Starlette(routes=[Route("/webhook/event", boom, methods=["POST"])]), expect_rejected=True)
+    assert d.last is not None and d.last.status == 500
+    assert d.last.detail.endswith("app raised LookupError: no such meeting")
+    assert d.last.extra["app_exception"] == "LookupError: no such meeting"
+
+
+def test_bare_wsgi_app_exception_is_a_500(sim: FeishuSim) -> None:
+    def app(environ: Any, start_response: Any) -> list[bytes]:
+        raise ValueError("broken")
+
+    d = sim.push(app, expect_rejected=True)
+    assert d.last is not None and d.last.status == 500 and "app raised ValueError: broken" in d.last.detail
+
+
+def test_ready_envelope_is_sent_verbatim_and_count_repeats_it(sim: FeishuSim) -> None:
+    env = sim.generate(set={"event.meeting.topic": "hand-made"})
+    rr = ReferenceReceiver()
+    ds = sim.push(rr.app(), env, count=2)
+    assert [d.event_id for d in ds] == [env["header"]["event_id"]] * 2
+    assert [e.duplicate for e in rr.state.events] == [False, True]
+    with pytest.raises(ConfigError, match="set= applies to generated events"):
+        sim.push(rr.app(), env, set={"event.meeting.topic": "x"})
+
+
+def test_assertions(sim: FeishuSim) -> None:
+    rr = ReferenceReceiver(verification_token="t")
+    ok = sim.push(rr.app(), set={"header.token": "t"})
+    bad = sim.push(rr.app(), expect_rejected=True)
+    assert sim.assert_acked(ok.event_id) is ok
+    assert sim.assert_rejected(bad.event_id) is bad
+    with pytest.raises(NotAcked, match="1 of 2 deliveries not acked"):
+        sim.assert_all_acked()
+    with pytest.raises(NotAcked, match="expected a rejection, but it was acked"):
+        sim.assert_rejected(ok.event_id)
+    with pytest.raises(NotAcked, match="no delivery with event_id nope"):
+        sim.assert_acked("nope")
+    assert [a.event_id for a in sim.attempts] == [ok.event_id, bad.event_id]
+    assert sim.unexpected() == [] and sim.report() is None
+
+
+@pytest.mark.parametrize(("call", "error", "message"), [
+    (lambda s: s.push(Starlette(), "vc.meeting.nope"), UnknownEventType, "unknown event type 'vc.meeting.nope'"),
+    (lambda s: s.push(Starlette(), set={"event.nope.x": 1}), OverrideError, "does not exist"),
+    (lambda s: s.push(Starlette(), count=0), ConfigError, "count must be an int >= 1, got 0"),
+    (lambda s: s.push(Starlette(), path="webhook"), TargetError, "invalid path 'webhook'"),
+    (lambda s: s.push(3.5), TargetError, "target 3.5 (builtins.float) is neither"),
+    (lambda s: s.push("ftp://host/x"), TargetError, "invalid URL 'ftp://host/x'"),
+])
+def test_bad_push_input(sim: FeishuSim, call: Any, error: type[Exception], message: str) -> None:
+    with pytest.raises(error, match=message.replace("(", r"\(").replace(")", r"\)").replace(".", r"\.")):
+        call(sim)
+    assert sim.deliveries == []
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"encrypt_kye": "k"}, "unknown option 'encrypt_kye' (did you mean 'encrypt_key'?)"),
+    ({"encrypt_key": ""}, "option 'encrypt_key' must be a non-empty string or None, got ''"),
+    ({"seed": True}, "option 'seed' must be an int, got True (bool)"),
+    ({"retries": -1}, "invalid retries -1: must be >= 0"),
+    ({"retries": [15, "x"]}, "option 'retries' must be a number, got 'x' (str)"),
+    ({"time_scale": -1}, "option 'time_scale' must be >= 0, got -1"),
+    ({"timeout": 0}, "option 'timeout' must be > 0, got 0"),
+    ({"check_unacked": "no"}, "option 'check_unacked' must be True or False, got 'no' (str)"),
+    ({"path": "x"}, "option 'path' must be a path starting with '/', got 'x' (str)"),
+    ({"app_id": None}, "option 'app_id' must be a non-empty string, got None"),
+])
+def test_bad_options(options: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        settings_from(options)
+    assert str(info.value).startswith(message)
+
+
+def test_options_map_onto_the_engine_config() -> None:
+    s = settings_from({"retries": [1, 2.5], "time_scale": None, "app_id": "cli_0123456789abcdef", "timeout": 1,
+                       "accept_2xx": True, "path": "/x", "check_unacked": False})
+    assert s.config.retries.delays == (1.0, 2.5) and s.config.time_scale is None
+    assert s.config.app.app_id == "cli_0123456789abcdef" and s.config.budget.total_s == 1.0
+    assert s.config.accept_2xx and s.path == "/x" and not s.check_unacked
+    assert settings_from({}).config.time_scale == 0.0  # virtual time by default
+    assert settings_from({"retries": "feishu"}).config.retries.delays == (15.0, 300.0, 3600.0, 21600.0)
+
+
+def test_push_refuses_to_block_a_running_loop(sim: FeishuSim) -> None:
+    async def inside() -> None:
+        sim.push(Starlette())
+
+    with pytest.raises(UsageError, match=r"use 'await feishu_sim.apush\(...\)'"):
+        asyncio.run(inside())
+
+
+def test_apush_and_push_share_one_record(sim: FeishuSim) -> None:
+    rr = ReferenceReceiver()
+    first = asyncio.run(sim.apush(rr.app(), count=2, concurrency=2))
+    second = sim.push(rr.app())
+    assert sim.deliveries == [*first, second]
+    assert len({d.event_id for d in sim.deliveries}) == 3
