@@ -27,7 +27,7 @@ from .engine import Simulator
 from .errors import ConfigError, NotAcked, UsageError
 from .overrides import Overrides
 from .seal import Sealer
-from .verdict import Attempt, Delivery, Summary
+from .verdict import Attempt, Channel, Delivery, Summary
 
 DEFAULT_PATH = "/webhook/event"
 
@@ -181,6 +181,37 @@ class _LoopThread:
                 self.loop.close()
 
 
+def _platform_loop(target: object) -> asyncio.AbstractEventLoop | None:
+    """The event loop of a running long-connection ``PlatformServer``, or None for any other target."""
+    server = getattr(target, "server", None)
+    if getattr(target, "platform", None) is None or not hasattr(target, "domain"):
+        return None
+    loop = getattr(server, "loop", None)
+    return loop if isinstance(loop, asyncio.AbstractEventLoop) else None
+
+
+class _PlatformChannel:
+    """Delivers through a ``PlatformServer`` running on its own loop (thread): the platform picks a live
+    connection of the app and judges the ack; this side keeps the engine's ladder, clock and records."""
+
+    channel = Channel.LONGCONN
+
+    def __init__(self, server: Any, app_id: str) -> None:
+        self.server = server
+        self.app_id = app_id
+
+    async def attempt(self, envelope: dict[str, Any], *, attempt_no: int, sent_at: float) -> Attempt:
+        loop = _platform_loop(self.server)
+        if loop is None:
+            raise UsageError("the long-connection platform is not running")
+        coro = self.server.platform.deliver(self.app_id, envelope, attempt_no=attempt_no, sent_at=sent_at)
+        att: Attempt = await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, loop))
+        return att
+
+    async def aclose(self) -> None:
+        """The connections belong to the platform."""
+
+
 class _Unset:
     def __repr__(self) -> str:
         return "UNSET"
@@ -247,13 +278,15 @@ class FeishuSim:
                     concurrency: int = 1) -> Delivery | list[Delivery]:
         """Generate and deliver ``event`` (an event type, or a ready envelope) to ``target``.
 
-        ``target``: an ``http(s)://`` URL, an ASGI app or a WSGI app (called in process at ``path``).
+        ``target``: an ``http(s)://`` URL, an ASGI app or a WSGI app (called in process at ``path``), or
+        the long-connection platform (``feishu_platform``): then the event goes, as plain JSON with an empty
+        token, to one live connection of the app, and the verdict is the client's ack.
         ``set``: overrides by dotted path. ``count=N`` delivers N events and returns a list.
         ``expect_rejected``: a negative test; the delivery must *not* be acked.
         ``encrypt_key``: seal this push with another key (``None``: plaintext), e.g. a wrong one.
         """
         __tracebackhide__ = True  # a usage error points at the test's line, not at this module
-        envelopes = self._envelopes(event, set, count)
+        envelopes = self._envelopes(event, set, count, longconn=_platform_loop(target) is not None)
         self._resolve(target, path)
         out = await self._deliver(target, envelopes, path, encrypt_key, concurrency, expect_rejected)
         return out if count is not None else out[0]
@@ -276,7 +309,7 @@ class FeishuSim:
         __tracebackhide__ = True
         self._not_in_loop("push", "apush")
         # Generation and target checks run here, so bad input raises in the test's own thread.
-        envelopes = self._envelopes(event, set, count)
+        envelopes = self._envelopes(event, set, count, longconn=_platform_loop(target) is not None)
         self._resolve(target, path)
         out = self._blocking().run(self._deliver(target, envelopes, path, encrypt_key, concurrency,
                                                  expect_rejected))
@@ -331,7 +364,7 @@ class FeishuSim:
                          f"(an async test) use 'await feishu_sim.{async_}(...)'")
 
     def _envelopes(self, event: str | dict[str, Any], overrides: Overrides | None,
-                   count: int | None) -> list[dict[str, Any]]:
+                   count: int | None, *, longconn: bool = False) -> list[dict[str, Any]]:
         __tracebackhide__ = True
         if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 1):
             raise ConfigError(f"{self._where()}count must be an int >= 1, got {count!r}")
@@ -340,10 +373,12 @@ class FeishuSim:
             if overrides:
                 raise ConfigError(f"{self._where()}set= applies to generated events, not to a ready envelope")
             return [event] * n
-        return self.sim.generate_many(event, n, overrides=overrides)
+        return self.sim.generate_many(event, n, overrides=overrides, longconn=longconn)
 
     def _resolve(self, target: object, path: str | None) -> None:
         __tracebackhide__ = True
+        if _platform_loop(target) is not None:
+            return
         try:
             resolve(target)
             check_path(path or self.settings.path)
@@ -352,6 +387,9 @@ class FeishuSim:
 
     async def _deliver(self, target: object, envelopes: list[dict[str, Any]], path: str | None,
                        encrypt_key: str | None, concurrency: int, expect_rejected: bool) -> list[Delivery]:
+        if _platform_loop(target) is not None:
+            return await self.sim.push(_PlatformChannel(target, self.config.app.app_id), envelopes,
+                                       concurrency=concurrency, expect_rejected=expect_rejected)
         sealer = self.sim.sealer
         if encrypt_key is not UNSET:
             self._sealers += 1
