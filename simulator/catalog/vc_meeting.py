@@ -44,7 +44,8 @@ RECORDING_URL_PREFIX = "https://meetings.feishu.cn/minutes/obcn"
 PersonPicker = Callable[[GenContext, Meeting], Person]
 
 
-def _meeting(ctx: GenContext, *, just_started: bool = False) -> Meeting:
+def meeting_of(ctx: GenContext, *, just_started: bool = False) -> Meeting:
+    """The scenario's meeting, or (lone event) a fresh coherent one kept on ``ctx``."""
     m = ctx.meeting
     if m is None:
         make = just_started_meeting if just_started else lone_meeting
@@ -77,14 +78,15 @@ def _participant(ctx: GenContext, m: Meeting) -> Person:
     return ctx.population.pick(ctx.rand)
 
 
-def _operator_person(ctx: GenContext, m: Meeting, pick: PersonPicker = _anyone) -> Person:
+def operator_of(ctx: GenContext, m: Meeting, pick: PersonPicker = _anyone) -> Person:
+    """The scenario's operator, or (lone event) one chosen by ``pick`` and kept on ``ctx``."""
     if ctx.operator is None:
         ctx.operator = pick(ctx, m)
     return ctx.operator
 
 
 def _operator(ctx: GenContext, m: Meeting, pick: PersonPicker = _anyone) -> dict[str, Any]:
-    op = _operator_person(ctx, m, pick)
+    op = operator_of(ctx, m, pick)
     return user_json(op, ctx.app_id, m.role_of(op))
 
 
@@ -93,7 +95,7 @@ def meeting_and_operator(fields: tuple[str, ...], pick: PersonPicker = _anyone, 
     """A generator of ``{meeting, operator}`` bodies: the shape most of the family shares."""
 
     def generate(ctx: GenContext) -> dict[str, Any]:
-        m = _meeting(ctx, just_started=just_started)
+        m = meeting_of(ctx, just_started=just_started)
         operator = _operator(ctx, m, pick)
         return {"meeting": meeting_json(m, ctx.app_id, fields), "operator": operator}
 
@@ -104,17 +106,17 @@ def leave_meeting(ctx: GenContext) -> dict[str, Any]:
     """``leave_reason`` 1: the operator left (operator == leave_user); 2: the meeting ended (operator is who
     ended it); 3: removed (operator is the host or a co-host, leave_user the removed person). semantics
     §3.4.4: that leave_user and operator differ on kicks is inferred from the field names."""
-    m = _meeting(ctx)
+    m = meeting_of(ctx)
     reason = int(ctx.params.get("leave_reason") or ctx.rand.choice(_LEAVE_REASONS))
     leave_user: Person | None = ctx.params.get("leave_user")
     if reason == LEAVE_LEFT:
         if leave_user is None:
-            leave_user = _operator_person(ctx, m, _participant)
+            leave_user = operator_of(ctx, m, _participant)
         if ctx.operator is None:
             ctx.operator = leave_user
         op = ctx.operator
     else:
-        op = _operator_person(ctx, m, _host_or_cohost)
+        op = operator_of(ctx, m, _host_or_cohost)
         while leave_user is None or (reason == LEAVE_KICKED and leave_user.key == op.key):
             leave_user = ctx.population.pick(ctx.rand)
     return {
@@ -127,7 +129,7 @@ def leave_meeting(ctx: GenContext) -> dict[str, Any]:
 
 def recording_ready(ctx: GenContext) -> dict[str, Any]:
     """No operator (the platform uploads the file); ``duration`` is milliseconds as a string."""
-    m = _meeting(ctx)
+    m = meeting_of(ctx)
     url = ctx.params.get("url") or RECORDING_URL_PREFIX + ctx.rand.alnum(20, lower=True)
     duration_ms = ctx.params.get("duration_ms")
     if duration_ms is None:
@@ -140,8 +142,8 @@ def participant_event(pick: PersonPicker, *, just_started: bool = False, self_su
     the event is pushed for (0-500, semantics §3.5)."""
 
     def generate(ctx: GenContext) -> dict[str, Any]:
-        m = _meeting(ctx, just_started=just_started)
-        op = _operator_person(ctx, m, pick)
+        m = meeting_of(ctx, just_started=just_started)
+        op = operator_of(ctx, m, pick)
         subscribers: list[Person] | None = ctx.params.get("subscribers")
         if subscribers is None:
             subscribers = [op] if self_subscribed else [m.host, *ctx.population.pick_many(
@@ -157,8 +159,8 @@ def participant_event(pick: PersonPicker, *, just_started: bool = False, self_su
 
 def send_meeting_im(ctx: GenContext) -> dict[str, Any]:
     """An in-meeting chat message: the reduced meeting, the sender and the text."""
-    m = _meeting(ctx)
-    op = _operator_person(ctx, m, _anyone)
+    m = meeting_of(ctx)
+    op = operator_of(ctx, m, _anyone)
     content = ctx.params.get("content")
     if content is None:
         content = str(ctx.rand.faker(ctx.population.locale).sentence())
