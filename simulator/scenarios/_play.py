@@ -267,7 +267,8 @@ class _State:
             self.presenter = None
         if self.recording_since is not None:
             self.end_recording(a.time, by, a.rank, _draw(self.r, Span(*DEFAULT_READY_DELAY)))
-        for p in list(self.present.values()):
+        # Everyone still present leaves with leave_reason 2, the one who ended the meeting last.
+        for p in sorted(self.present.values(), key=lambda p: p.key == by.key):
             self.leave(a.time, p, LEAVE_MEETING_ENDED, by)
         self.emit(a.time, "meeting_ended", by)
         if self.sc.mirror_all_meeting:
