@@ -93,7 +93,7 @@ def test_each_type_reaches_its_handler_with_the_generated_values(
     got = dispatcher.received[event_type]
     assert len(got) == len(sent) and sum(len(v) for v in dispatcher.received.values()) == len(sent)
     typed = catalog.get(event_type).sdk_register is not None
-    for data, env in zip(got, sent):
+    for data, env in zip(got, sent, strict=True):
         ev = env["event"]
         assert data.header.event_id == env["header"]["event_id"]
         assert data.header.event_type == event_type and data.header.token == TOKEN
@@ -121,9 +121,9 @@ def test_each_type_reaches_its_handler_with_the_generated_values(
         if event_type == "vc.meeting.participant_meeting_ended_v1":
             assert [u.open_id for u in data.event.subscriber_ids] == [u["open_id"] for u in ev["subscriber_ids"]]
     if event_type == "vc.meeting.send_meeting_im_v1":
-        assert all(d.event["content"] == e["event"]["content"] for d, e in zip(got, sent))
+        assert all(d.event["content"] == e["event"]["content"] for d, e in zip(got, sent, strict=True))
     if event_type in ("vc.meeting.participant_meeting_started_v1", "vc.meeting.participant_meeting_joined_v1"):
-        assert all(d.event["subscriber_ids"] == e["event"]["subscriber_ids"] for d, e in zip(got, sent))
+        assert all(d.event["subscriber_ids"] == e["event"]["subscriber_ids"] for d, e in zip(got, sent, strict=True))
 
 
 def test_a_tampered_request_is_refused(envelopes: dict[str, list[dict[str, Any]]]) -> None:
