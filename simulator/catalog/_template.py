@@ -6,7 +6,7 @@
 2. Copy this module to ``simulator/catalog/<name>.py`` (no leading underscore: every public module of the
    package is imported, and registers, on first use), set ``EVENT_TYPE``, write ``generate`` and
    uncomment ``register(SPEC)``.
-3. Copy ``tests/catalog/_template_test.py`` to ``tests/catalog/test_<name>.py``; the generic tests already
+3. Copy ``tests/catalog/_template_tests.py`` to ``tests/catalog/test_<name>.py``; the generic tests already
    validate many seeded events of every registered type against its schema.
 4. If the docs give an example payload, save it verbatim as ``fixtures/events/<event_type>/doc_example.json``.
 5. ``feishu-sim generate --list`` now shows the type; ``feishu-sim generate <event_type> --seed 1`` prints one.

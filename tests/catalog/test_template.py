@@ -65,7 +65,7 @@ def registered_template(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iter
 
 def test_the_test_template_passes_for_the_registered_template(registered_template: None,
                                                               capsys: pytest.CaptureFixture[str]) -> None:
-    module = importlib.import_module("tests.catalog._template_test")
+    module = importlib.import_module("tests.catalog._template_tests")
     module.test_seeded_events_are_valid_and_coherent()
     module.test_the_schema_rejects_a_wrong_field()
     from simulator.cli import main
