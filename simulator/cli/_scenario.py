@@ -12,9 +12,8 @@ from ..scenarios import Scenario
 def add_scenario_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("scenario")
     g.add_argument("--scenario", default=None, metavar="NAME|FILE",
-                   help="a coherent meeting lifecycle instead of lone events: a shipped scenario "
-                        f"({', '.join(scenarios.names())}) or a .toml scenario file; --count runs it N "
-                        "times back to back")
+                   help="a coherent meeting lifecycle instead of lone events: a shipped scenario (see "
+                        "--list-scenarios) or a .toml scenario file; --count runs it N times back to back")
     g.add_argument("--list-scenarios", action="store_true", help="list the shipped scenarios and exit")
 
 
