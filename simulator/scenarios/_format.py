@@ -25,6 +25,13 @@ its people and a list of ``[[step]]`` tables, each one action of the meeting's l
     who = "wang"
     delay = ["10s", "1m"]              # after the previous step, a random delay in this range
 
+Step fields: ``event`` (required), ``id``, timing (``after = "id"`` or ``at``, then ``delay``: a duration
+like ``30``, ``"90s"``, ``"5m"``, or a ``[min, max]`` range drawn from the seed; default 2-20 s after the
+previous step), ``who`` (join / leave: names or one crowd, with ``count``), ``spread`` (the step's events
+fall within this window; listed people act in the listed order), ``by`` (who acts; default the host, or
+the presenter / recorder for share_ended / recording_ended), ``reason = "kicked"`` (leave_reason 3),
+``content`` and ``count`` (send_meeting_im), ``ready_delay`` (recording_ended -> recording_ready).
+
 Every problem is reported as one line naming the file, the line and the step (``FixtureError``).
 """
 
