@@ -18,6 +18,7 @@ import difflib
 import threading
 from collections.abc import Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar, overload
 
 from . import constants as C
@@ -315,6 +316,27 @@ class FeishuSim:
                                                  expect_rejected))
         return out if count is not None else out[0]
 
+    async def apush_scenario(self, target: object, scenario: str | Path, *, runs: int = 1, concurrency: int = 1,
+                             path: str | None = None, expect_rejected: bool = False,
+                             encrypt_key: str | None = UNSET) -> list[Delivery]:
+        """Deliver a whole scenario (a shipped name such as ``"plain-meeting"`` or a ``.toml`` file) to
+        ``target``, in scenario order (``concurrency`` > 1 lets later events overtake)."""
+        __tracebackhide__ = True
+        envelopes = self._scenario(target, scenario, runs)
+        self._resolve(target, path)
+        return await self._deliver(target, envelopes, path, encrypt_key, concurrency, expect_rejected)
+
+    def push_scenario(self, target: object, scenario: str | Path, *, runs: int = 1, concurrency: int = 1,
+                      path: str | None = None, expect_rejected: bool = False,
+                      encrypt_key: str | None = UNSET) -> list[Delivery]:
+        """Blocking ``apush_scenario`` for sync tests."""
+        __tracebackhide__ = True
+        self._not_in_loop("push_scenario", "apush_scenario")
+        envelopes = self._scenario(target, scenario, runs)
+        self._resolve(target, path)
+        return self._blocking().run(self._deliver(target, envelopes, path, encrypt_key, concurrency,
+                                                  expect_rejected))
+
     # -- assertions --------------------------------------------------------------------------------
     def assert_all_acked(self) -> None:
         """Every delivery so far ended acked (expected rejections included: use ``check()`` for those)."""
@@ -374,6 +396,12 @@ class FeishuSim:
                 raise ConfigError(f"{self._where()}set= applies to generated events, not to a ready envelope")
             return [event] * n
         return self.sim.generate_many(event, n, overrides=overrides, longconn=longconn)
+
+    def _scenario(self, target: object, scenario: str | Path, runs: int) -> list[dict[str, Any]]:
+        __tracebackhide__ = True
+        if isinstance(runs, bool) or not isinstance(runs, int) or runs < 1:
+            raise ConfigError(f"{self._where()}runs must be an int >= 1, got {runs!r}")
+        return self.sim.generate_scenario(scenario, runs=runs, longconn=_platform_loop(target) is not None)
 
     def _resolve(self, target: object, path: str | None) -> None:
         __tracebackhide__ = True

@@ -73,6 +73,24 @@ def test_retry_ladder_runs_in_virtual_time(feishu_sim):
 async def test_async_push(feishu_sim):
     ds = await feishu_sim.apush(app, count=2, concurrency=2)
     assert [d.acked for d in ds] == [True, True]
+
+
+def test_scenario(feishu_sim):
+    before = len(seen)
+    ds = feishu_sim.push_scenario(app, "plain-meeting")
+    got = seen[before:]
+    assert [e["header"]["event_id"] for e in got] == [d.event_id for d in ds]
+    types = [e["header"]["event_type"] for e in got]
+    assert types[0] == "vc.meeting.meeting_started_v1" and types[-1] == "vc.meeting.meeting_ended_v1"
+    assert len({e["event"]["meeting"]["id"] for e in got}) == 1
+    times = [int(e["header"]["create_time"]) for e in got]
+    assert times == sorted(times)
+
+
+@pytest.mark.anyio
+async def test_async_scenario(feishu_sim):
+    ds = await feishu_sim.apush_scenario(app, "share-and-record", concurrency=4)
+    assert ds and all(d.acked for d in ds)
 '''
 
 FLASK_SUITE = '''

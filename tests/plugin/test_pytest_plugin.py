@@ -35,7 +35,7 @@ def run(pytester: pytest.Pytester, source: str, *args: str, name: str = "test_su
 
 def test_starlette_receiver_suite(pytester: pytest.Pytester) -> None:
     result = run(pytester, suites.STARLETTE_SUITE)
-    result.assert_outcomes(passed=5)
+    result.assert_outcomes(passed=7)
 
 
 def test_flask_receiver_suite(pytester: pytest.Pytester) -> None:

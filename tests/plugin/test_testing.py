@@ -138,6 +138,8 @@ def test_assertions(sim: FeishuSim) -> None:
     (lambda s: s.push(Starlette(), count=0), ConfigError, "count must be an int >= 1, got 0"),
     (lambda s: s.push(Starlette(), path="webhook"), TargetError, "invalid path 'webhook'"),
     (lambda s: s.push(3.5), TargetError, "target 3.5 (builtins.float) is neither"),
+    (lambda s: s.push_scenario(Starlette(), "no-such-scenario"), UsageError, "no-such-scenario"),
+    (lambda s: s.push_scenario(Starlette(), "plain-meeting", runs=0), ConfigError, "runs must be an int >= 1"),
     (lambda s: s.push("ftp://host/x"), TargetError, "invalid URL 'ftp://host/x'"),
 ])
 def test_bad_push_input(sim: FeishuSim, call: Any, error: type[Exception], message: str) -> None:
