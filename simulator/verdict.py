@@ -30,6 +30,8 @@ class Outcome(str, enum.Enum):
     TIMEOUT = "timeout"
     CONNECTION_ERROR = "connection_error"
     NOT_DELIVERED = "not_delivered"
+    # fault injection: the receiver answered, but the platform lost the answer and counts a failure
+    DROPPED = "dropped"
 
     def __str__(self) -> str:
         return self.value
@@ -101,6 +103,12 @@ class Delivery:
     attempts: list[Attempt] = field(default_factory=list)
     expect_rejected: bool = False
     final: Final = Final.PENDING
+    # why the platform pushed it: "event" (the first push of a generated event), "duplicate" (an
+    # at-least-once duplicate after an ack, same event_id), "duplicate_new_id" (a duplicate with a new
+    # event_id), "replay" (resent from a transcript)
+    origin: str = "event"
+    duplicate_of: str | None = None  # the event_id of the acked delivery a duplicate copies
+    seq: int | None = None  # the engine's delivery number (transcript lines refer to it)
 
     @property
     def acked(self) -> bool:
@@ -147,13 +155,19 @@ class Summary:
     pending: int = 0
     attempts: int = 0
     outcomes: dict[str, int] = field(default_factory=dict)
+    duplicates: int = 0  # deliveries that are fault-injected duplicates (counted in ``total`` too)
+    acked_at: dict[str, int] = field(default_factory=dict)  # attempt number -> deliveries acked there
 
     @classmethod
     def of(cls, deliveries: list[Delivery]) -> Summary:
         s = cls(total=len(deliveries))
         for d in deliveries:
+            if d.origin.startswith("duplicate"):
+                s.duplicates += 1
             if d.final is Final.ACKED:
                 s.acked += 1
+                k = str(d.acked_at_attempt)
+                s.acked_at[k] = s.acked_at.get(k, 0) + 1
             elif d.final is Final.EXHAUSTED:
                 s.exhausted += 1
             else:
