@@ -39,7 +39,8 @@ def add_parser(sub: Any) -> None:
     p.set_defaults(func=run, locale="zh_CN", no_validate=True)
 
 
-def prepare(envelopes: list[dict[str, Any]], sim: Simulator, *, new_ids: bool, token: str | None) -> list[dict[str, Any]]:
+def prepare(envelopes: list[dict[str, Any]], sim: Simulator, *, new_ids: bool,
+            token: str | None) -> list[dict[str, Any]]:
     out = []
     for env in envelopes:
         env = copy.deepcopy(env)
