@@ -48,7 +48,7 @@ def check_conservation(sim: Simulator, n: int, retries: RetryPolicy, sent: int |
             assert len(oks) == 1 and d.attempts[-1] is oks[0] and d.acked_at_attempt == len(numbers)
         else:
             assert not oks and len(numbers) == retries.max_attempts
-        gaps = [round(b.sent_at - a.sent_at, 6) for a, b in zip(d.attempts, d.attempts[1:])]
+        gaps = [round(b.sent_at - a.sent_at, 6) for a, b in zip(d.attempts, d.attempts[1:], strict=False)]
         assert gaps == list(retries.delays[: len(gaps)])
         if d.origin != "event":  # duplicates only of acked originals
             assert d.duplicate_of in ids

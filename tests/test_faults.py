@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 
 import pytest
 
@@ -106,7 +107,7 @@ def test_duplicates_after_success_same_and_new_event_id() -> None:
 
 def test_same_seed_same_fault_plan_different_seed_different_plan() -> None:
     def shape(seed: int) -> list[object]:
-        sim, ch = run("dup=0.3,dup_new_id=0.2,drop=0.3,reorder=4,delay=0s..30s", 16, seed=seed, concurrency=3)
+        _sim, ch = run("dup=0.3,dup_new_id=0.2,drop=0.3,reorder=4,delay=0s..30s", 16, seed=seed, concurrency=3)
         return [(eid, k, t) for eid, k, t in ch.log]
 
     assert shape(4) == shape(4) != shape(5)
@@ -126,23 +127,23 @@ def test_reorder_changes_the_send_order_deterministically() -> None:
     sent = [eid for eid, _, _ in ch.log]
     assert sorted(sent) == sorted(generated) and sent != generated
     assert set(sent[:5]) == set(generated[:5])  # only within the window
-    sim2, ch2 = run("reorder=5", 10)
+    _sim2, ch2 = run("reorder=5", 10)
     assert [e for e, _, _ in ch2.log] == sent
 
 
 def test_delay_spreads_first_pushes() -> None:
-    sim, ch = run("delay=1s..10s", 20)
+    _sim, ch = run("delay=1s..10s", 20)
     base = min(t for _, _, t in ch.log) - 10
     offsets = [t - base for _, _, t in ch.log]
     assert len(set(offsets)) == 20 and offsets == sorted(offsets)
 
 
 def test_burst_puts_a_whole_burst_in_flight() -> None:
-    sim, ch = run("burst=8,burst_gap=2s", 24, concurrency=1)
+    _sim, ch = run("burst=8,burst_gap=2s", 24, concurrency=1)
     assert ch.max_in_flight == 8
     starts = sorted({t for _, _, t in ch.log})
     assert gaps_of(starts) == [2.0, 2.0]
 
 
 def gaps_of(xs: list[float]) -> list[float]:
-    return [round(b - a, 6) for a, b in zip(xs, xs[1:])]
+    return [round(b - a, 6) for a, b in itertools.pairwise(xs)]

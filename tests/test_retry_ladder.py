@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import time
 
@@ -27,7 +28,7 @@ def sim_with(retries: str = "feishu", scale: float = 0.0, **kw: object) -> Simul
 
 
 def gaps(sent: list[float]) -> list[float]:
-    return [round(b - a, 6) for a, b in zip(sent, sent[1:])]
+    return [round(b - a, 6) for a, b in itertools.pairwise(sent)]
 
 
 def test_exhausted_ladder_has_the_feishu_gaps_and_one_event_id() -> None:
