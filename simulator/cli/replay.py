@@ -3,9 +3,10 @@
 Each recorded delivery is re-sealed at the current time -- new timestamp, nonce, IV and signature, the
 way the platform's own retries are -- and pushed again through the engine (retries and faults as for
 ``push``). The event_id stays the same, so a receiver sees exactly what a late platform retry looks like,
-unless ``--new-event-ids`` asks for fresh ones. ``header.token`` is replaced when a verification token
-is given (``--verification-token`` / ``$FEISHU_VERIFICATION_TOKEN``), so a transcript recorded against one
-app configuration can be replayed against another. Without a URL the reference receiver receives them.
+unless ``--new-event-ids`` asks for fresh ones. Like the seal, ``header.token`` belongs to the app given
+on this command line (``--verification-token`` / ``$FEISHU_VERIFICATION_TOKEN``; empty without one, as
+for ``push``), so a transcript recorded against one app configuration can be replayed against another.
+Without a URL the reference receiver (configured with the same keys) receives them.
 """
 
 from __future__ import annotations
@@ -40,15 +41,14 @@ def add_parser(sub: Any) -> None:
 
 
 def prepare(envelopes: list[dict[str, Any]], sim: Simulator, *, new_ids: bool,
-            token: str | None) -> list[dict[str, Any]]:
+            token: str) -> list[dict[str, Any]]:
     out = []
     for env in envelopes:
         env = copy.deepcopy(env)
         header = env.setdefault("header", {})
         if new_ids:
             header["event_id"] = sim.factory.new_event_id()
-        if token is not None:
-            header["token"] = token
+        header["token"] = token
         out.append(env)
     return out
 
@@ -58,8 +58,8 @@ def run(args: argparse.Namespace) -> int:
         check_url(args.url)
     if args.transcript and Path(args.transcript).resolve() == Path(args.transcript_path).resolve():
         raise UsageError("--transcript must not be the transcript being replayed")
+    config = delivery_config(args)  # bad options first, then the file
     recorded = read_transcript(args.transcript_path)
-    config = delivery_config(args)
     transcript = TranscriptWriter(args.transcript) if args.transcript else None
     return asyncio.run(_run(args, config, [r.envelope for r in recorded], transcript))
 
@@ -67,6 +67,6 @@ def run(args: argparse.Namespace) -> int:
 async def _run(args: argparse.Namespace, config: Any, envelopes: list[dict[str, Any]],
                transcript: TranscriptWriter | None) -> int:
     sim = Simulator(config, transcript=transcript)
-    envs = prepare(envelopes, sim, new_ids=args.new_event_ids, token=config.app.verification_token)
+    envs = prepare(envelopes, sim, new_ids=args.new_event_ids, token=config.app.verification_token or "")
     return await deliver_all(args, args.url, sim, envs, transcript, replayed_from=str(args.transcript_path),
                              count=len(envs))
