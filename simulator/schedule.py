@@ -90,10 +90,12 @@ class Scheduler:
             self._runner = self.loop.create_task(self._run(), name="feishu-sim-scheduler")
 
     def cancel(self, batch: Batch) -> None:
+        """Drop a batch's pending attempts and cancel those in flight (its caller was cancelled)."""
         batch.heap.clear()
         for task in list(batch.inflight):
             task.cancel()
         self._finish(batch)
+        self._wake.set()  # the runner may be waiting for one of them; let it notice
 
     # -- running ---------------------------------------------------------------------------------
     def _finish(self, batch: Batch, exc: BaseException | None = None) -> None:

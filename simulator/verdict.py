@@ -101,7 +101,7 @@ class Delivery:
     final: Final = Final.PENDING
     # why the platform pushed it: "event" (the first push of a generated event), "duplicate" (an
     # at-least-once duplicate after an ack, same event_id), "duplicate_new_id" (a duplicate with a new
-    # event_id), "replay" (resent from a transcript)
+    # event_id)
     origin: str = "event"
     duplicate_of: str | None = None  # the event_id of the acked delivery a duplicate copies
     seq: int | None = None  # the engine's delivery number (transcript lines refer to it)

@@ -30,7 +30,7 @@ class SdkReceiver:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+            def do_POST(self) -> None:
                 req = lark.RawRequest()
                 req.uri = self.path
                 req.body = self.rfile.read(int(self.headers.get("Content-Length") or 0))

@@ -171,3 +171,33 @@ def test_sent_at_is_platform_time_and_feeds_the_signature_timestamp() -> None:
     asyncio.run(go())
     d = sim.deliveries[0]
     assert [int(a.sent_at) for a in d.attempts] == [int(r["headers"][C.HEADER_TIMESTAMP.lower()]) for r in log]
+
+
+class Boom(FakeChannel):
+    async def attempt(self, envelope: dict[str, object], *, attempt_no: int, sent_at: float):  # type: ignore[no-untyped-def,override]
+        if attempt_no == 2:
+            raise RuntimeError("channel bug")
+        return await super().attempt(envelope, attempt_no=attempt_no, sent_at=sent_at)
+
+
+def test_a_channel_exception_propagates_instead_of_hanging() -> None:
+    sim = sim_with()
+    with pytest.raises(RuntimeError, match="channel bug"):
+        asyncio.run(sim.push(Boom(fail_first(9)), sim.generate_many(ET, 3), concurrency=2))
+
+
+def test_cancelling_a_push_cancels_its_attempts() -> None:
+    sim = sim_with(scale=1.0)  # real time: the 15 s retry would really wait
+    ch = FakeChannel(fail_first(9))
+
+    async def go() -> None:
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(sim.push(ch, sim.generate_many(ET, 2)), 0.2)
+        await asyncio.sleep(0.05)
+        others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        assert others == []  # no scheduler or attempt left behind
+
+    t0 = time.perf_counter()
+    asyncio.run(go())
+    assert time.perf_counter() - t0 < 2
+    assert [len(d.attempts) for d in sim.deliveries] == [1, 1]
