@@ -186,6 +186,16 @@ class FaultPlan:
     def __init__(self, spec: FaultSpec, rand: SimRandom) -> None:
         self.spec = spec
         self.seed = rand.seed
+        self._perms: dict[int, list[int]] = {}
+
+    def _perm(self, window: int) -> list[int]:
+        perm = self._perms.get(window)
+        if perm is None:
+            if len(self._perms) > 1024:
+                self._perms.clear()
+            n = self.spec.reorder
+            perm = self._perms[window] = SimRandom(hash_seed(self.seed, f"reorder:{window}")).sample(range(n), n)
+        return perm
 
     def _u(self, label: str) -> float:
         """A uniform draw in [0, 1) that depends only on (seed, label)."""
@@ -200,8 +210,7 @@ class FaultPlan:
         order = index
         if s.reorder > 1:
             window, pos = divmod(index, s.reorder)
-            perm = SimRandom(hash_seed(self.seed, f"reorder:{window}")).sample(range(s.reorder), s.reorder)
-            order = window * s.reorder + perm[pos]
+            order = window * s.reorder + self._perm(window)[pos]
         offset = self._between(*s.delay, f"delay:{index}")
         if s.burst > 0:
             offset += (index // s.burst) * s.burst_gap
