@@ -7,10 +7,15 @@ connection). Its ``outcome`` is judged from what the receiver did:
 * ``rejected``: any other HTTP status (status + body excerpt in ``detail``) / ack code != 200;
 * ``timeout``: no complete response within the budget / no ack within 3 s;
 * ``connection_error``: connect refused, reset, DNS, TLS / connection lost before the ack;
-* ``not_delivered``: (long connection only) no connection of the app online.
+* ``not_delivered``: (long connection only) no connection of the app online;
+* ``dropped``: (fault injection, ``drop=P``) the receiver acked, but the platform lost the answer and
+  counts a failure, so the attempt is retried.
+
+Every outcome but ``acked`` is a failed attempt and is retried on the ladder (semantics §1.2, §2.1).
 
 A *delivery* is one event with all its attempts; it ends in exactly one terminal state: ``acked``
-(at attempt k) or ``exhausted`` (every attempt of the retry ladder failed).
+(at attempt k) or ``exhausted`` (every attempt of the retry ladder failed). Fault-injected duplicates
+are deliveries of their own (``origin``), so ``Summary.total == acked + exhausted`` always holds.
 """
 
 from __future__ import annotations
