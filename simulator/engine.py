@@ -34,7 +34,7 @@ from .faults import Duplicate, FaultPlan
 from .generator import EventFactory
 from .overrides import Overrides
 from .rand import SimRandom
-from .schedule import Batch, Scheduler
+from .schedule import TIME_EPSILON, Batch, Scheduler
 from .seal import Sealer
 from .transcript import TranscriptWriter
 from .verdict import Delivery, Outcome, Summary
@@ -128,13 +128,16 @@ class Simulator:
         number = len(job.delivery.attempts) + 1
 
         async def action() -> None:
-            await self._attempt(sched, job, number)
+            await self._attempt(sched, job, number, due)
 
         sched.schedule(job.batch, due, (*job.order, number), action)
 
-    async def _attempt(self, sched: Scheduler, job: _Job, number: int) -> None:
+    async def _attempt(self, sched: Scheduler, job: _Job, number: int, due: float) -> None:
         d = job.delivery
-        sent_at = self.clock.now()
+        now = self.clock.now()
+        # On time (always, on an instant clock) the send time is the planned one exactly, so the gaps are
+        # exactly the ladder's; late (all slots were busy, or a compressed clock ran on) it is the real one.
+        sent_at = now if now - due > TIME_EPSILON else due
         att = await job.channel.attempt(d.envelope, attempt_no=number, sent_at=sent_at)
         if att.outcome.ok and self.faults.drop(job.key, number):
             att.outcome = Outcome.DROPPED

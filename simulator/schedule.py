@@ -31,6 +31,9 @@ from .clock import Clock, is_instant, real_seconds
 
 Action = Callable[[], Awaitable[None]]
 SETTLE_YIELDS = 3
+# Platform times are floats around 1.7e9 (ulp ~2.4e-7 s): an entry within a microsecond of now is due, so a
+# jump of the clock to an entry's due time always makes it due despite rounding.
+TIME_EPSILON = 1e-6
 
 
 @dataclass(order=True)
@@ -124,7 +127,9 @@ class Scheduler:
         best: _Entry | None = None
         now = self.clock.now()
         for b in self._batches:
-            if b.heap and b.has_room and (best is None or b.heap[0] < best) and (not due_only or b.heap[0].due <= now):
+            if not b.heap or not b.has_room or (due_only and b.heap[0].due > now + TIME_EPSILON):
+                continue
+            if best is None or b.heap[0] < best:
                 best = b.heap[0]
         return best
 
