@@ -194,8 +194,9 @@ def duplicate_judge(budget_s: float) -> Judge:
 
 
 def challenge_refused(value: str, budget_s: float) -> Judge:
+    """The console binds the URL when it gets HTTP 200 echoing the value; anything else is harmless."""
     def judge(a: Answer) -> tuple[Grade, str]:
-        if value in a.body:
+        if a.accepted and value in a.body:
             return Grade.FAIL, ("echoed the challenge although its token is wrong: anyone can bind this URL to "
                                 "another app (the SDK checks the token before answering)")
         silent = _no_answer(a, budget_s)
