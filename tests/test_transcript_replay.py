@@ -206,3 +206,20 @@ def test_bad_fault_and_clock_options_exit_2(tmp_path: Path, args: list[str], nee
         err = capsys.readouterr().err
         assert needle in err and err.count("\n") == 1
     assert not (tmp_path / "t.ndjson").exists()
+
+
+def test_prepare_addresses_the_current_app() -> None:
+    from simulator.cli.replay import prepare
+    from simulator.engine import Simulator
+
+    sim = Simulator()
+    env = sim.generate("vc.meeting.share_ended_v1")
+    env["header"]["token"] = "old"
+    same = prepare([env], sim, new_ids=False, token="")[0]
+    assert same["header"]["event_id"] == env["header"]["event_id"] and same["header"]["token"] == ""
+    assert same["header"]["app_id"] == env["header"]["app_id"] and env["header"]["token"] == "old"  # a copy
+    moved = prepare([env], sim, new_ids=True, token="t", app_id="cli_0000000000000001", tenant_key="abc")[0]
+    assert moved["header"]["event_id"] != env["header"]["event_id"]
+    assert (moved["header"]["token"], moved["header"]["app_id"], moved["header"]["tenant_key"]) == (
+        "t", "cli_0000000000000001", "abc")
+    assert moved["event"] == env["event"]

@@ -40,8 +40,10 @@ def add_parser(sub: Any) -> None:
     p.set_defaults(func=run, locale="zh_CN", no_validate=True)
 
 
-def prepare(envelopes: list[dict[str, Any]], sim: Simulator, *, new_ids: bool,
-            token: str) -> list[dict[str, Any]]:
+def prepare(envelopes: list[dict[str, Any]], sim: Simulator, *, new_ids: bool, token: str,
+            app_id: str | None = None, tenant_key: str | None = None) -> list[dict[str, Any]]:
+    """Copies of the recorded envelopes addressed to the current app (``app_id`` / ``tenant_key`` only
+    when given explicitly)."""
     out = []
     for env in envelopes:
         env = copy.deepcopy(env)
@@ -49,6 +51,10 @@ def prepare(envelopes: list[dict[str, Any]], sim: Simulator, *, new_ids: bool,
         if new_ids:
             header["event_id"] = sim.factory.new_event_id()
         header["token"] = token
+        if app_id is not None:
+            header["app_id"] = app_id
+        if tenant_key is not None:
+            header["tenant_key"] = tenant_key
         out.append(env)
     return out
 
@@ -67,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
 async def _run(args: argparse.Namespace, config: Any, envelopes: list[dict[str, Any]],
                transcript: TranscriptWriter | None) -> int:
     sim = Simulator(config, transcript=transcript)
-    envs = prepare(envelopes, sim, new_ids=args.new_event_ids, token=config.app.verification_token or "")
+    envs = prepare(envelopes, sim, new_ids=args.new_event_ids, token=config.app.verification_token or "",
+                   app_id=args.app_id, tenant_key=args.tenant_key)
     return await deliver_all(args, args.url, sim, envs, transcript, replayed_from=str(args.transcript_path),
                              count=len(envs))
