@@ -165,3 +165,33 @@ def test_audit_bad_input_exits_2(args: list[str], needle: str, capsys: pytest.Ca
     assert main(args) == 2
     err = capsys.readouterr().err
     assert needle in err and err.count("\n") == 1
+
+
+def test_cases_are_built_as_described_without_io() -> None:
+    from simulator.audit import CaseBuilder
+    from simulator.clock import VirtualClock
+    from simulator.rand import SimRandom
+    from simulator.seal import sign
+
+    b = CaseBuilder(APP, rand=SimRandom(3), clock=VirtualClock(1_772_415_000.0), event_type="vc.meeting.share_ended_v1",
+                    budget_s=3.0)
+    cases = {c.name: c for c in b.build()}
+    assert list(cases) == CASES
+    cipher = AesCipher(KEY)
+    tampered = cases["tampered_body"]
+    event = json.loads(cipher.decrypt(json.loads(tampered.body)["encrypt"]))
+    assert event["schema"] == "2.1" and event["header"]["token"] == TOKEN  # decrypts to a valid, altered event
+    h = tampered.headers
+    assert sign(h["X-Lark-Request-Timestamp"], h["X-Lark-Request-Nonce"], KEY, tampered.body) != h["X-Lark-Signature"]
+    assert cases["replayed_signature"].body == cases["valid_event"].body
+    assert cases["replayed_signature"].headers == cases["valid_event"].headers
+    dup = cases["duplicate_event_id"]
+    assert dup.body != cases["valid_event"].body
+    valid_id = json.loads(cipher.decrypt(json.loads(cases["valid_event"].body)["encrypt"]))["header"]["event_id"]
+    assert json.loads(cipher.decrypt(json.loads(dup.body)["encrypt"]))["header"]["event_id"] == valid_id
+    stale = cases["stale_timestamp"].headers
+    assert int(stale["X-Lark-Request-Timestamp"]) == 1_772_415_000 - 86_400
+    assert "X-Lark-Signature" not in cases["missing_signature"].headers
+    assert len(cases["oversized_body"].body) > 2 * 1024 * 1024
+    plain = json.loads(cases["wrong_token_plaintext"].body)
+    assert plain["header"]["token"] != TOKEN and "encrypt" not in plain
