@@ -16,12 +16,21 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 HEADING = "## Faults, retries, replay and audit"
 
 
-def commands() -> list[str]:
+def section() -> str:
     text = README.read_text(encoding="utf-8")
     start = text.index(HEADING)
     end = text.find("\n## ", start + len(HEADING))
-    section = text[start:end]
-    blocks = re.findall(r"```bash\n(.*?)```", section, re.S)
+    return text[start:end]
+
+
+def test_python_example_runs() -> None:
+    blocks = re.findall(r"```python\n(.*?)```", section(), re.S)
+    assert len(blocks) == 1
+    exec(compile(blocks[0], "README.md", "exec"), {"__name__": "__readme__"})
+
+
+def commands() -> list[str]:
+    blocks = re.findall(r"```bash\n(.*?)```", section(), re.S)
     return [line for block in blocks for line in block.splitlines() if line.startswith("feishu-sim ")]
 
 
