@@ -27,7 +27,7 @@ import itertools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from .clock import Clock, is_instant, real_seconds
+from .clock import Clock, VirtualClock, is_instant, real_seconds
 
 Action = Callable[[], Awaitable[None]]
 SETTLE_YIELDS = 3
@@ -167,8 +167,8 @@ class Scheduler:
                 if self._start_due() or self._busy():
                     continue
                 nxt = self._next(due_only=False)
-                if nxt is not None:
-                    self.clock.advance_to(nxt.due)  # type: ignore[attr-defined]
+                if nxt is not None and isinstance(self.clock, VirtualClock):
+                    self.clock.advance_to(nxt.due)
             else:
                 nxt = self._next(due_only=False)
                 timeout = None if nxt is None else max(0.0, real_seconds(self.clock, nxt.due - self.clock.now()))
