@@ -26,6 +26,7 @@ from .config import AppProfile, Budget, RetryPolicy, SimConfig
 from .delivery.inprocess import channel_for, check_path, resolve
 from .engine import Simulator
 from .errors import ConfigError, NotAcked, UsageError
+from .faults import FAULT_NAMES, FaultSpec
 from .overrides import Overrides
 from .seal import Sealer
 from .verdict import Attempt, Channel, Delivery, Summary
@@ -42,7 +43,7 @@ OPTIONS: dict[str, str] = {
     "tenant_key": f"tenant key in header.tenant_key (default {C.DEFAULT_TENANT_KEY})",
     "seed": "seed of all generated data (default: derived from the test id, so every run is the same)",
     "retries": "retry ladder: 'feishu' (15 s, 5 min, 1 h, 6 h), 'none' (default), N steps, or a list of gaps",
-    "faults": "fault plan (needs the fault engine)",
+    "faults": "seeded faults: a spec such as 'dup=0.3,reorder=4' (as --faults), a FaultSpec or a dict of its fields",
     "time_scale": "virtual clock: 0 (default) runs the ladder instantly, None is real time",
     "start_time": "platform time of the first event (epoch seconds)",
     "locale": "Faker locale (default zh_CN)",
@@ -102,6 +103,22 @@ def _retries(value: object) -> RetryPolicy:
     raise _type_error("retries", "'feishu', 'none', a number of steps or a list of gaps", value)
 
 
+def _faults(value: object) -> FaultSpec:
+    if value is None or isinstance(value, FaultSpec):
+        return value or FaultSpec()
+    if isinstance(value, str):
+        return FaultSpec.parse(value)
+    if isinstance(value, Mapping):
+        unknown = [k for k in value if k not in FAULT_NAMES]
+        if unknown:
+            raise ConfigError(f"unknown fault {unknown[0]!r} (known: {', '.join(FAULT_NAMES)})")
+        try:
+            return FaultSpec(**value)
+        except TypeError:
+            raise ConfigError(f"invalid faults {dict(value)!r}: expected numbers and (low, high) ranges") from None
+    raise _type_error("faults", "a fault spec such as 'dup=0.3', a FaultSpec or a dict", value)
+
+
 def check_names(options: Mapping[str, Any]) -> None:
     """Reject unknown option names, suggesting the closest known one."""
     for name in options:
@@ -139,14 +156,13 @@ def settings_from(options: Mapping[str, Any], *, default_seed: int | None = None
     budget = Budget(connect_s=_number("connect_timeout", o.get("connect_timeout", C.WEBHOOK_CONNECT_BUDGET_S),
                                       minimum=0, strict=True),
                     total_s=_number("timeout", o.get("timeout", C.WEBHOOK_TOTAL_BUDGET_S), minimum=0, strict=True))
-    if o.get("faults") is not None:
-        raise ConfigError("option 'faults' needs the fault engine, which this version does not have")
     path = o.get("path", DEFAULT_PATH)
     if not isinstance(path, str) or not path.startswith("/"):
         raise _type_error("path", "a path starting with '/'", path)
     config = SimConfig(app=app, seed=seed, locale=locale, validate=_bool("validate", o.get("validate", True)),
                        budget=budget, accept_2xx=_bool("accept_2xx", o.get("accept_2xx", False)),
-                       retries=_retries(o.get("retries")), time_scale=time_scale, start_time=start_time)
+                       retries=_retries(o.get("retries")), time_scale=time_scale, start_time=start_time,
+                       faults=_faults(o.get("faults")))
     return Settings(config=config, path=path, check_unacked=_bool("check_unacked", o.get("check_unacked", True)))
 
 

@@ -87,6 +87,15 @@ def test_scenario(feishu_sim):
     assert times == sorted(times)
 
 
+@pytest.mark.feishu(faults="dup=1", retries="feishu")
+def test_faults_duplicate_every_event(feishu_sim):
+    before = len(seen)
+    ds = feishu_sim.push(app, count=3)
+    assert feishu_sim.summary().duplicates == 3 and len(feishu_sim.deliveries) == 6
+    ids = [e["header"]["event_id"] for e in seen[before:]]
+    assert len(ids) == 6 and set(ids) == {d.event_id for d in ds}
+
+
 @pytest.mark.anyio
 async def test_async_scenario(feishu_sim):
     ds = await feishu_sim.apush_scenario(app, "share-and-record", concurrency=4)

@@ -35,7 +35,7 @@ def run(pytester: pytest.Pytester, source: str, *args: str, name: str = "test_su
 
 def test_starlette_receiver_suite(pytester: pytest.Pytester) -> None:
     result = run(pytester, suites.STARLETTE_SUITE)
-    result.assert_outcomes(passed=7)
+    result.assert_outcomes(passed=8)
 
 
 def test_flask_receiver_suite(pytester: pytest.Pytester) -> None:
@@ -115,6 +115,7 @@ def test_marker_is_registered_with_its_signature(pytester: pytest.Pytester) -> N
     ("encrpyt_key='k'", "unknown option 'encrpyt_key' (did you mean 'encrypt_key'?); known: encrypt_key, *"),
     ("retries='sometimes'", "invalid retries 'sometimes': expected feishu, none or a number"),
     ("seed='abc'", "option 'seed' must be an int, got 'abc' (str)"),
+    ("faults='explode=1'", "unknown fault 'explode' (known: dup, *"),
     ("'positional'", "takes keywords only, got positional ('positional',)"),
 ])
 def test_bad_marker_is_a_usage_error_naming_the_test(pytester: pytest.Pytester, marker: str, problem: str) -> None:

@@ -17,6 +17,7 @@ from starlette.routing import Route
 
 from simulator.delivery.inprocess import app_kind
 from simulator.errors import ConfigError, NotAcked, OverrideError, TargetError, UnknownEventType, UsageError
+from simulator.faults import FaultSpec
 from simulator.receiver import ReferenceReceiver
 from simulator.testing import FeishuSim, settings_from
 from simulator.verdict import Outcome
@@ -159,6 +160,10 @@ def test_bad_push_input(sim: FeishuSim, call: Any, error: type[Exception], messa
     ({"check_unacked": "no"}, "option 'check_unacked' must be True or False, got 'no' (str)"),
     ({"path": "x"}, "option 'path' must be a path starting with '/', got 'x' (str)"),
     ({"app_id": None}, "option 'app_id' must be a non-empty string, got None"),
+    ({"faults": "dup=2"}, "invalid fault dup='2': probability must be in [0, 1]"),
+    ({"faults": {"reorder": "x"}}, "invalid faults {'reorder': 'x'}"),
+    ({"faults": {"dupe": 0.5}}, "unknown fault 'dupe' (known: dup, dup_new_id,"),
+    ({"faults": 0.5}, "option 'faults' must be a fault spec such as 'dup=0.3', a FaultSpec or a dict, got 0.5"),
 ])
 def test_bad_options(options: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError) as info:
@@ -174,6 +179,9 @@ def test_options_map_onto_the_engine_config() -> None:
     assert s.config.accept_2xx and s.path == "/x" and not s.check_unacked
     assert settings_from({}).config.time_scale == 0.0  # virtual time by default
     assert settings_from({"retries": "feishu"}).config.retries.delays == (15.0, 300.0, 3600.0, 21600.0)
+    assert settings_from({"faults": "dup=0.5,reorder=3"}).config.faults == FaultSpec(dup=0.5, reorder=3)
+    assert settings_from({"faults": {"drop": 0.25}}).config.faults == FaultSpec(drop=0.25)
+    assert not settings_from({}).config.faults.active
 
 
 def test_push_refuses_to_block_a_running_loop(sim: FeishuSim) -> None:
