@@ -20,7 +20,8 @@ from typing import Any
 import pytest
 
 from .errors import UsageError
-from .testing import OPTIONS, FeishuSim, Settings, check_names, settings_from
+from .fixture_options import OPTIONS, Settings, check_names, settings_from
+from .testing import FeishuSim
 
 MARKER = "feishu"
 ENTRY_POINT = "feishu_sim"  # the name in [project.entry-points.pytest11]; -p no:feishu_sim disables the plugin
@@ -43,7 +44,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         f"{_marker_signature()}: configure the feishu_sim fixture for this test "
-        "(keywords override the feishu_config fixture; see simulator.testing.OPTIONS)",
+        "(keywords override the feishu_config fixture; see simulator.fixture_options)",
     )
 
 

@@ -14,157 +14,22 @@ daemon: a script that forgets ``close()`` still exits.
 from __future__ import annotations
 
 import asyncio
-import difflib
 import threading
-from collections.abc import Coroutine, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Coroutine, Sequence
 from pathlib import Path
 from typing import Any, TypeVar, overload
 
 from . import constants as C
-from .config import AppProfile, Budget, RetryPolicy, SimConfig
+from .config import SimConfig
 from .delivery.inprocess import channel_for, check_path, resolve
 from .engine import Simulator
 from .errors import ConfigError, NotAcked, UsageError
-from .faults import FAULT_NAMES, FaultSpec
+from .fixture_options import OPTIONS, Settings, check_names, opt_str, settings_from
 from .overrides import Overrides
 from .seal import Sealer
 from .verdict import Attempt, Channel, Delivery, Summary
 
-DEFAULT_PATH = "/webhook/event"
-
-# The configuration vocabulary shared by ``@pytest.mark.feishu(...)``, the ``feishu_config`` fixture and
-# ``FeishuSim.from_options``: name -> one-line help (the marker's registered signature is built from it).
-OPTIONS: dict[str, str] = {
-    "encrypt_key": "Encrypt Key: AES-encrypt and sign every request (None: plaintext, no signature)",
-    "verification_token": "verification token put in header.token (None: empty token)",
-    "app_id": f"app id in header.app_id (default {C.DEFAULT_APP_ID})",
-    "app_secret": "app secret (long connection)",
-    "tenant_key": f"tenant key in header.tenant_key (default {C.DEFAULT_TENANT_KEY})",
-    "seed": "seed of all generated data (default: derived from the test id, so every run is the same)",
-    "retries": "retry ladder: 'feishu' (15 s, 5 min, 1 h, 6 h), 'none' (default), N steps, or a list of gaps",
-    "faults": "seeded faults: a spec such as 'dup=0.3,reorder=4' (as --faults), a FaultSpec or a dict of its fields",
-    "time_scale": "virtual clock: 0 (default) runs the ladder instantly, None is real time",
-    "start_time": "platform time of the first event (epoch seconds)",
-    "locale": "Faker locale (default zh_CN)",
-    "validate": "validate generated events against their JSON Schema (default True)",
-    "accept_2xx": "count any 2xx as acked (the platform wants 200)",
-    "timeout": "total budget per request in seconds (default 3)",
-    "connect_timeout": "TCP connect budget in seconds (default 2)",
-    "path": f"request path for in-process apps (default {DEFAULT_PATH})",
-    "check_unacked": "fail the test when a delivery was not acked and not expected to be rejected (default True)",
-}
-
-
-@dataclass(frozen=True)
-class Settings:
-    """A ``SimConfig`` plus what only the test helper needs."""
-
-    config: SimConfig = field(default_factory=lambda: SimConfig(time_scale=0.0))
-    path: str = DEFAULT_PATH
-    check_unacked: bool = True
-
-
-def _type_error(name: str, expected: str, value: object) -> ConfigError:
-    return ConfigError(f"option {name!r} must be {expected}, got {value!r} ({type(value).__name__})")
-
-
-def _opt_str(name: str, value: object) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str) or not value:
-        raise _type_error(name, "a non-empty string or None", value)
-    return value
-
-
-def _number(name: str, value: object, *, minimum: float, strict: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise _type_error(name, "a number", value)
-    if value < minimum or (strict and value == minimum):
-        raise ConfigError(f"option {name!r} must be {'>' if strict else '>='} {minimum:g}, got {value!r}")
-    return float(value)
-
-
-def _bool(name: str, value: object) -> bool:
-    if not isinstance(value, bool):
-        raise _type_error(name, "True or False", value)
-    return value
-
-
-def _retries(value: object) -> RetryPolicy:
-    if value is None:
-        return RetryPolicy.none()
-    if isinstance(value, RetryPolicy):
-        return value
-    if isinstance(value, (str, int)) and not isinstance(value, bool):
-        return RetryPolicy.parse(value)
-    if isinstance(value, Sequence):
-        return RetryPolicy(tuple(_number("retries", v, minimum=0) for v in value))
-    raise _type_error("retries", "'feishu', 'none', a number of steps or a list of gaps", value)
-
-
-def _faults(value: object) -> FaultSpec:
-    if value is None or isinstance(value, FaultSpec):
-        return value or FaultSpec()
-    if isinstance(value, str):
-        return FaultSpec.parse(value)
-    if isinstance(value, Mapping):
-        unknown = [k for k in value if k not in FAULT_NAMES]
-        if unknown:
-            raise ConfigError(f"unknown fault {unknown[0]!r} (known: {', '.join(FAULT_NAMES)})")
-        try:
-            return FaultSpec(**value)
-        except TypeError:
-            raise ConfigError(f"invalid faults {dict(value)!r}: expected numbers and (low, high) ranges") from None
-    raise _type_error("faults", "a fault spec such as 'dup=0.3', a FaultSpec or a dict", value)
-
-
-def check_names(options: Mapping[str, Any]) -> None:
-    """Reject unknown option names, suggesting the closest known one."""
-    for name in options:
-        if name not in OPTIONS:
-            close = difflib.get_close_matches(str(name), OPTIONS, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise ConfigError(f"unknown option {name!r}{hint}; known: {', '.join(OPTIONS)}")
-
-
-def settings_from(options: Mapping[str, Any], *, default_seed: int | None = None) -> Settings:
-    """Build ``Settings`` from option names (``OPTIONS``); raises ``ConfigError`` naming the bad one."""
-    check_names(options)
-    o = dict(options)
-    app_kwargs: dict[str, Any] = {}
-    for name in ("app_id", "app_secret", "tenant_key"):
-        if name in o:
-            value = _opt_str(name, o[name])
-            if value is None:
-                raise _type_error(name, "a non-empty string", o[name])
-            app_kwargs[name] = value
-    app = AppProfile(encrypt_key=_opt_str("encrypt_key", o.get("encrypt_key")),
-                     verification_token=_opt_str("verification_token", o.get("verification_token")), **app_kwargs)
-    seed = o.get("seed", default_seed)
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-        raise _type_error("seed", "an int", seed)
-    time_scale = o.get("time_scale", 0.0)
-    if time_scale is not None:
-        time_scale = _number("time_scale", time_scale, minimum=0)
-    start_time = o.get("start_time")
-    if start_time is not None:
-        start_time = _number("start_time", start_time, minimum=0)
-    locale = o.get("locale", "zh_CN")
-    if not isinstance(locale, str) or not locale:
-        raise _type_error("locale", "a locale name such as 'en_US'", locale)
-    budget = Budget(connect_s=_number("connect_timeout", o.get("connect_timeout", C.WEBHOOK_CONNECT_BUDGET_S),
-                                      minimum=0, strict=True),
-                    total_s=_number("timeout", o.get("timeout", C.WEBHOOK_TOTAL_BUDGET_S), minimum=0, strict=True))
-    path = o.get("path", DEFAULT_PATH)
-    if not isinstance(path, str) or not path.startswith("/"):
-        raise _type_error("path", "a path starting with '/'", path)
-    config = SimConfig(app=app, seed=seed, locale=locale, validate=_bool("validate", o.get("validate", True)),
-                       budget=budget, accept_2xx=_bool("accept_2xx", o.get("accept_2xx", False)),
-                       retries=_retries(o.get("retries")), time_scale=time_scale, start_time=start_time,
-                       faults=_faults(o.get("faults")))
-    return Settings(config=config, path=path, check_unacked=_bool("check_unacked", o.get("check_unacked", True)))
-
+__all__ = ["OPTIONS", "UNSET", "FeishuSim", "Settings", "check_names", "settings_from"]
 
 T = TypeVar("T")
 
@@ -303,8 +168,8 @@ class FeishuSim:
         ``encrypt_key``: seal this push with another key (``None``: plaintext), e.g. a wrong one.
         """
         __tracebackhide__ = True  # a usage error points at the test's line, not at this module
-        envelopes = self._envelopes(event, set, count, longconn=_platform_loop(target) is not None)
         self._resolve(target, path)
+        envelopes = self._envelopes(event, set, count, longconn=_platform_loop(target) is not None)
         out = await self._deliver(target, envelopes, path, encrypt_key, concurrency, expect_rejected)
         return out if count is not None else out[0]
 
@@ -325,9 +190,9 @@ class FeishuSim:
         """Blocking ``apush`` for sync tests. In ``async def`` tests use ``await feishu_sim.apush(...)``."""
         __tracebackhide__ = True
         self._not_in_loop("push", "apush")
-        # Generation and target checks run here, so bad input raises in the test's own thread.
-        envelopes = self._envelopes(event, set, count, longconn=_platform_loop(target) is not None)
+        # Target checks and generation run here, so bad input raises in the test's own thread.
         self._resolve(target, path)
+        envelopes = self._envelopes(event, set, count, longconn=_platform_loop(target) is not None)
         out = self._blocking().run(self._deliver(target, envelopes, path, encrypt_key, concurrency,
                                                  expect_rejected))
         return out if count is not None else out[0]
@@ -338,8 +203,8 @@ class FeishuSim:
         """Deliver a whole scenario (a shipped name such as ``"plain-meeting"`` or a ``.toml`` file) to
         ``target``, in scenario order (``concurrency`` > 1 lets later events overtake)."""
         __tracebackhide__ = True
-        envelopes = self._scenario(target, scenario, runs)
         self._resolve(target, path)
+        envelopes = self._scenario(target, scenario, runs)
         return await self._deliver(target, envelopes, path, encrypt_key, concurrency, expect_rejected)
 
     def push_scenario(self, target: object, scenario: str | Path, *, runs: int = 1, concurrency: int = 1,
@@ -348,8 +213,8 @@ class FeishuSim:
         """Blocking ``apush_scenario`` for sync tests."""
         __tracebackhide__ = True
         self._not_in_loop("push_scenario", "apush_scenario")
-        envelopes = self._scenario(target, scenario, runs)
         self._resolve(target, path)
+        envelopes = self._scenario(target, scenario, runs)
         return self._blocking().run(self._deliver(target, envelopes, path, encrypt_key, concurrency,
                                                   expect_rejected))
 
@@ -437,7 +302,7 @@ class FeishuSim:
         sealer = self.sim.sealer
         if encrypt_key is not UNSET:
             self._sealers += 1
-            sealer = Sealer(_opt_str("encrypt_key", encrypt_key), self.sim.rand.fork(f"seal-{self._sealers}"))
+            sealer = Sealer(opt_str("encrypt_key", encrypt_key), self.sim.rand.fork(f"seal-{self._sealers}"))
         channel = channel_for(target, sealer=sealer, path=path or self.settings.path, budget=self.config.budget,
                               accept_2xx=self.config.accept_2xx)
         try:
