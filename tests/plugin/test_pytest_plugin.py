@@ -234,3 +234,41 @@ def test_entry_point_and_explicit_plugin_do_not_clash(pytester: pytest.Pytester)
     disabled = pytester.runpytest_subprocess("-p", "no:feishu_sim", *QUIET)
     disabled.assert_outcomes(errors=1)
     assert sys.executable  # the subprocesses ran with this interpreter
+
+
+def test_teardown_pushes_and_suite_wide_opt_out(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest("""
+        import pytest
+        from starlette.applications import Starlette
+
+        APP = Starlette()  # no routes: every push is a 404
+
+        @pytest.fixture
+        def pushes_on_teardown(feishu_sim):
+            yield
+            feishu_sim.push(APP)
+    """)
+    source = """
+        import pytest
+        from conftest import APP
+
+        def test_late_push_is_checked(pushes_on_teardown):
+            pass
+
+        class TestSuiteWideOptOut:
+            @pytest.fixture
+            def feishu_config(self):
+                return {"check_unacked": False}
+
+            def test_unacked_allowed(self, feishu_sim):
+                assert not feishu_sim.push(APP).acked
+
+            @pytest.mark.feishu(check_unacked=True)
+            def test_marker_wins_over_config(self, feishu_sim):
+                feishu_sim.push(APP)
+    """
+    result = run(pytester, textwrap.dedent(source))
+    result.assert_outcomes(passed=2, failed=1, errors=1)
+    result.stdout.fnmatch_lines(["*ERROR at teardown of test_late_push_is_checked*",
+                                 "*not acked: exhausted * status=404 *"])
+    result.stdout.fnmatch_lines(["FAILED test_suite.py::TestSuiteWideOptOut::test_marker_wins_over_config*"])
