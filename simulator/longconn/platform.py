@@ -234,6 +234,8 @@ class Platform:
         if self.connections.get(conn.conn_id) is conn:
             del self.connections[conn.conn_id]
         self.counters["connections_closed"] += 1
+        if conn.session.counters.pings == 0:
+            self.counters["never_pinged"] += 1  # a client that connected and never sent a ping
         for pending in conn.session.close():
             self._resolve(pending, _LOST)
         self._notify()
