@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -56,6 +57,8 @@ class LarkWsThread:
             self.client.start()
         except BaseException as exc:  # RuntimeError on stop(); the SDK's exception on a fatal start
             self.error = exc
+            if not isinstance(exc, RuntimeError):  # start() failed on its own: clean up here
+                _drain_and_close(loop)
 
     def start(self) -> LarkWsThread:
         self.thread.start()
@@ -77,16 +80,31 @@ class LarkWsThread:
             asyncio.run_coroutine_threadsafe(client._disconnect(), loop).result(5)
         loop.call_soon_threadsafe(loop.stop)
         self.thread.join(5)
-        if not self.thread.is_alive() and not loop.is_closed():
-            tasks = asyncio.all_tasks(loop)
-            for task in tasks:
-                task.cancel()
-            with contextlib.suppress(Exception):
-                loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
-            loop.close()
+        if not self.thread.is_alive():
+            _drain_and_close(loop)
+        self.client = None
 
     def __enter__(self) -> LarkWsThread:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _drain_and_close(loop: asyncio.AbstractEventLoop) -> None:
+    """Cancel and await every task (ping loop, receive loop, the SDK cache's cron task) until none is
+    left, then close the loop: no "Task was destroyed" warnings, and the cache's ``__del__`` (which
+    cancels its cron task) finds the task already done."""
+    if loop.is_closed():
+        return
+    loop.set_exception_handler(lambda _loop, _ctx: None)
+    for _ in range(5):
+        tasks = [t for t in asyncio.all_tasks(loop) if not t.done()]
+        if not tasks:
+            break
+        for task in tasks:
+            task.cancel()
+        with contextlib.suppress(BaseException):
+            loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+    gc.collect()
+    loop.close()
