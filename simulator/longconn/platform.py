@@ -292,7 +292,7 @@ class Platform:
         t0 = time.perf_counter()
         frames = conn.session.send_event(body.encode(), message_id=message_id, trace_id=trace_id, now=t0, token=fut)
         att.extra = {"message_id": message_id, "trace_id": trace_id, "fragments": len(frames)}
-        timer = loop.call_later(self.options.ack_budget_s, self._expire, conn, message_id)
+        timer = loop.call_later(self.options.ack_budget_s, self._expire, conn, message_id, fut)
         try:
             for data in frames:
                 await conn.send(data)
@@ -327,12 +327,12 @@ class Platform:
         self.counters[str(att.outcome)] += 1
         return att
 
-    def _expire(self, conn: Connection, message_id: str) -> None:
-        pending = conn.session.forget(message_id)
-        if pending is not None:
+    def _expire(self, conn: Connection, message_id: str, fut: asyncio.Future[Acked | str]) -> None:
+        """The ack budget is over. The ack may have arrived but be held back (delay/drop faults): the
+        verdict is still a timeout; a judgement that comes later finds the future done."""
+        if conn.session.forget(message_id) is not None or not fut.done():
             conn.session.counters.expired += 1
-            self._resolve(pending, _TIMEOUT)
-        # else: already acked (possibly with a delayed judgement) or lost
+        self._resolve_future(fut, _TIMEOUT)
 
     @staticmethod
     def _resolve_future(fut: asyncio.Future[Acked | str], result: Acked | str) -> None:
