@@ -170,6 +170,9 @@ class Platform:
         self.deliveries: list[Delivery] = []
         self._sims: dict[tuple[str, int | None], Simulator] = {}
         self._changed = asyncio.Event() if _loop_running() else None
+        self._live: dict[str, list[Connection]] = {}
+        self._held: dict[int, tuple[Pending, asyncio.Future[Acked | str]]] = {}
+        self._sweeper: asyncio.Task[None] | None = None
 
     # -- endpoint discovery (protocol §2.2) --------------------------------------------------------
     def discover(self, body: bytes, ws_base: str) -> tuple[int, dict[str, Any]]:
@@ -225,6 +228,8 @@ class Platform:
         conn = Connection(ticket.device_id, ticket.app_id, ticket_id, session, now_platform, peer, send, close)
         self.connections[conn.conn_id] = conn
         self.counters["connections_opened"] += 1
+        self._live.clear()
+        self._ensure_sweeper()
         self._notify()
         return conn
 
@@ -233,6 +238,7 @@ class Platform:
         conn.close_code = code
         if self.connections.get(conn.conn_id) is conn:
             del self.connections[conn.conn_id]
+        self._live.clear()
         self.counters["connections_closed"] += 1
         if conn.session.counters.pings == 0:
             self.counters["never_pinged"] += 1  # a client that connected and never sent a ping
@@ -252,12 +258,13 @@ class Platform:
                 await conn.send(ev.data)
 
     def _on_acked(self, ev: Acked) -> None:
-        if self.faults.drop_acks:
-            self.counters["acks_dropped"] += 1
-            return
-        if self.faults.ack_delay_s > 0:
-            fut = ev.pending.token
-            if isinstance(fut, asyncio.Future):
+        fut = ev.pending.token
+        if (self.faults.drop_acks or self.faults.ack_delay_s > 0) and isinstance(fut, asyncio.Future):
+            self._held[id(fut)] = (ev.pending, fut)  # judged by the sweeper at the deadline at the latest
+            self._ensure_sweeper()
+            if self.faults.drop_acks:
+                self.counters["acks_dropped"] += 1
+            else:
                 fut.get_loop().call_later(self.faults.ack_delay_s, self._resolve, ev.pending, ev)
             return
         self._resolve(ev.pending, ev)
@@ -270,7 +277,11 @@ class Platform:
 
     # -- delivery -----------------------------------------------------------------------------------
     def live(self, app_id: str) -> list[Connection]:
-        return [c for c in self.connections.values() if c.app_id == app_id and not c.closed]
+        """The app's live connections, in connection order (cached until a connection comes or goes)."""
+        conns = self._live.get(app_id)
+        if conns is None:
+            conns = self._live[app_id] = [c for c in self.connections.values() if c.app_id == app_id]
+        return conns
 
     async def deliver(self, app_id: str, envelope: dict[str, Any], *, attempt_no: int, sent_at: float) -> Attempt:
         """One attempt: pick a live connection of ``app_id`` at random, send, judge the ack."""
@@ -292,7 +303,6 @@ class Platform:
         t0 = time.perf_counter()
         frames = conn.session.send_event(body.encode(), message_id=message_id, trace_id=trace_id, now=t0, token=fut)
         att.extra = {"message_id": message_id, "trace_id": trace_id, "fragments": len(frames)}
-        timer = loop.call_later(self.options.ack_budget_s, self._expire, conn, message_id, fut)
         try:
             for data in frames:
                 await conn.send(data)
@@ -301,7 +311,6 @@ class Platform:
             self._resolve_future(fut, _LOST)
             log.info("send to %s failed: %r", conn.conn_id, exc)
         result = await fut
-        timer.cancel()
         att.latency_ms = (time.perf_counter() - t0) * 1000.0
         if isinstance(result, Acked):
             ack = result.ack
@@ -327,12 +336,31 @@ class Platform:
         self.counters[str(att.outcome)] += 1
         return att
 
-    def _expire(self, conn: Connection, message_id: str, fut: asyncio.Future[Acked | str]) -> None:
-        """The ack budget is over. The ack may have arrived but be held back (delay/drop faults): the
-        verdict is still a timeout; a judgement that comes later finds the future done."""
-        if conn.session.forget(message_id) is not None or not fut.done():
-            conn.session.counters.expired += 1
-        self._resolve_future(fut, _TIMEOUT)
+    def _ensure_sweeper(self) -> None:
+        if self._sweeper is None or self._sweeper.done():
+            self._sweeper = asyncio.get_running_loop().create_task(self._sweep())
+
+    async def _sweep(self) -> None:
+        """Judge ack deadlines: the sessions say which messages ran out of time (one periodic task rather
+        than a timer per message; deadlines are met within ``tick``)."""
+        tick = min(0.05, self.options.ack_budget_s / 10)
+        while self.connections or any(self._held.values()):
+            await asyncio.sleep(tick)
+            now = time.perf_counter()
+            for conn in list(self.connections.values()):
+                for expired in conn.session.expire(now):
+                    self._resolve(expired.pending, _TIMEOUT)
+            self._expire_held(now)
+
+    def _expire_held(self, now: float) -> None:
+        """Acks held back by the delay/drop faults still time out at their message's deadline."""
+        for key, (pending, fut) in list(self._held.items()):
+            if fut.done():
+                del self._held[key]
+            elif pending.deadline <= now:
+                del self._held[key]
+                self.counters["expired_held"] += 1
+                self._resolve_future(fut, _TIMEOUT)
 
     @staticmethod
     def _resolve_future(fut: asyncio.Future[Acked | str], result: Acked | str) -> None:
