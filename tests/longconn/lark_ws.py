@@ -4,6 +4,9 @@
 imported inside a running loop, its module-global ``loop`` would be that loop and ``start()`` from
 another thread would fail. Each client gets a fresh loop, patched into ``lark_oapi.ws.client.loop``
 before the client is constructed (its cache schedules a task on the current loop at construction).
+
+Because that loop is a module global which the client reads on every call, only ONE client may be
+running per process at a time: start the next one after the previous one stopped (or use a subprocess).
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import threading
@@ -16,6 +17,7 @@ from simulator.longconn import TEST_CLIENT_CONFIG, ClientConfig, PlatformServer
 from simulator.verdict import Outcome
 
 from .lark_ws import LarkWsThread
+from .miniclient import MiniClient
 
 pytestmark = pytest.mark.lark_sdk
 
@@ -62,21 +64,23 @@ def platform() -> Iterator[PlatformServer]:
         yield server
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def recorder() -> Recorder:
     return Recorder()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def client(platform: PlatformServer, recorder: Recorder) -> Iterator[LarkWsThread]:
+    """One client per test: ``lark.ws.Client`` keeps its event loop in a module global, so two clients
+    alive at once in one process would trample each other."""
+    platform.clear()
     with LarkWsThread(platform.domain, APP_ID, SECRET, on_share_ended=recorder) as c:
-        platform.wait_for_clients(1, timeout=10)
         yield c
+    until(lambda: not platform.connections(), 5, "the client to go away")
 
 
 @pytest.fixture
 def conn_id(platform: PlatformServer, client: LarkWsThread) -> str:
-    platform.clear()
     [info] = platform.wait_for_clients(1, timeout=10)
     return str(info["conn_id"])
 
@@ -176,11 +180,17 @@ def test_wrong_secret_makes_start_fail(platform: PlatformServer) -> None:
 
 def test_connection_limit_rejects_at_handshake_and_start_fails() -> None:
     with PlatformServer(app_id=APP_ID, app_secret=SECRET, client_config=TEST_CLIENT_CONFIG,
-                        max_connections=1) as server, LarkWsThread(server.domain, APP_ID, SECRET):
-        server.wait_for_clients(1, timeout=10)
-        second = LarkWsThread(server.domain, APP_ID, SECRET).start()
-        assert second.join(10)
-        err = second.error
-        assert type(err).__name__ == "ClientException" and getattr(err, "code", None) == 514, repr(err)
-        assert "exceed connection limit" in str(err)
+                        max_connections=1) as server:
+        async def occupy() -> None:  # the app's only slot, taken by a minimal client
+            first = await MiniClient(server.domain, APP_ID, SECRET).connect()
+            try:
+                second = LarkWsThread(server.domain, APP_ID, SECRET).start()
+                assert await asyncio.to_thread(second.join, 10)
+            finally:
+                await first.close()
+            err = second.error
+            assert type(err).__name__ == "ClientException" and getattr(err, "code", None) == 514, repr(err)
+            assert "exceed connection limit" in str(err)
+
+        asyncio.run(occupy())
         assert server.counters()["handshake_conn_limit"] == 1
