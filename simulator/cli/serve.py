@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import ipaddress
 import os
 from pathlib import Path
 from typing import Any
@@ -68,17 +67,10 @@ def add_parser(sub: Any) -> None:
     g.add_argument("--retries", default=None, metavar="feishu|none|N", help="retry ladder for pushes (default none)")
     g.add_argument("--control-token", default=None,
                    help="token for /_sim/ (default $FEISHU_SIM_CONTROL_TOKEN; required off loopback)")
+    g.add_argument("--transcript", default=None, metavar="FILE",
+                   help="write every delivery attempt as NDJSON to FILE (same format as push --transcript)")
     g.add_argument("--ready-file", default=None, help="write the domain to this file once listening")
     p.set_defaults(func=run)
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def run(args: argparse.Namespace) -> int:
@@ -88,7 +80,9 @@ def run(args: argparse.Namespace) -> int:
     from ..longconn.app import create_app
     from ..longconn.frames import DEFAULT_FRAGMENT_SIZE, ClientConfig
     from ..longconn.platform import Platform, PlatformOptions
+    from ..longconn.server import is_loopback
     from ..servers import bind_socket, url_of
+    from ..transcript import TranscriptWriter
 
     if not args.app_id or not args.app_secret:
         raise ConfigError("--app-id and --app-secret must not be empty")
@@ -101,7 +95,8 @@ def run(args: argparse.Namespace) -> int:
                               ack_budget_s=args.ack_timeout, fragment_size=args.fragment_size or DEFAULT_FRAGMENT_SIZE,
                               max_connections=args.max_connections, seed=args.seed,
                               retries=RetryPolicy.parse(args.retries))
-    platform = Platform(options)
+    transcript = TranscriptWriter(args.transcript) if args.transcript else None
+    platform = Platform(options, transcript=transcript)
     sock = bind_socket(args.host, args.port)
     domain = url_of(sock)
     server = uvicorn.Server(uvicorn.Config(create_app(platform, control_token=token), log_level="warning",
@@ -126,7 +121,11 @@ def run(args: argparse.Namespace) -> int:
         finally:
             task.cancel()
 
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(main())
-    sock.close()
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(main())
+    finally:
+        sock.close()
+        if transcript is not None:
+            transcript.close()
     return 0

@@ -31,6 +31,7 @@ from ..envelope import event_id_of, event_type_of
 from ..errors import ConfigError
 from ..overrides import Overrides
 from ..rand import SimRandom
+from ..transcript import TranscriptWriter
 from ..verdict import Attempt, Channel, Delivery, Outcome
 from .frames import DEFAULT_FRAGMENT_SIZE, ClientConfig
 from .session import Acked, Pending, PongConfig, Problem, Session
@@ -156,9 +157,11 @@ _LOST = "lost"
 
 
 class Platform:
-    def __init__(self, options: PlatformOptions | None = None, *, clock: Clock | None = None) -> None:
+    def __init__(self, options: PlatformOptions | None = None, *, clock: Clock | None = None,
+                 transcript: TranscriptWriter | None = None) -> None:
         self.options = options or PlatformOptions()
         self.clock: Clock = clock or SystemClock()
+        self.transcript = transcript  # every attempt of every push, as NDJSON (same model as the webhook)
         self.rand = SimRandom(self.options.seed)
         self._choice = self.rand.fork("longconn:cluster")
         self._ids = self.rand.fork("longconn:ids")
@@ -379,7 +382,7 @@ class Platform:
             base = self.rand.fork(f"events:{app_id}").seed if seed is None else seed
             app = AppProfile(app_id=app_id, app_secret=self.options.apps[app_id], tenant_key=self.options.tenant_key)
             sim = Simulator(SimConfig(app=app, seed=base, retries=self.options.retries, locale=self.options.locale),
-                            clock=self.clock)
+                            clock=self.clock, transcript=self.transcript)
             sim.deliveries = self.deliveries  # one record for the whole platform
             if seed is None:
                 self._sims[key] = sim

@@ -36,14 +36,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 from .. import constants as C
 from ..clock import Clock
 from ..config import RetryPolicy
+from ..errors import ConfigError
 from ..overrides import Overrides
 from ..servers import ThreadedServer
+from ..transcript import TranscriptWriter
 from ..verdict import Delivery
 from .app import create_app
 from .frames import DEFAULT_FRAGMENT_SIZE, ClientConfig
@@ -56,6 +59,16 @@ T = TypeVar("T")
 TEST_CLIENT_CONFIG = ClientConfig(reconnect_count=-1, reconnect_interval=1, reconnect_nonce=0, ping_interval=5)
 
 
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` only accepts local connections (the control API may then go without a token)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 class PlatformServer:
     """The platform (``Platform``) served by uvicorn on ``host:port`` (0: a free port) in a daemon thread."""
 
@@ -65,13 +78,16 @@ class PlatformServer:
                  ack_budget_s: float = C.LONGCONN_ACK_BUDGET_S, fragment_size: int = DEFAULT_FRAGMENT_SIZE,
                  max_connections: int = C.MAX_CONNECTIONS_PER_APP, pong_config: PongConfig = PongConfig.CHANGED,
                  retries: RetryPolicy | None = None, control_token: str | None = None,
-                 clock: Clock | None = None, **uvicorn_options: Any) -> None:
+                 clock: Clock | None = None, transcript: TranscriptWriter | None = None,
+                 **uvicorn_options: Any) -> None:
+        if control_token is None and not is_loopback(host):
+            raise ConfigError(f"host {host} is not loopback: a control token is required")
         options = PlatformOptions(
             apps=dict(apps) if apps else {app_id: app_secret},
             client_config=client_config or ClientConfig(), ack_budget_s=ack_budget_s, fragment_size=fragment_size,
             max_connections=max_connections, pong_config=pong_config, seed=seed,
             retries=retries or RetryPolicy())
-        self.platform = Platform(options, clock=clock)
+        self.platform = Platform(options, clock=clock, transcript=transcript)
         self.server = ThreadedServer(create_app(self.platform, control_token=control_token), host, port,
                                      **uvicorn_options)
         self.domain = self.server.url
@@ -82,10 +98,13 @@ class PlatformServer:
         return self
 
     def stop(self) -> None:
+        """Close every client connection (code 1001), then stop the server and the transcript."""
         if self.server.loop is not None and self.server.thread.is_alive():
             with contextlib.suppress(Exception):  # stopping anyway
                 self._call(self.platform.reconnect_all(1001, "going away"), 5.0)
         self.server.stop()
+        if self.platform.transcript is not None:
+            self.platform.transcript.close()
 
     def __enter__(self) -> PlatformServer:
         return self.start()

@@ -288,3 +288,51 @@ def test_control_api_token() -> None:
         assert ok.status_code == 200 and ok.json()["apps"] == [APP]
         # discovery and the WebSocket never need the control token
         assert post(s, {"AppID": APP, "AppSecret": SECRET}).json()["code"] == 0
+
+
+# -- engine integration --------------------------------------------------------------------------------
+
+def test_same_seed_same_events_and_same_connection_choices() -> None:
+    def run_once() -> tuple[list[str], list[int]]:
+        with PlatformServer(app_id=APP, app_secret=SECRET, seed=42) as s:
+            async def main() -> list[Any]:
+                cs = []
+                for _ in range(3):  # one after the other: the same connection order both times
+                    cs.append(await MiniClient(s.domain, APP, SECRET).connect())
+                    await asyncio.to_thread(s.wait_for_clients, len(cs), 5)
+                tasks = [asyncio.create_task(c.run()) for c in cs]
+                ds = await asyncio.to_thread(s.push, count=12)
+                order = [c["conn_id"] for c in s.connections()]
+                for c in cs:
+                    await c.close()
+                await asyncio.gather(*tasks)
+                return [[d.event_id for d in ds], [order.index(d.last.target) for d in ds]]
+            ids, targets = run(main())
+        return ids, targets
+
+    first, second = run_once(), run_once()
+    assert first == second
+    assert len(set(first[1])) > 1
+
+
+def test_retry_ladder_plugs_in_and_transcript_records(tmp_path: Any) -> None:
+    from simulator.clock import VirtualClock
+    from simulator.config import RetryPolicy
+    from simulator.transcript import TranscriptWriter
+
+    path = tmp_path / "t.ndjson"
+    with PlatformServer(app_id=APP, app_secret=SECRET, seed=1, retries=RetryPolicy.parse(2),
+                        clock=VirtualClock(1_700_000_000.0, scale=0), transcript=TranscriptWriter(path)) as s:
+        [d] = s.push()
+    assert [a.outcome for a in d.attempts] == [Outcome.NOT_DELIVERED] * 3 and str(d.final) == "exhausted"
+    gaps = [b.sent_at - a.sent_at for a, b in zip(d.attempts, d.attempts[1:], strict=False)]
+    assert gaps == [15.0, 300.0]  # the platform's ladder, on a virtual clock
+    kinds = [json.loads(line)["kind"] for line in path.read_text().splitlines()]
+    assert kinds == ["attempt", "attempt", "attempt", "delivery"]
+
+
+def test_non_loopback_needs_a_control_token() -> None:
+    from simulator.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="control token"):
+        PlatformServer(host="0.0.0.0")
