@@ -49,6 +49,7 @@ CODE_BAD_REQUEST = 10003
 
 WS_PATH = "/ws/v2"
 MAX_TICKETS = 10_000
+MAX_PUSH = 1_000_000  # events per push request: bounded, so one request cannot exhaust memory
 
 # Close codes a server may send (RFC 6455 §7.4: 1004-1006 and 1015 are reserved, 3000-4999 are free).
 _SENDABLE_CLOSE = {1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014}
@@ -394,8 +395,10 @@ class Platform:
         """Generate ``count`` events (plain JSON, empty ``header.token``) and deliver them through the engine."""
         from ..delivery.longconn import LongConnChannel
 
-        if count < 1:
-            raise ConfigError("count must be >= 1")
+        if not 1 <= count <= MAX_PUSH:
+            raise ConfigError(f"count must be between 1 and {MAX_PUSH}")
+        if concurrency < 1:
+            raise ConfigError("concurrency must be >= 1")
         sim = self.simulator(app_id, seed)
         if envelopes is None:
             envelopes = sim.generate_many(event_type, count, overrides=overrides, longconn=True)

@@ -263,7 +263,7 @@ def test_control_api(platform: PlatformServer) -> None:
             assert [d["event_id"] for d in again["deliveries"]] == [d["event_id"] for d in doc["deliveries"]]
             conns = (await http.get("/_sim/connections")).json()
             assert len(conns) == 1 and conns[0]["counters"]["acks"] == 6
-            for bad in ({"event_type": "vc.meeting.nope"}, {"count": "x"}, {"overrides": 3},
+            for bad in ({"event_type": "vc.meeting.nope"}, {"count": "x"}, {"count": 10**9}, {"overrides": 3},
                         {"overrides": ["event.meeting.nope.deeper=1"]}):
                 r = await http.post("/_sim/push", json=bad)
                 assert r.status_code == 400 and r.json()["error"]
