@@ -28,6 +28,7 @@ from ._common import (
     positive_int,
     sim_config,
 )
+from ._scenario import add_scenario_options, list_scenarios, load_scenario
 
 
 def add_delivery_options(p: argparse.ArgumentParser) -> None:
@@ -60,6 +61,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("args", nargs="*", metavar="[URL] [EVENT_TYPE]",
                    help=f"target URL and/or event type (default {C.DEFAULT_EVENT_TYPE})")
     add_generation_options(p)
+    add_scenario_options(p)
     add_app_options(p)
     add_delivery_options(p)
     p.set_defaults(func=run)
@@ -120,6 +122,9 @@ def render(deliveries: list[Delivery], sim: Simulator, *, as_json: bool, target:
 
 def run(args: argparse.Namespace) -> int:
     url, event_type = split_positionals(args.args)
+    if args.list_scenarios:
+        return list_scenarios()
+    load_scenario(args, next((a for a in args.args if a != url), None))  # bad scenario -> exit 2, before any I/O
     if args.platform is not None:
         if url is not None:
             raise UsageError(f"give a webhook URL or --platform, not both ({url!r})")
@@ -144,7 +149,10 @@ async def _run(args: argparse.Namespace, url: str | None, event_type: str, ov: d
     from ..servers import serving
 
     sim = Simulator(config, transcript=transcript)
-    envelopes = sim.generate_many(event_type, args.count, overrides=ov)
+    if args.scenario is not None:  # in scenario order; --concurrency may still overlap deliveries
+        envelopes = sim.generate_scenario(args.scenario, runs=args.count)
+    else:
+        envelopes = sim.generate_many(event_type, args.count, overrides=ov)
     try:
         if url is None:
             receiver = ReferenceReceiver(encrypt_key=config.app.encrypt_key,

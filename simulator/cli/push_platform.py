@@ -29,6 +29,8 @@ def run_platform(args: argparse.Namespace, event_type: str) -> int:
                             "overrides": overrides, "concurrency": args.concurrency}
     if args.app_id:
         body["app_id"] = args.app_id
+    if args.scenario is not None:  # loaded (and checked) by the platform, which generates the events
+        body["scenario"] = str(args.scenario)
     token = args.control_token or os.environ.get("FEISHU_SIM_CONTROL_TOKEN")
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     # Each event may take the 3 s ack budget (and the platform's retry ladder): no overall read timeout.

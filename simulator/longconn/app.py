@@ -138,7 +138,8 @@ def create_app(platform: Platform, *, control_token: str | None = None) -> Starl
         deliveries = await platform.push(
             str(body.get("event_type") or C.DEFAULT_EVENT_TYPE), _int(body, "count", 1),
             app_id=body.get("app_id"), seed=_opt_int(body, "seed"), overrides=overrides,
-            concurrency=_int(body, "concurrency", 1))
+            concurrency=_int(body, "concurrency", 1),
+            scenario=None if body.get("scenario") is None else str(body["scenario"]))
         return push_result_json(deliveries)
 
     async def fault_close(body: dict[str, Any]) -> Any:

@@ -391,8 +391,9 @@ class Platform:
 
     async def push(self, event_type: str = C.DEFAULT_EVENT_TYPE, count: int = 1, *, app_id: str | None = None,
                    seed: int | None = None, overrides: Overrides | None = None, concurrency: int = 1,
-                   envelopes: list[dict[str, Any]] | None = None) -> list[Delivery]:
-        """Generate ``count`` events (plain JSON, empty ``header.token``) and deliver them through the engine."""
+                   envelopes: list[dict[str, Any]] | None = None, scenario: str | None = None) -> list[Delivery]:
+        """Generate ``count`` events (plain JSON, empty ``header.token``), or ``count`` runs of a scenario,
+        and deliver them through the engine."""
         from ..delivery.longconn import LongConnChannel
 
         if not 1 <= count <= MAX_PUSH:
@@ -400,7 +401,9 @@ class Platform:
         if concurrency < 1:
             raise ConfigError("concurrency must be >= 1")
         sim = self.simulator(app_id, seed)
-        if envelopes is None:
+        if envelopes is None and scenario is not None:
+            envelopes = sim.generate_scenario(scenario, runs=count, longconn=True)
+        elif envelopes is None:
             envelopes = sim.generate_many(event_type, count, overrides=overrides, longconn=True)
         channel = LongConnChannel(self, sim.config.app.app_id)
         return await sim.push(channel, envelopes, concurrency=concurrency)
