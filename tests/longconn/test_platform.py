@@ -261,8 +261,13 @@ def test_control_api(platform: PlatformServer) -> None:
             assert all(e["event"]["meeting"]["topic"] == "hi" for e in c.events)
             again = (await http.post("/_sim/push", json={"count": 3, "seed": 5})).json()
             assert [d["event_id"] for d in again["deliveries"]] == [d["event_id"] for d in doc["deliveries"]]
+            scen = (await http.post("/_sim/push", json={"scenario": "plain-meeting", "seed": 1})).json()
+            types = [d["event_type"] for d in scen["deliveries"]]
+            assert scen["summary"]["acked"] == len(types) > 3 and types[0] == "vc.meeting.meeting_started_v1"
+            bad_scen = await http.post("/_sim/push", json={"scenario": "no-such-scenario"})
+            assert bad_scen.status_code == 400
             conns = (await http.get("/_sim/connections")).json()
-            assert len(conns) == 1 and conns[0]["counters"]["acks"] == 6
+            assert len(conns) == 1 and conns[0]["counters"]["acks"] == 6 + len(types)
             for bad in ({"event_type": "vc.meeting.nope"}, {"count": "x"}, {"count": 10**9}, {"overrides": 3},
                         {"overrides": ["event.meeting.nope.deeper=1"]}):
                 r = await http.post("/_sim/push", json=bad)
