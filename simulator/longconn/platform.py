@@ -284,7 +284,8 @@ class Platform:
         """The app's live connections, in connection order (cached until a connection comes or goes)."""
         conns = self._live.get(app_id)
         if conns is None:
-            conns = self._live[app_id] = [c for c in self.connections.values() if c.app_id == app_id]
+            conns = self._live[app_id] = [c for c in self.connections.values()
+                                          if c.app_id == app_id and not c.closed]
         return conns
 
     async def deliver(self, app_id: str, envelope: dict[str, Any], *, attempt_no: int, sent_at: float) -> Attempt:
@@ -414,6 +415,11 @@ class Platform:
         conn = self.connections.get(conn_id)
         if conn is None:
             raise ConfigError(f"no connection {conn_id!r}")
+        await self._close(conn, code, reason)
+
+    async def _close(self, conn: Connection, code: int, reason: str) -> None:
+        conn.closed = True  # no new events for it while the close handshake runs
+        self._live.clear()
         self.counters["closed_by_platform"] += 1
         await conn.close(code, reason)
 
@@ -422,8 +428,7 @@ class Platform:
         check_close_code(code)
         conns = list(self.connections.values())
         for conn in conns:
-            self.counters["closed_by_platform"] += 1
-            await conn.close(code, reason)
+            await self._close(conn, code, reason)
         return len(conns)
 
     def set_answer_pings(self, answer: bool, conn_id: str | None = None) -> None:
