@@ -23,6 +23,7 @@ seed, app_id, concurrency, timeout)``        the engine's retry ladder); ``list[
 ``push_envelopes(envelopes, ...)``           deliver ready-made envelopes
 ``connections()``                            live connections (id, app, counters, ...)
 ``deliveries``                               every delivery since the last ``clear()``
+``assert_all_acked()``                       raise ``NotAcked`` unless all of them were acked
 ``counters()``                               platform counters (problems, verdicts, handshakes)
 ``close_connection(conn_id, code, reason)``  server-side close of one connection
 ``reconnect_all(code)``                      close every connection (clients reconnect by themselves)
@@ -43,7 +44,7 @@ from typing import Any, TypeVar
 from .. import constants as C
 from ..clock import Clock
 from ..config import RetryPolicy
-from ..errors import ConfigError
+from ..errors import ConfigError, NotAcked
 from ..overrides import Overrides
 from ..servers import ThreadedServer
 from ..transcript import TranscriptWriter
@@ -70,7 +71,16 @@ def is_loopback(host: str) -> bool:
 
 
 class PlatformServer:
-    """The platform (``Platform``) served by uvicorn on ``host:port`` (0: a free port) in a daemon thread."""
+    """The platform (``Platform``) served by uvicorn on ``host:port`` (0: a free port) in a daemon thread.
+
+    ``app_id``/``app_secret`` (or ``apps``: several id -> secret) are the credentials discovery accepts;
+    ``client_config`` the ClientConfig handed out (use ``TEST_CLIENT_CONFIG`` in tests); ``seed`` makes
+    events, ids and the cluster choice reproducible; ``ack_budget_s`` (3 s), ``fragment_size`` (512 KiB),
+    ``max_connections`` (50 per app) and ``pong_config`` tune the protocol; ``retries`` is the engine's
+    retry ladder for pushes (none by default), on ``clock`` (e.g. ``VirtualClock(scale=0)`` to run it
+    instantly); ``transcript`` records every attempt; ``control_token`` guards ``/_sim/`` (required when
+    ``host`` is not loopback); other keywords go to ``uvicorn.Config``.
+    """
 
     def __init__(self, *, app_id: str = C.DEFAULT_APP_ID, app_secret: str = C.DEFAULT_APP_SECRET,
                  apps: dict[str, str] | None = None, client_config: ClientConfig | None = None,
@@ -159,6 +169,13 @@ class PlatformServer:
     @property
     def deliveries(self) -> list[Delivery]:
         return list(self._run(lambda: list(self.platform.deliveries)))
+
+    def assert_all_acked(self) -> None:
+        """Raise ``NotAcked`` unless every delivery since the last ``clear()`` ended acked."""
+        deliveries = self.deliveries
+        bad = [d for d in deliveries if not d.acked]
+        if bad:
+            raise NotAcked(f"{len(bad)} of {len(deliveries)} deliveries not acked: " + bad[0].summary_line())
 
     def counters(self) -> dict[str, int]:
         return dict(self._run(lambda: dict(self.platform.counters)))

@@ -341,3 +341,12 @@ def test_non_loopback_needs_a_control_token() -> None:
 
     with pytest.raises(ConfigError, match="control token"):
         PlatformServer(host="0.0.0.0")
+
+
+def test_assert_all_acked(platform: PlatformServer) -> None:
+    from simulator.errors import NotAcked
+
+    platform.assert_all_acked()  # nothing delivered yet
+    platform.push()  # no client online: not delivered
+    with pytest.raises(NotAcked, match="1 of 1 deliveries not acked"):
+        platform.assert_all_acked()
