@@ -53,10 +53,13 @@ def add_parser(sub: Any) -> None:
                    help=f"app secret the SDK uses (default {C.DEFAULT_APP_SECRET})")
     p.add_argument("--seed", type=seed_int, default=None, help="seed for events, ids and connection choice")
     g = p.add_argument_group("ClientConfig (seconds; sent at discovery and, when changed, in pongs)")
-    g.add_argument("--ping-interval", type=int_at_least(1), default=120)
-    g.add_argument("--reconnect-interval", type=int_at_least(0), default=120)
-    g.add_argument("--reconnect-nonce", type=int_at_least(0), default=30)
-    g.add_argument("--reconnect-count", type=int_at_least(-1), default=-1, help="-1: retry forever")
+    g.add_argument("--ping-interval", type=int_at_least(1), default=120, help="client ping period (default 120)")
+    g.add_argument("--reconnect-interval", type=int_at_least(0), default=120,
+                   help="wait between failed reconnect attempts (default 120)")
+    g.add_argument("--reconnect-nonce", type=int_at_least(0), default=30,
+                   help="max random wait before the first reconnect attempt (default 30; 0 in tests)")
+    g.add_argument("--reconnect-count", type=int_at_least(-1), default=-1,
+                   help="reconnect attempts before giving up (default -1: forever)")
     g = p.add_argument_group("platform")
     g.add_argument("--ack-timeout", type=positive_float, default=C.LONGCONN_ACK_BUDGET_S,
                    help="ack budget in seconds (default 3)")

@@ -93,6 +93,8 @@ def test_push_without_clients_exits_1(served: str, capsys: pytest.CaptureFixture
     ["serve", "--host", "0.0.0.0", "--port", "0"],
     ["serve", "--ping-interval", "0"],
     ["serve", "--app-secret", ""],
+    ["serve", "--port", "0", "--transcript", "/nonexistent-dir/t.ndjson"],
+    ["push", "--platform", "http://127.0.0.1:9", "--scenario", "no-such-scenario"],
     ["serve", "--host", "203.0.113.1", "--port", "0", "--control-token", "t"],  # not an address of this host
 ])
 def test_bad_input_is_one_line_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str],
