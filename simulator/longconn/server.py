@@ -20,6 +20,7 @@ API
 ``wait_for_clients(n, timeout)``             block until ``n`` connections are live; their infos
 ``push(event_type, count=1, *, overrides,    generate and deliver (cluster mode, 3 s ack budget,
 seed, app_id, concurrency, timeout)``        the engine's retry ladder); ``list[Delivery]``
+``apush(...)``                               the same, awaitable from async code (another loop)
 ``push_envelopes(envelopes, ...)``           deliver ready-made envelopes
 ``connections()``                            live connections (id, app, counters, ...)
 ``deliveries``                               every delivery since the last ``clear()``
@@ -149,6 +150,17 @@ class PlatformServer:
              timeout: float | None = None) -> list[Delivery]:
         return self._call(self.platform.push(event_type, count, app_id=app_id, seed=seed, overrides=overrides,
                                              concurrency=concurrency), timeout)
+
+    async def apush(self, event_type: str = C.DEFAULT_EVENT_TYPE, count: int = 1, *,
+                    overrides: Overrides | None = None, seed: int | None = None, app_id: str | None = None,
+                    concurrency: int = 1) -> list[Delivery]:
+        """``push`` for async code: awaits without blocking the caller's loop (which may host the client)."""
+        loop = self.server.loop
+        if loop is None:
+            raise RuntimeError("platform server is not running")
+        coro = self.platform.push(event_type, count, app_id=app_id, seed=seed, overrides=overrides,
+                                  concurrency=concurrency)
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, loop))
 
     def push_envelopes(self, envelopes: list[dict[str, Any]], *, app_id: str | None = None, concurrency: int = 1,
                        timeout: float | None = None) -> list[Delivery]:

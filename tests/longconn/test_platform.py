@@ -168,7 +168,7 @@ def test_ack_judgement_faults(platform: PlatformServer) -> None:
         out = []
         for delay, drop in ((0.1, False), (0.6, False), (0.0, True)):
             platform.ack_judgement(delay_s=delay, drop=drop)
-            out.append((await asyncio.to_thread(platform.push))[0].last)
+            out.append((await platform.apush())[0].last)
         await c.close()
         await task
         return out
