@@ -16,13 +16,22 @@ import httpx
 
 from .. import catalog
 from ..delivery.webhook import check_url
-from ..errors import ConfigError, TargetError
+from ..errors import ConfigError, TargetError, UsageError
 from ..overrides import parse_assignments
 from ._common import eprint
+
+# Options of a webhook push that the platform decides for itself: refuse them rather than ignore them.
+_SERVER_SIDE = {"retries": "--retries", "faults": "--faults", "time_scale": "--time-scale",
+                "encrypt_key": "--encrypt-key", "transcript": "--transcript"}
 
 
 def run_platform(args: argparse.Namespace, event_type: str) -> int:
     domain = check_url(args.platform).rstrip("/")
+    for name, flag in _SERVER_SIDE.items():
+        if getattr(args, name, None) is not None:
+            raise UsageError(f"{flag} does not apply to --platform (set it on `feishu-sim serve`; the long "
+                             "connection is never encrypted)" if flag == "--encrypt-key" else
+                             f"{flag} does not apply to --platform (set it on `feishu-sim serve`)")
     catalog.get(event_type)
     overrides = parse_assignments(args.overrides)
     body: dict[str, Any] = {"event_type": event_type, "count": args.count, "seed": args.seed,

@@ -16,7 +16,7 @@ from typing import Any
 
 from .. import constants as C
 from ..errors import ConfigError
-from ._common import Parser, eprint, positive_float, positive_int, seed_int
+from ._common import Parser, eprint, non_negative_float, positive_float, positive_int, seed_int
 
 
 def port_number(text: str) -> int:
@@ -68,6 +68,11 @@ def add_parser(sub: Any) -> None:
     g.add_argument("--max-connections", type=positive_int, default=C.MAX_CONNECTIONS_PER_APP,
                    help="connections per app before handshakes are refused (default 50)")
     g.add_argument("--retries", default=None, metavar="feishu|none|N", help="retry ladder for pushes (default none)")
+    g.add_argument("--faults", default=None, metavar="SPEC",
+                   help="seeded delivery faults for pushes, as for push --faults (e.g. dup=0.1,delay=200ms..2s)")
+    g.add_argument("--time-scale", type=non_negative_float, default=None,
+                   help="platform time for the retry ladder and event times: 0.001 compresses an hour into "
+                        "3.6 s (default: real time)")
     g.add_argument("--control-token", default=None,
                    help="token for /_sim/ (default $FEISHU_SIM_CONTROL_TOKEN; required off loopback)")
     g.add_argument("--transcript", default=None, metavar="FILE",
@@ -79,7 +84,9 @@ def add_parser(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from ..clock import make_clock
     from ..config import RetryPolicy
+    from ..faults import FaultSpec
     from ..longconn.app import create_app
     from ..longconn.frames import DEFAULT_FRAGMENT_SIZE, ClientConfig
     from ..longconn.platform import Platform, PlatformOptions
@@ -97,9 +104,9 @@ def run(args: argparse.Namespace) -> int:
     options = PlatformOptions(apps={args.app_id: args.app_secret}, client_config=config,
                               ack_budget_s=args.ack_timeout, fragment_size=args.fragment_size or DEFAULT_FRAGMENT_SIZE,
                               max_connections=args.max_connections, seed=args.seed,
-                              retries=RetryPolicy.parse(args.retries))
+                              retries=RetryPolicy.parse(args.retries), faults=FaultSpec.parse(args.faults))
     transcript = TranscriptWriter(args.transcript) if args.transcript else None
-    platform = Platform(options, transcript=transcript)
+    platform = Platform(options, transcript=transcript, clock=make_clock(args.time_scale))
     sock = bind_socket(args.host, args.port)
     domain = url_of(sock)
     server = uvicorn.Server(uvicorn.Config(create_app(platform, control_token=token), log_level="warning",

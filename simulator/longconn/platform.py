@@ -29,6 +29,7 @@ from ..config import AppProfile, RetryPolicy, SimConfig
 from ..engine import Simulator
 from ..envelope import event_id_of, event_type_of
 from ..errors import ConfigError
+from ..faults import FaultSpec
 from ..overrides import Overrides
 from ..rand import SimRandom
 from ..transcript import TranscriptWriter
@@ -132,6 +133,7 @@ class PlatformOptions:
     pong_config: PongConfig = PongConfig.CHANGED
     seed: int | None = None
     retries: RetryPolicy = field(default_factory=RetryPolicy)
+    faults: FaultSpec = field(default_factory=FaultSpec)  # the engine's seeded delivery faults (dup, delay...)
     locale: str = "zh_CN"
     tenant_key: str = C.DEFAULT_TENANT_KEY
 
@@ -383,8 +385,9 @@ class Platform:
         if sim is None:
             base = self.rand.fork(f"events:{app_id}").seed if seed is None else seed
             app = AppProfile(app_id=app_id, app_secret=self.options.apps[app_id], tenant_key=self.options.tenant_key)
-            sim = Simulator(SimConfig(app=app, seed=base, retries=self.options.retries, locale=self.options.locale),
-                            clock=self.clock, transcript=self.transcript)
+            config = SimConfig(app=app, seed=base, retries=self.options.retries, faults=self.options.faults,
+                               locale=self.options.locale)
+            sim = Simulator(config, clock=self.clock, transcript=self.transcript)
             sim.deliveries = self.deliveries  # one record for the whole platform
             if seed is None:
                 self._sims[key] = sim

@@ -46,6 +46,7 @@ from .. import constants as C
 from ..clock import Clock
 from ..config import RetryPolicy
 from ..errors import ConfigError, NotAcked
+from ..faults import FaultSpec
 from ..overrides import Overrides
 from ..servers import ThreadedServer
 from ..transcript import TranscriptWriter
@@ -77,10 +78,11 @@ class PlatformServer:
     ``app_id``/``app_secret`` (or ``apps``: several id -> secret) are the credentials discovery accepts;
     ``client_config`` the ClientConfig handed out (use ``TEST_CLIENT_CONFIG`` in tests); ``seed`` makes
     events, ids and the cluster choice reproducible; ``ack_budget_s`` (3 s), ``fragment_size`` (512 KiB),
-    ``max_connections`` (50 per app) and ``pong_config`` tune the protocol; ``retries`` is the engine's
-    retry ladder for pushes (none by default), on ``clock`` (e.g. ``VirtualClock(scale=0)`` to run it
-    instantly); ``transcript`` records every attempt; ``control_token`` guards ``/_sim/`` (required when
-    ``host`` is not loopback); other keywords go to ``uvicorn.Config``.
+    ``max_connections`` (50 per app) and ``pong_config`` tune the protocol; ``retries`` (the engine's
+    retry ladder, none by default) and ``faults`` (its seeded delivery faults) apply to pushes, on
+    ``clock`` (e.g. ``VirtualClock(scale=0)`` runs the ladder instantly); ``transcript`` records every
+    attempt; ``control_token`` guards ``/_sim/`` (required when ``host`` is not loopback); other keywords
+    go to ``uvicorn.Config``.
     """
 
     def __init__(self, *, app_id: str = C.DEFAULT_APP_ID, app_secret: str = C.DEFAULT_APP_SECRET,
@@ -88,7 +90,8 @@ class PlatformServer:
                  host: str = "127.0.0.1", port: int = 0, seed: int | None = None,
                  ack_budget_s: float = C.LONGCONN_ACK_BUDGET_S, fragment_size: int = DEFAULT_FRAGMENT_SIZE,
                  max_connections: int = C.MAX_CONNECTIONS_PER_APP, pong_config: PongConfig = PongConfig.CHANGED,
-                 retries: RetryPolicy | None = None, control_token: str | None = None,
+                 retries: RetryPolicy | None = None, faults: FaultSpec | None = None,
+                 control_token: str | None = None,
                  clock: Clock | None = None, transcript: TranscriptWriter | None = None,
                  **uvicorn_options: Any) -> None:
         if control_token is None and not is_loopback(host):
@@ -97,7 +100,7 @@ class PlatformServer:
             apps=dict(apps) if apps else {app_id: app_secret},
             client_config=client_config or ClientConfig(), ack_budget_s=ack_budget_s, fragment_size=fragment_size,
             max_connections=max_connections, pong_config=pong_config, seed=seed,
-            retries=retries or RetryPolicy())
+            retries=retries or RetryPolicy(), faults=faults or FaultSpec())
         self.platform = Platform(options, clock=clock, transcript=transcript)
         self.server = ThreadedServer(create_app(self.platform, control_token=control_token), host, port,
                                      **uvicorn_options)

@@ -95,6 +95,9 @@ def test_push_without_clients_exits_1(served: str, capsys: pytest.CaptureFixture
     ["serve", "--app-secret", ""],
     ["serve", "--port", "0", "--transcript", "/nonexistent-dir/t.ndjson"],
     ["push", "--platform", "http://127.0.0.1:9", "--scenario", "no-such-scenario"],
+    ["push", "--platform", "http://127.0.0.1:9", "--retries", "feishu"],
+    ["push", "--platform", "http://127.0.0.1:9", "--encrypt-key", "k"],
+    ["serve", "--port", "0", "--faults", "dup=2"],
     ["serve", "--host", "203.0.113.1", "--port", "0", "--control-token", "t"],  # not an address of this host
 ])
 def test_bad_input_is_one_line_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str],

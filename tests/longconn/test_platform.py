@@ -350,3 +350,23 @@ def test_assert_all_acked(platform: PlatformServer) -> None:
     platform.push()  # no client online: not delivered
     with pytest.raises(NotAcked, match="1 of 1 deliveries not acked"):
         platform.assert_all_acked()
+
+
+def test_seeded_engine_faults_apply_to_platform_pushes() -> None:
+    from simulator.clock import VirtualClock
+    from simulator.faults import FaultSpec
+
+    with PlatformServer(app_id=APP, app_secret=SECRET, seed=5, faults=FaultSpec.parse("dup=1"),
+                        clock=VirtualClock(1_700_000_000.0, scale=0)) as s:
+        async def main() -> list[str]:
+            [c] = await clients(s, None)
+            task = asyncio.create_task(c.run())
+            await s.apush(count=2)
+            await c.close()
+            await task
+            return [e["header"]["event_id"] for e in c.events]
+
+        received = run(main())
+        deliveries = s.deliveries
+    assert len(received) == 4 and len(set(received)) == 2  # every event delivered twice, same event_id
+    assert all(d.acked for d in deliveries)
