@@ -32,7 +32,10 @@ class Recorder:
         for event_type in TYPES:
             spec = catalog.get(event_type)
             fn = self._record(event_type)
-            b = getattr(b, spec.sdk_register)(fn) if spec.sdk_register else b.register_p2_customized_event(event_type, fn)
+            if spec.sdk_register:
+                b = getattr(b, spec.sdk_register)(fn)
+            else:
+                b = b.register_p2_customized_event(event_type, fn)
         self.handler = b.build()
 
     def _record(self, event_type: str) -> Any:
