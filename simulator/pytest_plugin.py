@@ -6,6 +6,12 @@
   expected to be rejected (``@pytest.mark.feishu(check_unacked=False)`` opts out).
 * ``feishu_config`` (function scope): suite-wide defaults, a dict with the marker's keywords.
 * Virtual time by default (``time_scale=0``): the retry ladder runs instantly.
+* ``feishu_platform`` (function scope): the long-connection platform (``simulator.longconn.PlatformServer``),
+  started once per session on a free loopback port (``feishu_platform_server``, configured by the
+  overridable session fixture ``feishu_platform_options``) and cleared before each test. Give its
+  ``domain`` to ``lark.ws.Client``; push with ``feishu_sim.push(feishu_platform, ...)`` (judged, checked at
+  teardown) or its own ``push(...)``.
+
 
 A marker with an unknown keyword or a bad value is a pytest usage error at collection, naming the test.
 The plugin is an adapter: building, pushing and judging are ``FeishuSim`` and the engine.
@@ -118,6 +124,40 @@ def feishu_sim(request: pytest.FixtureRequest, feishu_config: Mapping[str, Any])
             pytest.fail(message, pytrace=False)
     finally:
         sim.close()
+
+
+@pytest.fixture(scope="session")
+def feishu_platform_options() -> dict[str, Any]:
+    """Keyword arguments for the session's ``PlatformServer`` (override in ``conftest.py``): ``app_id``,
+    ``app_secret``, ``apps``, ``client_config``, ``ack_budget_s``, ``fragment_size``, ``max_connections``,
+    ``seed``, ... Default ``client_config``: short test intervals (``TEST_CLIENT_CONFIG``)."""
+    return {}
+
+
+@pytest.fixture(scope="session")
+def feishu_platform_server(feishu_platform_options: Mapping[str, Any]) -> Iterator[Any]:
+    """The long-connection platform, started once per session on a free loopback port."""
+    __tracebackhide__ = True
+    from .longconn import TEST_CLIENT_CONFIG, PlatformServer
+
+    options = {"client_config": TEST_CLIENT_CONFIG, **feishu_platform_options}
+    try:
+        server = PlatformServer(**options)
+    except (TypeError, UsageError) as exc:
+        raise pytest.UsageError(f"feishu_platform_options fixture: {exc}") from None
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def feishu_platform(feishu_platform_server: Any) -> Any:
+    """The session's long-connection platform, cleared (deliveries, counters, faults, ClientConfig) for
+    this test; connected clients stay connected."""
+    feishu_platform_server.clear()
+    return feishu_platform_server
 
 
 @pytest.hookimpl(wrapper=True)

@@ -10,7 +10,10 @@ from pathlib import Path
 import flask  # noqa: F401
 import pytest
 import starlette.applications  # noqa: F401
+import uvicorn.protocols.http.auto
+import uvicorn.protocols.websockets.auto  # noqa: F401
 
+import simulator.longconn
 import simulator.pytest_plugin
 import simulator.receiver
 import simulator.servers  # noqa: F401
@@ -21,7 +24,9 @@ pytest_plugins = ["pytester"]
 # The project is not necessarily installed: load the plugin explicitly (when it is installed as well, the
 # plugin blocks its entry point's name so nothing is registered twice).
 # pytester's in-process runs drop the modules first imported inside them; the imports above keep the
-# plugin, cryptography's bindings (which cannot be imported twice) and the web frameworks loaded once.
+# plugin, the web frameworks and the modules over C extensions that cannot be imported twice loaded once:
+# cryptography's bindings, and uvicorn's httptools protocol (re-imported, it no longer catches the
+# parser's upgrade exception and refuses every WebSocket upgrade).
 # Hypothesis' plugin re-imports hypothesis on every in-process run (~0.7 s): the example suites don't use it.
 QUIET = ("-p", "no:cacheprovider", "-p", "no:hypothesispytest")
 PLUGIN = ("-p", "simulator.pytest_plugin", *QUIET)
@@ -272,3 +277,15 @@ def test_teardown_pushes_and_suite_wide_opt_out(pytester: pytest.Pytester) -> No
     result.stdout.fnmatch_lines(["*ERROR at teardown of test_late_push_is_checked*",
                                  "*not acked: exhausted * status=404 *"])
     result.stdout.fnmatch_lines(["FAILED test_suite.py::TestSuiteWideOptOut::test_marker_wins_over_config*"])
+
+
+@pytest.mark.lark_sdk
+def test_lark_ws_client_against_feishu_platform(pytester: pytest.Pytester) -> None:
+    pytest.importorskip("lark_oapi")
+    result = run(pytester, suites.LARK_WS_SUITE)
+    result.assert_outcomes(passed=4, failed=1)
+    result.stdout.fnmatch_lines([
+        "*_ test_crash_without_expectation_fails _*",
+        "feishu_sim: 1 of 1 deliveries did not end as expected (seed=*):",
+        "  not acked: exhausted * vc.meeting.share_ended_v1 attempts=1 last=rejected status=500 * ack code 500",
+    ])
