@@ -374,6 +374,14 @@ def test_no_client_of_the_app_online(feishu_platform, feishu_sim, sdk_client):
 def test_platform_push_and_faults(feishu_platform, sdk_client):
     assert [d.acked for d in feishu_platform.push(count=2)] == [True, True]
     assert len(feishu_platform.connections()) == 1
+    feishu_platform.ack_judgement(drop=True)  # acks ignored from now on...
+
+
+@pytest.mark.anyio
+@pytest.mark.feishu(app_id=APP_ID)
+async def test_faults_do_not_leak_into_the_next_test(feishu_platform, feishu_sim, sdk_client):
+    d = await feishu_sim.apush(feishu_platform)  # ...but the platform was cleared for this test
+    assert d.acked and feishu_platform.deliveries == []
 
 
 @pytest.mark.feishu(app_id=APP_ID)

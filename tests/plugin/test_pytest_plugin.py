@@ -292,7 +292,7 @@ def test_teardown_pushes_and_suite_wide_opt_out(pytester: pytest.Pytester) -> No
 @pytest.mark.lark_sdk
 def test_lark_ws_client_against_feishu_platform(pytester: pytest.Pytester) -> None:
     result = run(pytester, suites.LARK_WS_SUITE)
-    result.assert_outcomes(passed=4, failed=1)
+    result.assert_outcomes(passed=5, failed=1)
     result.stdout.fnmatch_lines([
         "*_ test_crash_without_expectation_fails _*",
         "feishu_sim: 1 of 1 deliveries did not end as expected (seed=*):",
