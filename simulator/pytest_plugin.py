@@ -21,13 +21,16 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Generator, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from .errors import UsageError
 from .fixture_options import OPTIONS, Settings, check_names, settings_from
 from .testing import FeishuSim
+
+if TYPE_CHECKING:  # imported when the fixture is first used: protobuf and websockets are not free
+    from .longconn import PlatformServer
 
 MARKER = "feishu"
 ENTRY_POINT = "feishu_sim"  # the name in [project.entry-points.pytest11]; -p no:feishu_sim disables the plugin
@@ -135,7 +138,7 @@ def feishu_platform_options() -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session")
-def feishu_platform_server(feishu_platform_options: Mapping[str, Any]) -> Iterator[Any]:
+def feishu_platform_server(feishu_platform_options: Mapping[str, Any]) -> Iterator[PlatformServer]:
     """The long-connection platform, started once per session on a free loopback port."""
     __tracebackhide__ = True
     from .longconn import TEST_CLIENT_CONFIG, PlatformServer
@@ -153,7 +156,7 @@ def feishu_platform_server(feishu_platform_options: Mapping[str, Any]) -> Iterat
 
 
 @pytest.fixture
-def feishu_platform(feishu_platform_server: Any) -> Any:
+def feishu_platform(feishu_platform_server: PlatformServer) -> PlatformServer:
     """The session's long-connection platform, cleared (deliveries, counters, faults, ClientConfig) for
     this test; connected clients stay connected."""
     feishu_platform_server.clear()

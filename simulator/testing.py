@@ -14,6 +14,7 @@ daemon: a script that forgets ``close()`` still exits.
 from __future__ import annotations
 
 import asyncio
+import sys
 import threading
 from collections.abc import Coroutine, Sequence
 from pathlib import Path
@@ -23,7 +24,7 @@ from . import constants as C
 from .config import SimConfig
 from .delivery.inprocess import channel_for, check_path, resolve
 from .engine import Simulator
-from .errors import ConfigError, NotAcked, UsageError
+from .errors import ConfigError, NotAcked, TargetError, UsageError
 from .fixture_options import OPTIONS, Settings, check_names, opt_str, settings_from
 from .overrides import Overrides
 from .seal import Sealer
@@ -63,13 +64,18 @@ class _LoopThread:
                 self.loop.close()
 
 
-def _platform_loop(target: object) -> asyncio.AbstractEventLoop | None:
-    """The event loop of a running long-connection ``PlatformServer``, or None for any other target."""
-    server = getattr(target, "server", None)
-    if getattr(target, "platform", None) is None or not hasattr(target, "domain"):
-        return None
-    loop = getattr(server, "loop", None)
-    return loop if isinstance(loop, asyncio.AbstractEventLoop) else None
+def _is_platform(target: object) -> bool:
+    """A long-connection ``PlatformServer``? (If its module was never imported, ``target`` cannot be one:
+    no import cost for webhook-only suites.)"""
+    server_mod = sys.modules.get("simulator.longconn.server")
+    return server_mod is not None and isinstance(target, server_mod.PlatformServer)
+
+
+def _platform_loop(target: Any) -> asyncio.AbstractEventLoop:
+    loop = target.server.loop if _is_platform(target) else None
+    if not isinstance(loop, asyncio.AbstractEventLoop) or loop.is_closed():
+        raise TargetError("the long-connection platform is not running (start() it, or use feishu_platform)")
+    return loop
 
 
 class _PlatformChannel:
@@ -84,8 +90,6 @@ class _PlatformChannel:
 
     async def attempt(self, envelope: dict[str, Any], *, attempt_no: int, sent_at: float) -> Attempt:
         loop = _platform_loop(self.server)
-        if loop is None:
-            raise UsageError("the long-connection platform is not running")
         coro = self.server.platform.deliver(self.app_id, envelope, attempt_no=attempt_no, sent_at=sent_at)
         att: Attempt = await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, loop))
         return att
@@ -169,7 +173,7 @@ class FeishuSim:
         """
         __tracebackhide__ = True  # a usage error points at the test's line, not at this module
         self._resolve(target, path)
-        envelopes = self._envelopes(event, set, count, longconn=_platform_loop(target) is not None)
+        envelopes = self._envelopes(event, set, count, longconn=_is_platform(target))
         out = await self._deliver(target, envelopes, path, encrypt_key, concurrency, expect_rejected)
         return out if count is not None else out[0]
 
@@ -192,7 +196,7 @@ class FeishuSim:
         self._not_in_loop("push", "apush")
         # Target checks and generation run here, so bad input raises in the test's own thread.
         self._resolve(target, path)
-        envelopes = self._envelopes(event, set, count, longconn=_platform_loop(target) is not None)
+        envelopes = self._envelopes(event, set, count, longconn=_is_platform(target))
         out = self._blocking().run(self._deliver(target, envelopes, path, encrypt_key, concurrency,
                                                  expect_rejected))
         return out if count is not None else out[0]
@@ -282,13 +286,14 @@ class FeishuSim:
         __tracebackhide__ = True
         if isinstance(runs, bool) or not isinstance(runs, int) or runs < 1:
             raise ConfigError(f"{self._where()}runs must be an int >= 1, got {runs!r}")
-        return self.sim.generate_scenario(scenario, runs=runs, longconn=_platform_loop(target) is not None)
+        return self.sim.generate_scenario(scenario, runs=runs, longconn=_is_platform(target))
 
     def _resolve(self, target: object, path: str | None) -> None:
         __tracebackhide__ = True
-        if _platform_loop(target) is not None:
-            return
         try:
+            if _is_platform(target):
+                _platform_loop(target)
+                return
             resolve(target)
             check_path(path or self.settings.path)
         except UsageError as exc:
@@ -296,7 +301,7 @@ class FeishuSim:
 
     async def _deliver(self, target: object, envelopes: list[dict[str, Any]], path: str | None,
                        encrypt_key: str | None, concurrency: int, expect_rejected: bool) -> list[Delivery]:
-        if _platform_loop(target) is not None:
+        if _is_platform(target):
             return await self.sim.push(_PlatformChannel(target, self.config.app.app_id), envelopes,
                                        concurrency=concurrency, expect_rejected=expect_rejected)
         sealer = self.sim.sealer

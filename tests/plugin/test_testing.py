@@ -198,3 +198,15 @@ def test_apush_and_push_share_one_record(sim: FeishuSim) -> None:
     second = sim.push(rr.app())
     assert sim.deliveries == [*first, second]
     assert len({d.event_id for d in sim.deliveries}) == 3
+
+
+def test_a_platform_that_is_not_running_is_named(sim: FeishuSim) -> None:
+    from simulator.longconn import PlatformServer
+
+    platform = PlatformServer()  # never started
+    try:
+        with pytest.raises(TargetError, match="the long-connection platform is not running"):
+            sim.push(platform)
+    finally:
+        platform.server.sock.close()
+    assert sim.deliveries == []
