@@ -7,6 +7,7 @@ Values are checked here, once, with messages that name the option (the plugin ad
 from __future__ import annotations
 
 import difflib
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,6 +38,7 @@ OPTIONS: dict[str, str] = {
     "timeout": "total budget per request in seconds (default 3)",
     "connect_timeout": "TCP connect budget in seconds (default 2)",
     "path": f"request path for in-process apps (default {DEFAULT_PATH})",
+    "transcript": "write every attempt as NDJSON to this file (replayable with feishu-sim replay)",
     "check_unacked": "fail the test when a delivery was not acked and not expected to be rejected (default True)",
 }
 
@@ -48,6 +50,7 @@ class Settings:
     config: SimConfig = field(default_factory=lambda: SimConfig(time_scale=0.0))
     path: str = DEFAULT_PATH
     check_unacked: bool = True
+    transcript: str | None = None
 
 
 def _type_error(name: str, expected: str, value: object) -> ConfigError:
@@ -148,4 +151,8 @@ def settings_from(options: Mapping[str, Any], *, default_seed: int | None = None
                        budget=budget, accept_2xx=_bool("accept_2xx", o.get("accept_2xx", False)),
                        retries=_retries(o.get("retries")), time_scale=time_scale, start_time=start_time,
                        faults=_faults(o.get("faults")))
-    return Settings(config=config, path=path, check_unacked=_bool("check_unacked", o.get("check_unacked", True)))
+    transcript = o.get("transcript")
+    if transcript is not None and not isinstance(transcript, (str, os.PathLike)):
+        raise _type_error("transcript", "a file path", transcript)
+    return Settings(config=config, path=path, check_unacked=_bool("check_unacked", o.get("check_unacked", True)),
+                    transcript=None if transcript is None else os.fspath(transcript))

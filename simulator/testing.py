@@ -20,6 +20,7 @@ from collections.abc import Coroutine, Sequence
 from pathlib import Path
 from typing import Any, TypeVar, overload
 
+from . import __version__
 from . import constants as C
 from .config import SimConfig
 from .delivery.inprocess import channel_for, check_path, resolve
@@ -28,6 +29,7 @@ from .errors import ConfigError, NotAcked, TargetError, UsageError
 from .fixture_options import OPTIONS, Settings, check_names, opt_str, settings_from
 from .overrides import Overrides
 from .seal import Sealer
+from .transcript import TranscriptWriter
 from .verdict import Attempt, Channel, Delivery, Summary
 
 __all__ = ["OPTIONS", "UNSET", "FeishuSim", "Settings", "check_names", "settings_from"]
@@ -112,7 +114,15 @@ class FeishuSim:
     def __init__(self, settings: Settings | None = None, *, name: str = "") -> None:
         self.settings = settings or Settings()
         self.name = name
-        self.sim = Simulator(self.settings.config)
+        self.transcript = TranscriptWriter(self.settings.transcript) if self.settings.transcript else None
+        self.sim = Simulator(self.settings.config, transcript=self.transcript)
+        if self.transcript is not None:
+            cfg = self.settings.config
+            self.transcript.run({"tool": f"feishu-sim {__version__}", "command": "pytest", "test": name,
+                                 "seed": self.sim.rand.seed, "retries": list(cfg.retries.delays),
+                                 "faults": str(cfg.faults), "time_scale": cfg.time_scale,
+                                 "start": self.sim.clock.now(), "app_id": cfg.app.app_id,
+                                 "encrypted": cfg.app.encrypt_key is not None})
         self._loop_thread: _LoopThread | None = None
         self._sealers = 0
 
@@ -321,10 +331,12 @@ class FeishuSim:
         return self._loop_thread
 
     def close(self) -> None:
-        """Stop the background loop of ``push`` (if it was started)."""
+        """Stop the background loop of ``push`` (if it was started); close the transcript."""
         if self._loop_thread is not None:
             lt, self._loop_thread = self._loop_thread, None
             lt.close()
+        if self.transcript is not None:
+            self.transcript.close()
 
     def __enter__(self) -> FeishuSim:
         return self
