@@ -298,3 +298,26 @@ def test_lark_ws_client_against_feishu_platform(pytester: pytest.Pytester) -> No
         "feishu_sim: 1 of 1 deliveries did not end as expected (seed=*):",
         "  not acked: exhausted * vc.meeting.share_ended_v1 attempts=1 last=rejected status=500 * ack code 500",
     ])
+
+
+def test_apush_under_pytest_asyncio(pytester: pytest.Pytester) -> None:
+    """The other common async plugin (not a dependency: skipped unless installed)."""
+    pytest.importorskip("pytest_asyncio")
+    source = """
+        import pytest
+        from starlette.applications import Starlette
+        from starlette.responses import JSONResponse
+        from starlette.routing import Route
+
+        async def ok(request):
+            return JSONResponse({"msg": "success"})
+
+        app = Starlette(routes=[Route("/webhook/event", ok, methods=["POST"])])
+
+        @pytest.mark.asyncio
+        async def test_asyncio_marker(feishu_sim):
+            ds = await feishu_sim.apush(app, count=3, concurrency=3)
+            assert all(d.acked for d in ds)
+    """
+    result = run(pytester, textwrap.dedent(source))  # installed, it is loaded by its entry point
+    result.assert_outcomes(passed=1)
