@@ -8,9 +8,11 @@
   behaves like a threaded WSGI server: the event loop -- and with it the 3 s budget -- keeps running while
   the app works, so a slow WSGI handler is judged ``timeout`` just as it would be on the wire.
 
-An exception raised by the app is answered ``500`` (what a server in front of it would send) and its
-text is added to the attempt's ``detail``, so a failing test names the app's error, not just the status.
-The requests go to ``http://testserver`` + path (the host Django's test settings allow).
+An ASGI app runs on the caller's event loop: one that blocks the loop (``time.sleep`` in a handler) is
+still judged against the budget, from the measured latency. An exception raised by the app is answered
+``500`` (what a server in front of it would send) and its text is added to the attempt's ``detail``, so a
+failing test names the app's error, not just the status. The requests go to ``http://testserver`` +
+path (the host Django's test settings allow).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import httpx
 from ..config import Budget
 from ..errors import TargetError
 from ..seal import Sealer
-from ..verdict import Attempt
+from ..verdict import Attempt, Outcome
 from .webhook import WebhookChannel, check_url
 
 AppKind = Literal["asgi", "wsgi"]
@@ -130,6 +132,12 @@ class InProcessChannel(WebhookChannel):
             att = await super().attempt(envelope, attempt_no=attempt_no, sent_at=sent_at)
         finally:
             _app_errors.reset(token)
+        if att.status is not None and att.latency_ms > self.budget.total_s * 1000.0:
+            # An ASGI app shares the caller's event loop: if it blocks the loop, the budget's timer cannot
+            # fire before the answer is in. The platform would have given up: judge it as it would.
+            att.outcome = Outcome.TIMEOUT
+            att.detail = (f"answered HTTP {att.status} after {att.latency_ms:.0f} ms, over the "
+                          f"{self.budget.total_s:g} s budget (does the app block the event loop?)")
         if errors:
             exc = errors[0]
             att.detail = f"{att.detail}; app raised {type(exc).__name__}: {exc}".lstrip("; ")

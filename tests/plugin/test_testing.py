@@ -90,6 +90,17 @@ def test_wsgi_app_runs_on_a_thread_and_is_judged_against_the_budget() -> None:
     assert 0.15 < elapsed < 0.55, elapsed  # judged at the budget, not when the handler finished
 
 
+def test_asgi_app_blocking_the_loop_is_still_judged_against_the_budget() -> None:
+    async def blocking(request: Request) -> JSONResponse:
+        time.sleep(0.4)  # a sync call in an async handler: the client's timer cannot fire meanwhile
+        return JSONResponse({"msg": "success"})
+
+    with FeishuSim.from_options(timeout=0.2) as s:
+        d = s.push(Starlette(routes=[Route("/webhook/event", blocking, methods=["POST"])]), expect_rejected=True)
+    assert d.last is not None and d.last.outcome is Outcome.TIMEOUT and d.last.status == 200
+    assert "over the 0.2 s budget (does the app block the event loop?)" in d.last.detail
+
+
 def test_asgi_app_exception_is_a_500_with_the_error_named(sim: FeishuSim) -> None:
     async def boom(request: Request) -> JSONResponse:
         raise LookupError("no such meeting")
