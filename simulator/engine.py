@@ -18,7 +18,7 @@ from .config import SimConfig
 from .delivery import DeliveryChannel
 from .delivery.webhook import WebhookChannel
 from .errors import NotAcked
-from .generator import SEEDED_EPOCH, EventFactory
+from .generator import EventFactory
 from .overrides import Overrides
 from .rand import SimRandom
 from .seal import Sealer

@@ -9,8 +9,8 @@ outcome                   webhook                                               
 ``acked``                 HTTP 200 (any 2xx with ``accept_2xx``) within the 3 s budget      ack code 200 within 3 s
 ``rejected``              any other status (``status`` + body excerpt in ``detail``)        ack code != 200
 ``timeout``               no complete response within the budget                            no ack within 3 s
-``connection_error``      connect refused / reset / DNS / TLS                               connection lost before the ack
-``not_delivered``         --                                                                no connection of the app online
+``connection_error``      connect refused / reset / DNS / TLS                               lost before the ack
+``not_delivered``         --                                                                no connection online
 ========================  ===============================================================  =========
 
 A *delivery* is one event with all its attempts; it ends in exactly one terminal state: ``acked``

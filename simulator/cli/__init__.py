@@ -11,10 +11,10 @@ from collections.abc import Sequence
 
 from .. import __version__
 from ..errors import SimulatorError, UsageError
-from . import generate, push, receive, verify_url
+from . import generate, load, push, receive, verify_url
 from ._common import Parser
 
-COMMANDS = (generate, push, verify_url, receive)
+COMMANDS = (generate, push, verify_url, receive, load)
 
 
 def build_parser() -> Parser:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import sys
 from typing import Any
@@ -85,10 +86,8 @@ async def probe(url: str, timeout: float = C.WEBHOOK_CONNECT_BUDGET_S) -> None:
     except OSError as exc:
         raise TargetError(f"cannot reach {host}:{port}: {exc.strerror or exc}") from None
     writer.close()
-    try:
+    with contextlib.suppress(OSError):
         await writer.wait_closed()
-    except OSError:
-        pass
 
 
 def render(deliveries: list[Delivery], sim: Simulator, *, as_json: bool, target: str) -> None:

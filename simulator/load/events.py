@@ -29,7 +29,6 @@ from .. import constants as C
 from ..generator import EventFactory
 from ..seal import aes_key, canonical_json
 
-
 _RID = f"\r\n{C.HEADER_REQUEST_ID}: ".encode()
 _TS = f"\r\n{C.HEADER_TIMESTAMP}: ".encode()
 _NONCE = f"\r\n{C.HEADER_NONCE}: ".encode()
@@ -128,8 +127,10 @@ class EventSource:
         first block under ``iv`` -- and the rest chains as usual. This saves building a cipher context
         per event (~4 us) without changing a single output byte (a test compares with ``AesCipher``).
         """
+        enc = self._enc
+        assert enc is not None
         first = int.from_bytes(padded[:16], "big") ^ iv ^ self._prev
-        ct: bytes = self._enc.update(first.to_bytes(16, "big") + padded[16:])
+        ct: bytes = enc.update(first.to_bytes(16, "big") + padded[16:])
         self._prev = int.from_bytes(ct[-16:], "big")
         return ct
 

@@ -171,7 +171,9 @@ class Driver:
             conn.abort()
         for task in list(self._tasks):
             task.cancel()
-        on_interval(self.recorder.roll())
+        last = self.recorder.interval
+        if last.sent or last.done or last.unsent or self.recorder.second == 0:
+            on_interval(self.recorder.roll())
         loop = asyncio.get_running_loop()
         return WorkerStats(worker=self.worker, loop=loop_name(loop), sent=ol.sent_count,
                            lag_mean_ms=round(ol.lag_sum / ol.sent_count * 1000, 3) if ol.sent_count else 0.0,
