@@ -108,8 +108,6 @@ def run(args: argparse.Namespace) -> int:
     if url is not None:
         check_url(url)
         Target(url)
-        if app.encrypt_key is None:
-            eprint("feishu-sim: no --encrypt-key (or $FEISHU_ENCRYPT_KEY): events are sent in plaintext, unsigned")
     elif app.encrypt_key is None:
         # The built-in receiver is configured with the same secrets: every event encrypted and signed.
         keys = SimRandom(args.seed).fork("load-keys")
@@ -130,6 +128,8 @@ async def _run(args: argparse.Namespace, url: str | None, event_type: str, app: 
 
     if url is not None:
         await probe(url, args.connect_timeout)
+        if app.encrypt_key is None:
+            eprint("feishu-sim: no --encrypt-key (or $FEISHU_ENCRYPT_KEY): events are sent in plaintext, unsigned")
         return await _drive(args, build_plan(args, url, event_type, app, schedule), embedded=False)
     receiver = ReferenceReceiver(encrypt_key=app.encrypt_key, verification_token=app.verification_token)
     async with serving(receiver.app()) as base:
