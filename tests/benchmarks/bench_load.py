@@ -1,0 +1,360 @@
+"""Load-generator benchmarks (run on demand; numbers are noisy on a shared 2-core machine).
+
+    PYTHONPATH=. python tests/benchmarks/bench_load.py [costs] [throughput] [accuracy] [stall] [rss]
+
+Every comparison is measured side by side in this one run against the same sink:
+
+* costs       per-event cost of generation, JSON, AES and signature: the general path vs the load path;
+* throughput  sealed unique events/s, one process (``feishu-sim load`` engine at saturation) vs Locust
+              FastHttpUser posting one fixed body (one process; goal >= 2.0x) vs wrk with the same fixed body
+              (one thread; goal >= 0.25x); nginx on loopback answers 200; also ``--workers 2`` for reference;
+* accuracy    5,000/s for 10 s: achieved rate within 1 %;
+* stall       a sink stalling 200 ms once per second: our p99 (from intended send time) vs wrk's p99 (closed
+              loop, from actual send time) on the same sink;
+* rss         a 1,000,000-event run in a child process: peak RSS <= 150 MB and flat after warm-up.
+
+What it needs: nginx and wrk (``apt-get install -y nginx wrk``), locust (``pip install 'feishu-sim[locust]'``).
+Missing tools are reported and their comparison skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from _sinks import Nginx, wait_listening  # noqa: E402
+
+from simulator.config import AppProfile  # noqa: E402
+from simulator.load.http import new_event_loop  # noqa: E402
+from simulator.load.runner import LoadPlan, run_in_process  # noqa: E402
+from simulator.load.schedule import Schedule  # noqa: E402
+
+KEY = "bench-encrypt-key-0123456789abcd"
+TOKEN = "Vt0123456789abcdefABCDEFghijklmn"
+APP = AppProfile(encrypt_key=KEY, verification_token=TOKEN)
+CONNECTIONS = 32
+RESULTS: dict[str, Any] = {}
+
+
+def say(*parts: object) -> None:
+    print(*parts, flush=True)
+
+
+def env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+
+
+# -- per-event costs ---------------------------------------------------------------------------------------
+def bench_costs() -> None:
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+    from simulator.generator import EventFactory
+    from simulator.load.events import EventSource
+    from simulator.rand import SimRandom
+    from simulator.seal import AesCipher, Sealer, canonical_json, sign
+
+    def per(fn: Any, n: int) -> float:
+        t = time.perf_counter()
+        for _ in range(n):
+            fn()
+        return (time.perf_counter() - t) / n * 1e6
+
+    f = EventFactory(app=APP, rand=SimRandom(1))
+    et = "vc.meeting.share_ended_v1"
+    env_ = f.generate(et, validate=False)
+    plain = canonical_json(env_)
+    iv = bytes(16)
+    cipher = AesCipher(KEY)
+    src = EventSource(EventFactory(app=APP, rand=SimRandom(2)), et, encrypt_key=KEY)
+    algo = algorithms.AES(cipher._key)
+    pad = 16 - len(plain) % 16
+    padded = plain + bytes((pad,)) * pad
+    sealer = Sealer(KEY, SimRandom(3))
+    now = time.time()
+    rows = [
+        ("generate (EventFactory, no validation)", per(lambda: f.generate(et, validate=False), 5000)),
+        ("generate + JSON Schema validation", per(lambda: f.generate(et, validate=True), 300)),
+        ("JSON (canonical_json)", per(lambda: canonical_json(env_), 5000)),
+        ("AES: AesCipher.encrypt (new context + padder)", per(lambda: cipher.encrypt(plain, iv), 20000)),
+        ("AES: new Cipher context, manual padding", per(lambda: Cipher(algo, modes.CBC(iv)).encryptor().update(padded),
+                                                        20000)),
+        ("AES: reused CBC context, fresh IV (load path)", per(lambda: src._cbc(padded, 12345), 20000)),
+        ("signature (sha256)", per(lambda: sign("1700000000", "123456789", KEY, plain), 20000)),
+        ("general path: generate + Sealer.seal", per(lambda: sealer.seal(f.generate(et, validate=False),
+                                                                          timestamp=int(now)), 3000)),
+        ("load path: EventSource.request (all of it)", per(lambda: src.request(now, b"POST / HTTP/1.1\r\n"), 20000)),
+    ]
+    say(f"\n== per-event costs ({len(plain)}-byte event) ==")
+    for name, us in rows:
+        say(f"  {name:<48} {us:8.2f} us")
+    RESULTS["costs_us"] = {name: round(us, 2) for name, us in rows}
+
+
+# -- throughput ----------------------------------------------------------------------------------------------
+def run_ours(url: str, rate: float, duration: float, *, connections: int = CONNECTIONS, workers: int = 1
+             ) -> dict[str, Any]:
+    if workers == 1:
+        plan = LoadPlan(url=url, schedule=Schedule.constant(rate, duration), connections=connections, app=APP,
+                        seed=1)
+        loop = new_event_loop()
+        try:
+            agg, stats = loop.run_until_complete(run_in_process(plan, lambda iv: None))
+        finally:
+            loop.close()
+        rows = agg.rows
+        return {"rows": rows, "total": agg.total.to_json(), "hist": agg.hist, "lag_max_ms": stats[0].lag_max_ms,
+                "loop": stats[0].loop}
+    with tempfile.TemporaryDirectory() as tmp:
+        report = Path(tmp) / "r.json"
+        subprocess.run([sys.executable, "-m", "simulator", "load", url, "--rate", str(rate), "--duration",
+                        str(duration), "--connections", str(connections), "--workers", str(workers), "--quiet",
+                        "--encrypt-key", KEY, "--verification-token", TOKEN, "--report", str(report)],
+                       env=env(), capture_output=True, check=False, timeout=duration + 120)
+        doc = json.loads(report.read_text())
+        return {"rows": doc["seconds"], "total": doc["counts"]}
+
+
+def steady_rate(rows: list[dict[str, Any]], key: str = "acked") -> float:
+    """Mean per-second count over the full seconds, first and last dropped."""
+    inner = rows[1:-1] if len(rows) > 3 else rows
+    return sum(int(r[key]) for r in inner) / max(1, len(inner))
+
+
+def fixed_body() -> tuple[bytes, dict[str, str]]:
+    from simulator.generator import EventFactory
+    from simulator.load.events import EventSource
+    from simulator.rand import SimRandom
+
+    src = EventSource(EventFactory(app=APP, rand=SimRandom(9)), "vc.meeting.share_ended_v1", encrypt_key=KEY)
+    sealed = src.seal(time.time())
+    return sealed.body, {"Content-Type": "application/json; charset=utf-8", **dict(sealed.headers)}
+
+
+LOCUSTFILE = """
+import json, os
+from locust import constant, task
+from locust.contrib.fasthttp import FastHttpUser
+BODY = open(os.environ["BENCH_BODY"], "rb").read()
+HEADERS = json.loads(os.environ["BENCH_HEADERS"])
+
+class FixedBody(FastHttpUser):
+    wait_time = constant(0)
+
+    @task
+    def post(self):
+        self.client.post("", data=BODY, headers=HEADERS)
+"""
+
+
+def run_locust(url: str, duration: int, body: bytes, headers: dict[str, str]) -> float | None:
+    import importlib.util
+
+    if importlib.util.find_spec("locust") is None:
+        say("  locust: not installed (pip install 'feishu-sim[locust]'); skipped")
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        lf = Path(tmp) / "locustfile.py"
+        lf.write_text(LOCUSTFILE)
+        (Path(tmp) / "body").write_bytes(body)
+        e = {**env(), "BENCH_BODY": str(Path(tmp) / "body"), "BENCH_HEADERS": json.dumps(headers)}
+        subprocess.run([sys.executable, "-m", "locust", "-f", str(lf), "--headless", "-u", str(CONNECTIONS), "-r",
+                        "1000", "-t", f"{duration}s", "--host", url, "--only-summary", "--csv", str(Path(tmp) / "s"),
+                        "--stop-timeout", "1"], env=e, cwd=tmp, capture_output=True, timeout=duration + 60,
+                       check=False)
+        hist = Path(tmp) / "s_stats_history.csv"
+        lines = hist.read_text().splitlines() if hist.exists() else []
+        if len(lines) < 4:
+            stats = (Path(tmp) / "s_stats.csv").read_text().splitlines()
+            agg = next(line for line in stats if ",Aggregated," in line)
+            return float(agg.split(",")[9])
+        head = lines[0].split(",")
+        col_t, col_n = head.index("Timestamp"), head.index("Total Request Count")
+        pts = [(int(r.split(",")[col_t]), int(r.split(",")[col_n])) for r in lines[1:] if ",Aggregated," in r]
+        # steady state: from 1 s after the start to the last sample
+        pts = [p for p in pts if p[0] >= pts[0][0] + 1]
+        if len(pts) >= 2 and pts[-1][0] > pts[0][0]:
+            return (pts[-1][1] - pts[0][1]) / (pts[-1][0] - pts[0][0])
+        return None
+
+
+WRK_LUA = """
+wrk.method = "POST"
+local f = io.open(os.getenv("BENCH_BODY"), "rb"); wrk.body = f:read("*a"); f:close()
+for k, v in pairs({headers}) do wrk.headers[k] = v end
+"""
+
+
+def run_wrk(url: str, duration: int, body: bytes, headers: dict[str, str], *, threads: int = 1,
+            latency: bool = False) -> tuple[float, str] | None:
+    exe = shutil.which("wrk")
+    if exe is None:
+        say("  wrk: not installed (apt-get install -y wrk); skipped")
+        return None
+    lua_headers = "{" + ", ".join(f'["{k}"] = "{v}"' for k, v in headers.items()) + "}"
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "body").write_bytes(body)
+        script = Path(tmp) / "post.lua"
+        script.write_text(WRK_LUA.replace("{headers}", lua_headers))
+        cmd = [exe, f"-t{threads}", f"-c{CONNECTIONS}", f"-d{duration}s", "-s", str(script)]
+        if latency:
+            cmd.append("--latency")
+        out = subprocess.run([*cmd, url], env={**os.environ, "BENCH_BODY": str(Path(tmp) / "body")},
+                             capture_output=True, text=True, timeout=duration + 60, check=False).stdout
+    m = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    return (float(m.group(1)), out) if m else None
+
+
+def bench_throughput(duration: int = 8) -> None:
+    say("\n== throughput: sealed unique events/s vs fixed-body peers, nginx sink on loopback, "
+        f"{CONNECTIONS} connections ==")
+    body, headers = fixed_body()
+    with Nginx(workers=1) as url:
+        ours = run_ours(url, 60_000, duration)
+        ours_rate = steady_rate(ours["rows"])
+        say(f"  feishu-sim load, 1 process ({ours['loop']}), a fresh sealed event per request: {ours_rate:,.0f}/s"
+            f"  (acked {ours['total']['acked']:,}, errors {ours['total']['error']})")
+        loc = run_locust(url, duration, body, headers)
+        if loc:
+            say(f"  Locust FastHttpUser, 1 process, one fixed body:                  {loc:,.0f}/s")
+        wrk = run_wrk(url, duration, body, headers, threads=1)
+        if wrk:
+            say(f"  wrk -t1, one fixed body:                                         {wrk[0]:,.0f}/s")
+        two = run_ours(url, 60_000, duration, workers=2)
+        two_rate = steady_rate(two["rows"])
+        say(f"  feishu-sim load --workers 2 (for reference):                     {two_rate:,.0f}/s")
+    RESULTS["throughput"] = {"ours_1proc": ours_rate, "locust_fixed": loc, "wrk_t1_fixed": wrk[0] if wrk else None,
+                             "ours_2proc": two_rate, "body_bytes": len(body)}
+    if loc:
+        r = ours_rate / loc
+        say(f"  RATIO ours/Locust = {r:.2f}x (goal >= 2.0x) {'PASS' if r >= 2.0 else 'FAIL'}")
+        RESULTS["throughput"]["ratio_locust"] = round(r, 3)
+    if wrk:
+        r = ours_rate / wrk[0]
+        say(f"  RATIO ours/wrk    = {r:.3f}x (goal >= 0.25x) {'PASS' if r >= 0.25 else 'FAIL'}")
+        RESULTS["throughput"]["ratio_wrk"] = round(r, 3)
+
+
+# -- open-loop accuracy -----------------------------------------------------------------------------------
+def bench_accuracy() -> None:
+    say("\n== open-loop accuracy: 5,000/s for 10 s against nginx ==")
+    with Nginx(workers=1) as url:
+        ours = run_ours(url, 5000, 10)
+    t = ours["total"]
+    achieved = t["sent"] / 10.0
+    err = abs(achieved - 5000) / 5000
+    per_sec = [int(r["sent"]) for r in ours["rows"]]
+    say(f"  sent {t['sent']:,} (acked {t['acked']:,}) -> achieved {achieved:,.1f}/s, error {err * 100:.3f}% "
+        f"(goal <= 1%) {'PASS' if err <= 0.01 else 'FAIL'}")
+    say(f"  per second sent: {per_sec}; generator lag max {ours['lag_max_ms']:.2f} ms; "
+        f"p50 {ours['hist'].value_at_ms(50):.3f} ms p99 {ours['hist'].value_at_ms(99):.3f} ms")
+    RESULTS["accuracy"] = {"achieved": achieved, "error_pct": round(err * 100, 4), "per_second": per_sec}
+
+
+# -- stall ------------------------------------------------------------------------------------------------
+def bench_stall(rate: int = 1000, duration: int = 10) -> None:
+    say(f"\n== stall: a sink pausing 200 ms once per second; {rate}/s for {duration} s ==")
+    with tempfile.TemporaryDirectory() as tmp:
+        port_file = Path(tmp) / "port"
+        proc = subprocess.Popen([sys.executable, str(Path(__file__).parent / "_stall_sink.py"), str(port_file), "0.2"],
+                                env=env())
+        try:
+            deadline = time.monotonic() + 20
+            while not port_file.exists() or not port_file.read_text():
+                if time.monotonic() > deadline:
+                    raise RuntimeError("stall sink did not start")
+                time.sleep(0.05)
+            port = int(port_file.read_text())
+            wait_listening(port)
+            url = f"http://127.0.0.1:{port}/webhook/event"
+            ours = run_ours(url, rate, duration)
+            body, headers = fixed_body()
+            wrk = run_wrk(url, duration, body, headers, latency=True)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+    h = ours["hist"]
+    p50, p90, p99 = h.value_at_ms(50), h.value_at_ms(90), h.value_at_ms(99)
+    say(f"  feishu-sim load (open loop, from intended send time): p50 {p50:.2f} ms  p90 {p90:.2f} ms  "
+        f"p99 {p99:.2f} ms  max {h.max_ms():.2f} ms")
+    ok = p99 >= 150
+    say(f"  stall visible in our p99: {'PASS' if ok else 'FAIL'} (p99 {p99:.1f} ms >= 150 ms)")
+    RESULTS["stall"] = {"ours_p50": p50, "ours_p90": p90, "ours_p99": p99}
+    if wrk:
+        m = re.search(r"99%\s+([\d.]+)(us|ms|s)", wrk[1])
+        if m:
+            scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[m.group(2)]
+            wp99 = float(m.group(1)) * scale
+            rps = wrk[0]
+            say(f"  wrk (closed loop, same sink, {rps:,.0f}/s): p99 {wp99:.2f} ms -- the stall "
+                f"{'is hidden' if wp99 < 150 else 'shows too'} in a closed loop's p99")
+            RESULTS["stall"]["wrk_p99"] = wp99
+
+
+# -- RSS -------------------------------------------------------------------------------------------------
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def bench_rss(events: int = 1_000_000, rate: int | None = None) -> None:
+    rate = rate or int(min(20_000, 0.85 * RESULTS.get("throughput", {}).get("ours_1proc", 15_000)))
+    duration = events / rate
+    say(f"\n== RSS: {events:,} events at {rate:,}/s ({duration:.0f} s), one process ==")
+    with Nginx(workers=1) as url, tempfile.TemporaryDirectory() as tmp:
+        report = Path(tmp) / "r.json"
+        proc = subprocess.Popen([sys.executable, "-m", "simulator", "load", url, "--rate", str(rate), "--duration",
+                                 f"{duration:.3f}", "--connections", str(CONNECTIONS), "--quiet", "--encrypt-key", KEY,
+                                 "--verification-token", TOKEN, "--report", str(report)], env=env(),
+                                stdout=subprocess.DEVNULL)
+        samples: list[tuple[float, float]] = []
+        t0 = time.monotonic()
+        while proc.poll() is None:
+            try:
+                samples.append((time.monotonic() - t0, rss_mb(proc.pid)))
+            except (FileNotFoundError, ProcessLookupError):
+                break
+            time.sleep(0.5)
+        doc = json.loads(report.read_text())
+    sent = doc["counts"]["sent"]
+    peak = max(m for _, m in samples)
+    warm = [m for t, m in samples if t >= 0.2 * duration]
+    growth = (warm[-1] - warm[0]) if len(warm) >= 2 else 0.0
+    say(f"  sent {sent:,} (acked {doc['counts']['acked']:,}, unsent {doc['counts']['unsent']:,}); peak RSS "
+        f"{peak:.1f} MB (goal <= 150) {'PASS' if peak <= 150 else 'FAIL'}; after warm-up {warm[0]:.1f} -> "
+        f"{warm[-1]:.1f} MB (growth {growth:+.1f} MB) {'FLAT' if abs(growth) < 10 else 'GROWING'}")
+    RESULTS["rss"] = {"sent": sent, "peak_mb": round(peak, 1), "warm_start_mb": round(warm[0], 1),
+                      "end_mb": round(warm[-1], 1), "rate": rate}
+
+
+def main(argv: list[str]) -> int:
+    which = argv or ["costs", "throughput", "accuracy", "stall", "rss"]
+    if shutil.which("nginx") is None and not Path("/usr/sbin/nginx").exists():
+        say("nginx is missing: apt-get install -y nginx wrk (the sink of every comparison)")
+        return 2
+    say(f"load benchmarks on {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} "
+        "(other jobs share this machine: numbers are noisy)")
+    for name in which:
+        {"costs": bench_costs, "throughput": bench_throughput, "accuracy": bench_accuracy, "stall": bench_stall,
+         "rss": bench_rss}[name]()
+    say("\n" + json.dumps(RESULTS, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    asyncio.set_event_loop_policy(None)
+    raise SystemExit(main(sys.argv[1:]))
