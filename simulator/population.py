@@ -14,8 +14,9 @@ from typing import Any
 from .rand import SimRandom
 
 # semantics §3.3 user_type: 1 Feishu user, 2 rooms, 3 docs, 4 neo, 5 neo guest, 6 pstn, 7 sip, 8 sharebox, 9 app.
-_USER_TYPE_WEIGHTS: tuple[tuple[int, int], ...] = ((1, 88), (2, 4), (3, 1), (4, 1), (5, 1), (6, 2), (7, 2), (8, 0),
-                                                   (9, 1))
+_USER_TYPE_WEIGHTS: tuple[tuple[int, int], ...] = (
+    (1, 88), (2, 4), (3, 1), (4, 1), (5, 1), (6, 2), (7, 2), (8, 0), (9, 1),
+)
 
 _ZH_KINDS = ("周会", "例会", "复盘会", "评审会", "需求评审", "技术分享", "项目启动会", "站会", "双周会", "季度规划会",
              "面试", "一对一沟通", "客户交流会", "培训", "全员大会", "迭代计划会", "方案讨论", "述职会")

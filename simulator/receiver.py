@@ -7,7 +7,8 @@ Order of checks (a strict superset of what the official SDKs do, protocol §1.3-
    an unencrypted *event* is refused (the SDKs accept it if signed; we insist on the platform's form);
 3. URL verification: the token must match, then ``{"challenge": ...}`` is echoed (no signature check,
    as the platform may not sign challenges);
-4. signature over the raw body with the three ``X-Lark-*`` headers (401 when missing or wrong);
+4. signature over the raw body with the three ``X-Lark-*`` headers (401 when missing or wrong; checked
+   before decrypting when present);
 5. verification token in ``header.token`` when one is configured (401);
 6. dedupe on ``header.event_id``: a duplicate is answered 200 but not processed again;
 7. ``200 {"msg":"success"}``.
@@ -100,6 +101,18 @@ class ReferenceReceiver:
         if not isinstance(outer, dict):
             return self.reject(400, "body is not a JSON object")
         encrypted = "encrypt" in outer
+        signed = False
+        if self.cipher is not None:
+            ts = request.headers.get(C.HEADER_TIMESTAMP)
+            nonce = request.headers.get(C.HEADER_NONCE)
+            sig = request.headers.get(C.HEADER_SIGNATURE)
+            if ts or nonce or sig:
+                # Authenticate the exact bytes before touching the ciphertext.
+                if not ts or not nonce or not sig:
+                    return self.reject(401, "missing signature headers")
+                if not hmac.compare_digest(sign(ts, nonce, self.cipher.encrypt_key, raw), sig):
+                    return self.reject(401, "signature verification failed")
+                signed = True
         if encrypted:
             if self.cipher is None:
                 return self.reject(400, "encrypted body but no encrypt key configured")
@@ -113,6 +126,7 @@ class ReferenceReceiver:
             payload = outer
 
         if payload.get("type") == "url_verification" and "schema" not in payload:
+            # The platform may not sign challenges (protocol §5.1): the token authenticates them.
             if not self._token_ok(payload.get("token")):
                 return self.reject(401, "invalid verification token")
             self.state.challenges += 1
@@ -121,14 +135,8 @@ class ReferenceReceiver:
         if self.cipher is not None:
             if not encrypted:
                 return self.reject(400, "unencrypted event but an encrypt key is configured")
-            ts = request.headers.get(C.HEADER_TIMESTAMP)
-            nonce = request.headers.get(C.HEADER_NONCE)
-            sig = request.headers.get(C.HEADER_SIGNATURE)
-            if not ts or not nonce or not sig:
+            if not signed:
                 return self.reject(401, "missing signature headers")
-            expected = sign(ts, nonce, self.cipher.encrypt_key, raw)
-            if not hmac.compare_digest(expected, sig):
-                return self.reject(401, "signature verification failed")
 
         header = payload.get("header")
         if payload.get("schema") != C.SCHEMA_V2 or not isinstance(header, dict):

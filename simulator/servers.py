@@ -73,7 +73,6 @@ class ThreadedServer:
         self.sock = bind_socket(host, port)
         self.url = url_of(self.sock)
         self.server = uvicorn.Server(_config(app, **kwargs))
-        self.server.install_signal_handlers = lambda: None  # type: ignore[method-assign,attr-defined,unused-ignore]
         self.thread = threading.Thread(target=self._run, name="feishu-sim-server", daemon=True)
         self.loop: asyncio.AbstractEventLoop | None = None
         self.error: BaseException | None = None

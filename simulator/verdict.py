@@ -3,15 +3,11 @@
 An *attempt* is one try at delivering one event (one HTTP POST, or one data message over the long
 connection). Its ``outcome`` is judged from what the receiver did:
 
-========================  ===============================================================  =========
-outcome                   webhook                                                          long conn
-========================  ===============================================================  =========
-``acked``                 HTTP 200 (any 2xx with ``accept_2xx``) within the 3 s budget      ack code 200 within 3 s
-``rejected``              any other status (``status`` + body excerpt in ``detail``)        ack code != 200
-``timeout``               no complete response within the budget                            no ack within 3 s
-``connection_error``      connect refused / reset / DNS / TLS                               lost before the ack
-``not_delivered``         --                                                                no connection online
-========================  ===============================================================  =========
+* ``acked``: HTTP 200 (any 2xx with ``accept_2xx``) within the 3 s budget / ack code 200 within 3 s;
+* ``rejected``: any other HTTP status (status + body excerpt in ``detail``) / ack code != 200;
+* ``timeout``: no complete response within the budget / no ack within 3 s;
+* ``connection_error``: connect refused, reset, DNS, TLS / connection lost before the ack;
+* ``not_delivered``: (long connection only) no connection of the app online.
 
 A *delivery* is one event with all its attempts; it ends in exactly one terminal state: ``acked``
 (at attempt k) or ``exhausted`` (every attempt of the retry ladder failed).

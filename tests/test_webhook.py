@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+import asyncio
+import socket
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+from simulator.config import AppProfile, Budget, SimConfig
+from simulator.engine import Simulator
+from simulator.verdict import Outcome
+
+ET = "vc.meeting.share_ended_v1"
+
+
+def app_returning(status: int, body: str = "", delay: float = 0.0) -> Starlette:
+    async def endpoint(request: Request) -> Response:
+        await request.body()
+        if delay:
+            await asyncio.sleep(delay)
+        return PlainTextResponse(body, status_code=status)
+
+    return Starlette(routes=[Route("/hook", endpoint, methods=["POST"])])
+
+
+def deliver(receiver: Starlette | None, url: str = "http://testserver/hook", **config: object):  # type: ignore[no-untyped-def]
+    sim = Simulator(SimConfig(seed=1, **config))  # type: ignore[arg-type]
+
+    async def go():  # type: ignore[no-untyped-def]
+        transport = httpx.ASGITransport(app=receiver) if receiver is not None else None
+        ch = sim.webhook(url, transport=transport)
+        try:
+            return await sim.deliver(sim.generate(ET), ch)
+        finally:
+            await ch.aclose()
+
+    return asyncio.run(go())
+
+
+def test_200_is_acked_with_latency() -> None:
+    d = deliver(app_returning(200, '{"msg":"success"}'))
+    att = d.last
+    assert d.acked and att is not None and att.status == 200 and att.latency_ms > 0
+
+
+def test_500_is_rejected_with_body_excerpt() -> None:
+    d = deliver(app_returning(500, "x" * 1000))
+    att = d.last
+    assert att is not None and att.outcome is Outcome.REJECTED and att.status == 500
+    assert att.detail.startswith("HTTP 500: xxx") and att.detail.endswith("...") and len(att.detail) < 400
+
+
+def test_204_needs_accept_2xx() -> None:
+    assert deliver(app_returning(204)).last.outcome is Outcome.REJECTED  # type: ignore[union-attr]
+    assert deliver(app_returning(204), accept_2xx=True).acked
+
+
+def test_slow_receiver_times_out_at_the_budget() -> None:
+    d = deliver(app_returning(200, delay=2.0), budget=Budget(connect_s=0.2, total_s=0.2))
+    att = d.last
+    assert att is not None and att.outcome is Outcome.TIMEOUT
+    assert 150 < att.latency_ms < 1000
+
+
+def test_refused_connection_is_a_connection_error() -> None:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    d = deliver(None, url=f"http://127.0.0.1:{port}/hook")
+    assert d.last is not None and d.last.outcome is Outcome.CONNECTION_ERROR
+
+
+def test_request_headers_and_body_recorded() -> None:
+    sim_app = app_returning(200)
+    d = deliver(sim_app, app=AppProfile(encrypt_key="k"))
+    att = d.last
+    assert att is not None
+    assert set(att.request_headers) >= {"Content-Type", "X-Request-Id", "X-Lark-Request-Timestamp",
+                                        "X-Lark-Request-Nonce", "X-Lark-Signature"}
+    assert att.request_body.startswith('{"encrypt":"')
+
+
+def test_invalid_url_is_a_usage_error() -> None:
+    from simulator.errors import TargetError
+
+    with pytest.raises(TargetError):
+        deliver(None, url="nope://x")
