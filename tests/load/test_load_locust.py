@@ -16,6 +16,8 @@ from simulator.servers import ThreadedServer
 ROOT = Path(__file__).resolve().parents[2]
 KEY = "locust-encrypt-key"
 TOKEN = "Vt0123456789abcdefABCDEFghijklmn"
+# The README's locustfile (tests/load/test_load_readme.py checks they are the same).
+LOCUSTFILE = "from simulator.locust import FeishuEventUser  # noqa: F401  (Locust runs the user classes it finds)\n"
 
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("locust") is None,
                                 reason="locust is not installed (pip install 'feishu-sim[locust]')")
@@ -23,7 +25,7 @@ pytestmark = pytest.mark.skipif(importlib.util.find_spec("locust") is None,
 
 def test_locust_headless_posts_sealed_events(tmp_path: Path) -> None:
     locustfile = tmp_path / "locustfile.py"
-    locustfile.write_text("from simulator.locust import FeishuEventUser  # noqa: F401\n")
+    locustfile.write_text(LOCUSTFILE)
     receiver = ReferenceReceiver(encrypt_key=KEY, verification_token=TOKEN)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     with ThreadedServer(receiver.app()) as server:
