@@ -56,6 +56,8 @@ def add_parser(sub: Any) -> None:
                    help="send the events of a scenario instead of one event type (not available yet)")
     g.add_argument("--platform", default=None, metavar="URL",
                    help="push through a running long-connection platform instead of a webhook (not available yet)")
+    g.add_argument("--service-time", action="store_true",
+                   help="also report latency from the actual send time (uncorrected, as a closed loop sees it)")
     g.add_argument("--pool-size", type=positive_int, default=512, help="event bodies kept ready (default 512)")
     g.add_argument("--refresh-every", type=int, default=16, metavar="N",
                    help="regenerate one pooled body every N events (default 16; 0 never)")
@@ -83,7 +85,8 @@ def build_plan(args: argparse.Namespace, url: str, event_type: str, app: AppProf
     return LoadPlan(url=url, schedule=schedule, connections=args.connections, event_type=event_type, app=app,
                     seed=args.seed, locale=args.locale,
                     budget=Budget(connect_s=args.connect_timeout, total_s=args.timeout),
-                    accept_2xx=args.accept_2xx, pool_size=args.pool_size, refresh_every=args.refresh_every)
+                    accept_2xx=args.accept_2xx, pool_size=args.pool_size, refresh_every=args.refresh_every,
+                    service_time=args.service_time)
 
 
 def run(args: argparse.Namespace) -> int:

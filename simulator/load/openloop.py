@@ -136,7 +136,7 @@ class OpenLoop:
 
     def response(self, conn: Conn, status: int, now: float) -> None:
         ok = status == 200 or (self.accept_2xx and 200 <= status < 300)
-        self.recorder.response(status, now - conn.intended, ok=ok)
+        self.recorder.response(status, now - conn.intended, ok=ok, service_s=now - conn.sent_at)
         self._free(conn, now)
 
     def failure(self, conn: Conn, kind: str, detail: str) -> None:

@@ -70,6 +70,7 @@ class Interval:
     second: int
     counts: Counts
     hist: LatencyHistogram
+    service: LatencyHistogram | None = None  # from the actual send time, when asked for
 
     def row(self) -> dict[str, Any]:
         h = self.hist
@@ -86,19 +87,23 @@ class Recorder:
     up (a cheap bucket-wise add), so the per-request cost is one ``record_value``.
     """
 
-    def __init__(self, budget_s: float) -> None:
+    def __init__(self, budget_s: float, *, service_time: bool = False) -> None:
         self.budget_us = int(budget_s * 1_000_000)
         self.interval = Counts()
         self.interval_hist = LatencyHistogram()
+        self.service_time = service_time
+        self.interval_service = LatencyHistogram() if service_time else None
         self.second = 0
 
     # -- per request (hot) ---------------------------------------------------------------------------
     def sent(self) -> None:
         self.interval.sent += 1
 
-    def response(self, status: int, latency_s: float, *, ok: bool) -> None:
+    def response(self, status: int, latency_s: float, *, ok: bool, service_s: float = 0.0) -> None:
         us = int(latency_s * 1_000_000)
         self.interval_hist.record_us(us)
+        if self.interval_service is not None:
+            self.interval_service.record_s(service_s)
         iv = self.interval
         if ok:
             iv.acked += 1
@@ -129,9 +134,10 @@ class Recorder:
     # -- per second ------------------------------------------------------------------------------------
     def roll(self) -> Interval:
         """Close the current second and start the next one."""
-        closed = Interval(self.second, self.interval, self.interval_hist)
+        closed = Interval(self.second, self.interval, self.interval_hist, self.interval_service)
         self.interval = Counts()
         self.interval_hist = LatencyHistogram()
+        self.interval_service = LatencyHistogram() if self.service_time else None
         self.second += 1
         return closed
 
@@ -145,12 +151,17 @@ class Aggregate:
         self.total = Counts()
         self.hist = LatencyHistogram()
         self.rows: list[dict[str, Any]] = []
+        self.service: LatencyHistogram | None = None  # uncorrected latency (from the actual send time)
         self._pending: dict[int, tuple[Interval, int]] = {}
 
     def add(self, iv: Interval) -> Interval | None:
         """Add one worker's interval; return the merged interval when that second is complete."""
         self.total.add(iv.counts)
         self.hist.add(iv.hist)
+        if iv.service is not None:
+            if self.service is None:
+                self.service = LatencyHistogram()
+            self.service.add(iv.service)
         if self.workers == 1:
             self.rows.append(iv.row())
             return iv

@@ -75,6 +75,7 @@ class LoadResult:
             "within_budget_share": round(self.within_budget_share, 6),
             "counts": agg.total.to_json(),
             "latency_ms": agg.hist.summary(),
+            "service_time_ms": agg.service.summary() if agg.service is not None else None,
             "generator": {"lag_mean_ms": round(lag_mean, 3), "lag_max_ms": lag_max,
                           "workers": [w.to_json() for w in self.workers]},
             "receiver": self.receiver,
@@ -98,6 +99,10 @@ def summary_lines(result: LoadResult) -> list[str]:
         f"budget      {result.within_budget_share * 100:.2f}% acked within {result.plan.budget.total_s:g} s",
         "latency     " + "  ".join(f"{k} {v:.2f}" for k, v in pct.items()) + " ms (from intended send time)",
     ]
+    if result.aggregate.service is not None:
+        spct = result.aggregate.service.percentiles_ms()
+        lines.append("service     " + "  ".join(f"{k} {v:.2f}" for k, v in spct.items())
+                     + " ms (from actual send time: what a closed loop would report)")
     if t.statuses:
         lines.append("statuses    " + ", ".join(f"{k}: {v:,}" for k, v in sorted(t.statuses.items())))
     if t.errors:

@@ -50,6 +50,7 @@ class LoadPlan:
     accept_2xx: bool = False
     pool_size: int = 512
     refresh_every: int = 16
+    service_time: bool = False  # also record latency from the actual send time (what a closed loop reports)
 
 
 @dataclass
@@ -88,7 +89,7 @@ class Driver:
         factory = EventFactory(app=plan.app, rand=rand, clock=self.clock, locale=plan.locale)
         self.source = EventSource(factory, plan.event_type, encrypt_key=plan.app.encrypt_key,
                                   pool_size=plan.pool_size, refresh_every=plan.refresh_every)
-        self.recorder = Recorder(plan.budget.total_s)
+        self.recorder = Recorder(plan.budget.total_s, service_time=plan.service_time)
         self.ol = OpenLoop(self.schedule, self.recorder, connections=max(1, self.connections),
                            make_request=self._request, open_connection=self._open, budget_s=plan.budget.total_s,
                            accept_2xx=plan.accept_2xx)
@@ -209,7 +210,8 @@ def _worker_main(plan: LoadPlan, worker: int, workers: int, out: Any, go: Any, t
         go.wait()
 
         def send(iv: Interval) -> None:
-            out.put(("interval", worker, (iv.second, iv.counts.to_json(), iv.hist.encode())))
+            service = iv.service.encode() if iv.service is not None else None
+            out.put(("interval", worker, (iv.second, iv.counts.to_json(), iv.hist.encode(), service)))
 
         stats = loop.run_until_complete(driver.run(t0.value, send))
         out.put(("done", worker, stats.to_json()))
@@ -255,8 +257,9 @@ async def run_workers(plan: LoadPlan, workers: int, on_interval: OnInterval
                     t0.value = time.perf_counter() + START_DELAY_S
                     go.set()
             elif kind == "interval":
-                second, counts, encoded = payload
-                merged = agg.add(Interval(int(second), Counts.from_json(counts), LatencyHistogram.decode(encoded)))
+                second, counts, encoded, service = payload
+                merged = agg.add(Interval(int(second), Counts.from_json(counts), LatencyHistogram.decode(encoded),
+                                          LatencyHistogram.decode(service) if service else None))
                 if merged is not None:
                     on_interval(merged)
             elif kind == "done":

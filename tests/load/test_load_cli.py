@@ -124,3 +124,21 @@ def test_receiver_dying_mid_run_is_counted_not_fatal(tmp_path: Path, capsys: pyt
     assert c["acked"] + c["non_200"] + c["timeout"] + c["error"] + c["unsent"] == 150
     assert "errors" in out
     assert receiver.state.rejected == []
+
+
+def test_progress_line_on_a_terminal_only(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import io
+    import sys
+
+    assert main(["load", "--rate", "50", "--duration", "1.2"]) == 0
+    assert capsys.readouterr().err == ""  # not a terminal: quiet
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    term = Terminal()
+    monkeypatch.setattr(sys, "stderr", term)
+    assert main(["load", "--rate", "50", "--duration", "1.2"]) == 0
+    text = term.getvalue()
+    assert "\r" in text and "50/s" in text and "p99" in text and "errors 0" in text and "s left" in text

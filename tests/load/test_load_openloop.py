@@ -60,7 +60,7 @@ class Sim:
     pending_connects: list[int] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.recorder = Recorder(self.budget_s)
+        self.recorder = Recorder(self.budget_s, service_time=True)
         self.ol = OpenLoop(self.schedule, self.recorder, connections=self.connections, make_request=lambda: b"x",
                            open_connection=self.pending_connects.append, budget_s=self.budget_s)
         for _ in range(self.connections):
@@ -138,6 +138,10 @@ def test_a_stall_shows_in_p99_where_a_closed_loop_hides_it() -> None:
     # Measured from the actual send time (closed-loop style), only the 4 stuck requests look slow.
     assert sim.sent_latency.value_at_ms(99) < 1
     assert sim.sent_latency.max_ms() > 150
+    # ... which is what the recorder's optional service-time histogram reports too
+    assert agg.service is not None
+    assert agg.service.count == 1000
+    assert agg.service.value_at_ms(99) < 1 and agg.service.max_ms() > 150
 
 
 def test_backlog_is_a_number_not_a_queue() -> None:
