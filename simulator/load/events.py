@@ -26,6 +26,7 @@ from typing import Any
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from .. import constants as C
+from .. import schemas
 from ..generator import EventFactory
 from ..seal import aes_key, canonical_json
 
@@ -69,8 +70,9 @@ class EventSource:
                       + b',"tenant_key":' + _js(app.tenant_key) + b'},"event":')
         self._pool: list[bytes] = []
         for i in range(pool_size):
-            if i < validate_sample:
-                env = factory.generate(event_type, validate=True)
+            if i < validate_sample:  # a guard: the catalogue's tests validate thousands of seeded events
+                env = factory.generate(event_type, validate=False)
+                schemas.validate(env, event_type)
                 self._pool.append(canonical_json(env["event"]))
             else:
                 self._pool.append(canonical_json(factory.body(event_type)))
