@@ -65,6 +65,7 @@ class HttpConnection(asyncio.Protocol):
         self.busy = False
         self.keep_alive = True
         self.body_excerpt = b""
+        self.body_limit = 200  # how much of each response body to keep (raised when answers are judged by body)
         self._closed = False
         # Set by the owner: which request is in flight and when it was meant to be sent.
         self.intended = 0.0
@@ -91,8 +92,8 @@ class HttpConnection(asyncio.Protocol):
 
     # -- httptools callbacks ---------------------------------------------------------------------------------
     def on_body(self, body: bytes) -> None:
-        if len(self.body_excerpt) < 200:
-            self.body_excerpt += body[: 200 - len(self.body_excerpt)]
+        if len(self.body_excerpt) < self.body_limit:
+            self.body_excerpt += body[: self.body_limit - len(self.body_excerpt)]
 
     def on_message_complete(self) -> None:
         status = self.parser.get_status_code()

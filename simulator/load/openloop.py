@@ -135,8 +135,13 @@ class OpenLoop:
         self.recorder.error(kind, detail)
 
     def response(self, conn: Conn, status: int, now: float) -> None:
+        """A webhook answer: acked on HTTP 200 (any 2xx with ``accept_2xx``)."""
         ok = status == 200 or (self.accept_2xx and 200 <= status < 300)
-        self.recorder.response(status, now - conn.intended, ok=ok, service_s=now - conn.sent_at)
+        self.verdict(conn, ok, str(status), now)
+
+    def verdict(self, conn: Conn, ok: bool, label: str, now: float) -> None:
+        """A judged answer (``label`` names a non-acked one: an HTTP status, or an ack outcome)."""
+        self.recorder.response(label, now - conn.intended, ok=ok, service_s=now - conn.sent_at)
         self._free(conn, now)
 
     def failure(self, conn: Conn, kind: str, detail: str) -> None:

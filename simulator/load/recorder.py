@@ -99,7 +99,7 @@ class Recorder:
     def sent(self) -> None:
         self.interval.sent += 1
 
-    def response(self, status: int, latency_s: float, *, ok: bool, service_s: float = 0.0) -> None:
+    def response(self, status: int | str, latency_s: float, *, ok: bool, service_s: float = 0.0) -> None:
         us = int(latency_s * 1_000_000)
         self.interval_hist.record_us(us)
         if self.interval_service is not None:

@@ -10,6 +10,7 @@ parent as counters + an encoded HDR histogram, which the parent merges.
 from __future__ import annotations
 
 import asyncio
+import json
 import multiprocessing as mp
 import queue as queue_mod
 import time
@@ -28,6 +29,8 @@ from .openloop import OpenLoop
 from .recorder import Aggregate, Counts, Interval, Recorder
 from .schedule import Schedule
 
+PLATFORM_PUSH_PATH = "/_sim/push"
+PLATFORM_SLACK_S = 2.0  # the platform judges the 3 s ack budget itself; its HTTP answer may take a bit longer
 TICK_S = 1.0
 TIMEOUT_CHECK_S = 0.05
 START_DELAY_S = 0.25  # between "everyone is ready" and the first request of a multi-process run
@@ -51,6 +54,8 @@ class LoadPlan:
     pool_size: int = 512
     refresh_every: int = 16
     service_time: bool = False  # also record latency from the actual send time (what a closed loop reports)
+    platform: str | None = None  # long connection: push through this platform's control API instead of a webhook
+    control_token: str | None = None
 
 
 @dataclass
@@ -82,17 +87,29 @@ class Driver:
         offset = worker / base.start_rate if base.start_rate > 0 else 0.0
         self.schedule = base if workers == 1 else base.scaled(share, offset=offset)
         self.connections = plan.connections // workers + (1 if worker < plan.connections % workers else 0)
-        self.target = Target(plan.url)
-        rand = SimRandom(plan.seed)
-        if workers > 1:
-            rand = rand.fork(f"load-worker-{worker}")
-        factory = EventFactory(app=plan.app, rand=rand, clock=self.clock, locale=plan.locale)
-        self.source = EventSource(factory, plan.event_type, encrypt_key=plan.app.encrypt_key,
-                                  pool_size=plan.pool_size, refresh_every=plan.refresh_every)
+        self.source: EventSource | None = None
+        self._fixed = b""
+        timeout = plan.budget.total_s
+        if plan.platform:
+            # The platform generates each event itself (plain JSON, empty token, as over the long connection),
+            # pushes it to a connected client and answers with the judged ack: one push per request.
+            self.target = Target(plan.platform.rstrip("/") + PLATFORM_PUSH_PATH)
+            body = json.dumps({"event_type": plan.event_type, "count": 1, "app_id": plan.app.app_id}).encode()
+            auth = (("Authorization", f"Bearer {plan.control_token}"),) if plan.control_token else ()
+            self._fixed = self.target.request(body, auth)
+            timeout += PLATFORM_SLACK_S
+        else:
+            self.target = Target(plan.url)
+            rand = SimRandom(plan.seed)
+            if workers > 1:
+                rand = rand.fork(f"load-worker-{worker}")
+            factory = EventFactory(app=plan.app, rand=rand, clock=self.clock, locale=plan.locale)
+            self.source = EventSource(factory, plan.event_type, encrypt_key=plan.app.encrypt_key,
+                                      pool_size=plan.pool_size, refresh_every=plan.refresh_every)
         self.recorder = Recorder(plan.budget.total_s, service_time=plan.service_time)
         self.ol = OpenLoop(self.schedule, self.recorder, connections=max(1, self.connections),
-                           make_request=self._request, open_connection=self._open, budget_s=plan.budget.total_s,
-                           accept_2xx=plan.accept_2xx)
+                           make_request=self._request if self.source else self._platform_request,
+                           open_connection=self._open, budget_s=timeout, accept_2xx=plan.accept_2xx)
         self._tasks: set[asyncio.Task[None]] = set()
         self._lag_sum = 0.0
         self._lag_max = 0.0
@@ -100,12 +117,25 @@ class Driver:
 
     # -- plumbing for OpenLoop --------------------------------------------------------------------------
     def _request(self) -> bytes:
+        assert self.source is not None
         return self.source.request(self.clock.now(), self.target.head)
 
+    def _platform_request(self) -> bytes:
+        return self._fixed
+
     def _conn(self) -> HttpConnection:
-        return HttpConnection(self._on_response, self._on_failure, self._on_closed)
+        conn = HttpConnection(self._on_response, self._on_failure, self._on_closed)
+        if self.source is None:
+            conn.body_limit = 1 << 20  # platform answers are judged by their body
+        return conn
 
     def _on_response(self, conn: HttpConnection, status: int) -> None:
+        if self.source is None:
+            ok, label = judge_platform_answer(status, conn.body_excerpt)
+            if not ok:
+                self.recorder.sample(f"{label}: {conn.body_excerpt[:300].decode('utf-8', 'replace')}")
+            self.ol.verdict(conn, ok, label, self.perf())
+            return
         if status != 200 and not (self.plan.accept_2xx and 200 <= status < 300):
             self.recorder.sample(f"HTTP {status}: {conn.body_excerpt.decode('utf-8', 'replace')}")
         self.ol.response(conn, status, self.perf())
@@ -179,7 +209,24 @@ class Driver:
         return WorkerStats(worker=self.worker, loop=loop_name(loop), sent=ol.sent_count,
                            lag_mean_ms=round(ol.lag_sum / ol.sent_count * 1000, 3) if ol.sent_count else 0.0,
                            lag_max_ms=round(ol.lag_max * 1000, 3), last_send_s=round(self._last_send - t0, 6),
-                           source=self.source.stats())
+                           source=self.source.stats() if self.source else {"generated_by": "platform"})
+
+
+def judge_platform_answer(status: int, body: bytes) -> tuple[bool, str]:
+    """(acked, label) from a platform's ``/_sim/push`` answer for one event: acked when the client's ack
+    was judged ``acked``; otherwise the label is the outcome (``ack:timeout``, ``ack:not_delivered``...)
+    or the HTTP status when the platform refused the push."""
+    if status != 200:
+        return False, str(status)
+    try:
+        doc = json.loads(body)
+        summary = doc["summary"]
+        if int(summary["acked"]) >= 1:
+            return True, "acked"
+        outcomes = summary.get("outcomes") or {}
+        return False, "ack:" + (max(outcomes, key=outcomes.get) if outcomes else "none")
+    except (ValueError, KeyError, TypeError):
+        return False, "ack:unreadable"
 
 
 # -- one process ---------------------------------------------------------------------------------------------
