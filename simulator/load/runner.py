@@ -224,7 +224,7 @@ def judge_platform_answer(status: int, body: bytes) -> tuple[bool, str]:
         if int(summary["acked"]) >= 1:
             return True, "acked"
         outcomes = summary.get("outcomes") or {}
-        return False, "ack:" + (max(outcomes, key=outcomes.get) if outcomes else "none")
+        return False, "ack:" + (max(outcomes, key=lambda k: outcomes[k]) if outcomes else "none")
     except (ValueError, KeyError, TypeError):
         return False, "ack:unreadable"
 
