@@ -205,3 +205,18 @@ def test_non_200_is_counted_by_status() -> None:
     sim.ol.pump(0.1)
     sim.ol.response(conn, 204, 0.101)
     assert sim.recorder.interval.acked == 1
+
+
+def test_platform_answers_are_judged_by_their_body() -> None:
+    import json
+
+    from simulator.load.runner import judge_platform_answer
+
+    def answer(acked: int, outcomes: dict[str, int]) -> bytes:
+        return json.dumps({"summary": {"total": 1, "acked": acked, "outcomes": outcomes}, "deliveries": []}).encode()
+
+    assert judge_platform_answer(200, answer(1, {"acked": 1})) == (True, "acked")
+    assert judge_platform_answer(200, answer(0, {"timeout": 1})) == (False, "ack:timeout")
+    assert judge_platform_answer(200, answer(0, {"not_delivered": 1})) == (False, "ack:not_delivered")
+    assert judge_platform_answer(401, b'{"error": "token"}') == (False, "401")
+    assert judge_platform_answer(200, b"<html>") == (False, "ack:unreadable")
