@@ -230,10 +230,10 @@ def judge_platform_answer(status: int, body: bytes) -> tuple[bool, str]:
 
 
 # -- one process ---------------------------------------------------------------------------------------------
-async def run_in_process(plan: LoadPlan, on_interval: OnInterval, *, clock: Clock | None = None
-                         ) -> tuple[Aggregate, list[WorkerStats]]:
+async def run_in_process(plan: LoadPlan, on_interval: OnInterval, *, clock: Clock | None = None,
+                         driver_class: type[Driver] = Driver) -> tuple[Aggregate, list[WorkerStats]]:
     agg = Aggregate(1)
-    driver = Driver(plan, clock=clock)
+    driver = driver_class(plan, clock=clock)
     await driver.prepare()
 
     def handle(iv: Interval) -> None:
