@@ -1,6 +1,6 @@
 """feishu-sim: a mock of the Feishu (Lark) open platform's event delivery.
 
-The public API: configure a run (``AppProfile``, ``SimConfig``, ``Budget``, ``RetryPolicy``), drive it
+The public API: configure a run (``AppProfile``, ``SimConfig``, ``Budget``, ``RetryPolicy``, ``FaultSpec``), drive it
 (``Simulator``: generate, seal, deliver, judge, record), read results (``Delivery``, ``Attempt``,
 ``Outcome``, ``Summary``), and catch errors (``SimulatorError`` and its subclasses).
 """
@@ -22,6 +22,7 @@ from .errors import (
     UsageError,
     ValidationFailed,
 )
+from .faults import FaultSpec
 from .generator import EventFactory
 from .rand import SimRandom
 from .receiver import ReferenceReceiver
@@ -40,6 +41,7 @@ __all__ = [
     "ConfigError",
     "Delivery",
     "EventFactory",
+    "FaultSpec",
     "Final",
     "FixtureError",
     "NotAcked",

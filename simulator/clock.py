@@ -58,6 +58,10 @@ class VirtualClock:
     def advance(self, seconds: float) -> None:
         self._offset += max(0.0, seconds)
 
+    def advance_to(self, when: float) -> None:
+        """Jump forward to platform time ``when`` (never backwards)."""
+        self.advance(when - self.now())
+
     async def sleep(self, seconds: float) -> None:
         if seconds <= 0:
             await asyncio.sleep(0)
@@ -67,6 +71,20 @@ class VirtualClock:
             await asyncio.sleep(0)
         else:
             await asyncio.sleep(seconds * self._scale)
+
+
+def is_instant(clock: Clock) -> bool:
+    """True for a clock whose time moves only when told to (``VirtualClock(scale=0)``)."""
+    return isinstance(clock, VirtualClock) and clock.scale == 0
+
+
+def real_seconds(clock: Clock, platform_seconds: float) -> float:
+    """How long to wait in real time for ``platform_seconds`` to pass on ``clock``."""
+    if platform_seconds <= 0:
+        return 0.0
+    if isinstance(clock, VirtualClock):
+        return platform_seconds * clock.scale
+    return platform_seconds
 
 
 def make_clock(time_scale: float | None, start: float | None = None) -> Clock:

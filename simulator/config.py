@@ -9,6 +9,7 @@ from typing import Any
 
 from . import constants as C
 from .errors import ConfigError
+from .faults import FaultSpec
 
 _APP_ID_RE = re.compile(r"^cli_[0-9a-f]{16}$")
 
@@ -123,6 +124,7 @@ class SimConfig:
     retries: RetryPolicy = field(default_factory=RetryPolicy)
     time_scale: float | None = None  # None: real time; 0: instant virtual time; 0.001: compressed
     start_time: float | None = None  # platform time of the first event (epoch seconds); None: now
+    faults: FaultSpec = field(default_factory=FaultSpec)  # seeded delivery faults (none by default)
 
     def with_app(self, **changes: Any) -> SimConfig:
         return replace(self, app=replace(self.app, **changes))

@@ -3,29 +3,59 @@
 generate -> wrap in envelope -> seal -> deliver -> judge -> record. The engine owns the seeded random
 source, the clock, the retry ladder and the record of every delivery; channels (webhook, long
 connection) make single attempts.
+
+Delivery semantics (semantics §1.2, §2.1), the same for every channel: an attempt that is not acked
+(non-200, timeout, connection error, ack code != 200, no ack in 3 s, no connection online) is retried
+after the ``RetryPolicy`` gaps (Feishu: 15 s, 5 min, 1 h, 6 h), measured between the attempts' platform
+send times; the retry carries the same envelope (same event_id) and the channel seals it afresh. Every
+delivery ends ``acked`` (at attempt k) or ``exhausted``. Seeded faults (``faults.py``) add duplicates,
+reorders, delays, lost answers and bursts. All attempts are ordered by platform time through one
+discrete-event ``Scheduler`` (``schedule.py``), which is what keeps concurrent ladders deterministic
+on a virtual clock.
 """
 
 from __future__ import annotations
 
 import asyncio
+import copy
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
 
+from . import scenarios, schemas
 from .clock import Clock, SystemClock, VirtualClock
 from .config import SimConfig
 from .delivery import DeliveryChannel
 from .delivery.webhook import WebhookChannel
+from .envelope import event_id_of, event_type_of
 from .errors import NotAcked
+from .faults import Duplicate, FaultPlan
 from .generator import EventFactory
 from .overrides import Overrides
 from .rand import SimRandom
+from .scenarios import Scenario
+from .schedule import TIME_EPSILON, Batch, Scheduler
 from .seal import Sealer
 from .transcript import TranscriptWriter
-from .verdict import Delivery, Summary
+from .verdict import Delivery, Outcome, Summary
 
 AttemptHook = Callable[[Delivery], None]
+
+
+def _event_time(envelope: dict[str, Any]) -> float:
+    return int(envelope["header"]["create_time"]) / 1000
+@dataclass(eq=False)
+class _Job:
+    """A delivery in progress: which channel, its fault key and its place in the send order."""
+
+    delivery: Delivery
+    channel: DeliveryChannel
+    key: str
+    order: tuple[int, int]
+    batch: Batch
 
 
 def default_clock(config: SimConfig) -> Clock:
@@ -47,6 +77,10 @@ class Simulator:
         self.transcript = transcript
         self.deliveries: list[Delivery] = []
         self.on_delivery: list[AttemptHook] = []
+        self._scenario_runs = 0
+        self.faults = FaultPlan(self.config.faults, self.rand.fork("faults"))
+        self._sched: Scheduler | None = None
+        self._submitted = 0
 
     # -- generation --------------------------------------------------------------------------------
     def generate(self, event_type: str, *, overrides: Overrides | None = None, validate: bool | None = None,
@@ -65,6 +99,37 @@ class Simulator:
                 self.clock.advance(self.rand.uniform(0.5, 20.0))
         return out
 
+    def generate_scenario(self, scenario: str | Path | Scenario, *, runs: int = 1,
+                          longconn: bool = False) -> list[dict[str, Any]]:
+        """The envelopes of ``runs`` back-to-back meetings of a scenario (a shipped name, a file or a loaded
+        ``Scenario``), in time order. On a virtual clock the first meeting starts at the clock's now and
+        the clock moves past the last event; on the real clock the last meeting ends now (the platform
+        never sends events from the future)."""
+        sc = scenario if isinstance(scenario, Scenario) else scenarios.load(scenario)
+        gap = 60.0
+        batches: list[list[dict[str, Any]]] = []
+        virtual = isinstance(self.clock, VirtualClock)
+        cursor = self.clock.now()
+        for _ in range(runs):
+            self._scenario_runs += 1
+            r = self.rand.fork(f"scenario:{sc.name}:{self._scenario_runs}")
+            if virtual:
+                envs = scenarios.play(sc, self.factory, r, start=cursor, longconn=longconn)
+                cursor = _event_time(envs[-1]) + gap
+                batches.append(envs)
+            else:
+                envs = scenarios.play(sc, self.factory, r, end=cursor, longconn=longconn)
+                cursor = _event_time(envs[0]) - gap
+                batches.insert(0, envs)
+        if virtual:
+            assert isinstance(self.clock, VirtualClock)
+            self.clock.advance(cursor - gap - self.clock.now())
+        out = [env for batch in batches for env in batch]
+        if self.factory.validate_all:
+            for env in out:
+                schemas.validate(env)
+        return out
+
     # -- channels ----------------------------------------------------------------------------------
     def webhook(self, url: str, *, client: httpx.AsyncClient | None = None,
                 transport: httpx.AsyncBaseTransport | None = None) -> WebhookChannel:
@@ -72,47 +137,113 @@ class Simulator:
                               client=client, transport=transport)
 
     # -- delivery ----------------------------------------------------------------------------------
-    async def deliver(self, envelope: dict[str, Any], channel: DeliveryChannel, *,
-                      expect_rejected: bool = False) -> Delivery:
-        """Deliver one envelope through the retry ladder; every attempt is re-sealed."""
-        header = envelope.get("header", {})
-        d = Delivery(event_id=str(header.get("event_id", "")), event_type=str(header.get("event_type", "")),
-                     envelope=envelope, expect_rejected=expect_rejected)
+    def _scheduler(self) -> Scheduler:
+        loop = asyncio.get_running_loop()
+        if self._sched is None or self._sched.loop is not loop:
+            self._sched = Scheduler(self.clock)
+        return self._sched
+
+    def _new_delivery(self, envelope: dict[str, Any], *, expect_rejected: bool, origin: str = "event",
+                      duplicate_of: str | None = None) -> Delivery:
+        d = Delivery(event_id=event_id_of(envelope), event_type=event_type_of(envelope), envelope=envelope,
+                     expect_rejected=expect_rejected, origin=origin, duplicate_of=duplicate_of,
+                     seq=len(self.deliveries))
         self.deliveries.append(d)
-        delays = (0.0, *self.config.retries.delays)
-        for number, delay in enumerate(delays, start=1):
-            if number > 1:
-                await self.clock.sleep(delay)
-            att = await channel.attempt(envelope, attempt_no=number, sent_at=self.clock.now())
-            d.record(att)
-            if self.transcript is not None:
-                self.transcript.attempt(att)
-            if att.outcome.ok:
-                break
+        return d
+
+    def _submit(self, sched: Scheduler, batch: Batch, envelope: dict[str, Any], channel: DeliveryChannel, *,
+                base: float, expect_rejected: bool, origin: str = "event") -> Delivery:
+        index = self._submitted
+        self._submitted += 1
+        release = self.faults.release(index)
+        d = self._new_delivery(envelope, expect_rejected=expect_rejected, origin=origin)
+        job = _Job(d, channel, key=f"e{index}", order=(release.order, 0), batch=batch)
+        self._schedule_attempt(sched, job, base + release.offset)
+        return d
+
+    def _schedule_attempt(self, sched: Scheduler, job: _Job, due: float) -> None:
+        number = len(job.delivery.attempts) + 1
+
+        async def action() -> None:
+            await self._attempt(sched, job, number, due)
+
+        sched.schedule(job.batch, due, (*job.order, number), action)
+
+    async def _attempt(self, sched: Scheduler, job: _Job, number: int, due: float) -> None:
+        d = job.delivery
+        now = self.clock.now()
+        # On time (always, on an instant clock) the send time is the planned one exactly, so the gaps are
+        # exactly the ladder's; late (all slots were busy, or a compressed clock ran on) it is the real one.
+        sent_at = now if now - due > TIME_EPSILON else due
+        att = await job.channel.attempt(d.envelope, attempt_no=number, sent_at=sent_at)
+        if att.outcome.ok and self.faults.drop(job.key, number):
+            att.outcome = Outcome.DROPPED
+            att.detail = "fault: the receiver's answer was lost; the platform counts a failure and retries"
+            att.extra["fault"] = "drop"
+        d.record(att)
+        if self.transcript is not None:
+            self.transcript.attempt(att, d.envelope if number == 1 else None, delivery=d.seq, origin=d.origin)
+        delays = self.config.retries.delays
+        if att.outcome.ok:
+            if d.origin == "event":
+                for dup in self.faults.duplicates(job.key):
+                    self._spawn_duplicate(sched, job, dup, att.sent_at)
+        elif number <= len(delays):
+            self._schedule_attempt(sched, job, att.sent_at + delays[number - 1])
+            return
+        self._close(d)
+
+    def _spawn_duplicate(self, sched: Scheduler, job: _Job, dup: Duplicate, acked_sent_at: float) -> None:
+        parent = job.delivery
+        envelope = parent.envelope
+        if dup.new_id is not None:
+            envelope = copy.deepcopy(envelope)
+            envelope.setdefault("header", {})["event_id"] = dup.new_id
+        d = self._new_delivery(envelope, expect_rejected=parent.expect_rejected, origin=dup.kind,
+                               duplicate_of=parent.event_id)
+        rank = 1 if dup.new_id is None else 2
+        twin = _Job(d, job.channel, key=f"{job.key}.{dup.kind}", order=(job.order[0], rank), batch=job.batch)
+        self._schedule_attempt(sched, twin, acked_sent_at + dup.after)
+
+    def _close(self, d: Delivery) -> None:
         d.close()
         if self.transcript is not None:
             self.transcript.delivery(d)
         for hook in self.on_delivery:
             hook(d)
+
+    async def _run_batch(self, sched: Scheduler, batch: Batch) -> None:
+        try:
+            await asyncio.shield(batch.done)
+        except asyncio.CancelledError:
+            sched.cancel(batch)
+            raise
+
+    async def deliver(self, envelope: dict[str, Any], channel: DeliveryChannel, *,
+                      expect_rejected: bool = False) -> Delivery:
+        """Deliver one envelope through the retry ladder (and the configured faults); every attempt is
+        re-sealed by the channel. Returns when the ladder -- and any duplicate it spawned -- is over."""
+        sched = self._scheduler()
+        batch = sched.batch(None)
+        d = self._submit(sched, batch, envelope, channel, base=self.clock.now(), expect_rejected=expect_rejected)
+        await self._run_batch(sched, batch)
         return d
 
     async def push(self, channel: DeliveryChannel, envelopes: Iterable[dict[str, Any]], *, concurrency: int = 1,
                    expect_rejected: bool = False) -> list[Delivery]:
-        """Deliver ``envelopes`` in order with at most ``concurrency`` in flight; results in input order."""
+        """Deliver ``envelopes`` with at most ``concurrency`` attempts in flight (a burst fault raises that
+        to the burst size); events go out in input order unless faults delay or reorder them. Returns the
+        deliveries in input order; fault-injected duplicates are in ``deliveries`` and the summary."""
         items = list(envelopes)
-        results: list[Delivery | None] = [None] * len(items)
-        if concurrency <= 1:
-            for i, env in enumerate(items):
-                results[i] = await self.deliver(env, channel, expect_rejected=expect_rejected)
-        else:
-            sem = asyncio.Semaphore(concurrency)
-
-            async def one(i: int, env: dict[str, Any]) -> None:
-                async with sem:
-                    results[i] = await self.deliver(env, channel, expect_rejected=expect_rejected)
-
-            await asyncio.gather(*(one(i, e) for i, e in enumerate(items)))
-        return [r for r in results if r is not None]
+        if not items:
+            return []
+        sched = self._scheduler()
+        batch = sched.batch(max(concurrency, self.faults.min_in_flight, 1))
+        base = self.clock.now()
+        out = [self._submit(sched, batch, env, channel, base=base, expect_rejected=expect_rejected)
+               for env in items]
+        await self._run_batch(sched, batch)
+        return out
 
     # -- results -----------------------------------------------------------------------------------
     def summary(self) -> Summary:

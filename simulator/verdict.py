@@ -7,10 +7,15 @@ connection). Its ``outcome`` is judged from what the receiver did:
 * ``rejected``: any other HTTP status (status + body excerpt in ``detail``) / ack code != 200;
 * ``timeout``: no complete response within the budget / no ack within 3 s;
 * ``connection_error``: connect refused, reset, DNS, TLS / connection lost before the ack;
-* ``not_delivered``: (long connection only) no connection of the app online.
+* ``not_delivered``: (long connection only) no connection of the app online;
+* ``dropped``: (fault injection, ``drop=P``) the receiver acked, but the platform lost the answer and
+  counts a failure, so the attempt is retried.
+
+Every outcome but ``acked`` is a failed attempt and is retried on the ladder (semantics §1.2, §2.1).
 
 A *delivery* is one event with all its attempts; it ends in exactly one terminal state: ``acked``
-(at attempt k) or ``exhausted`` (every attempt of the retry ladder failed).
+(at attempt k) or ``exhausted`` (every attempt of the retry ladder failed). Fault-injected duplicates
+are deliveries of their own (``origin``), so ``Summary.total == acked + exhausted`` always holds.
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ class Outcome(str, enum.Enum):
     TIMEOUT = "timeout"
     CONNECTION_ERROR = "connection_error"
     NOT_DELIVERED = "not_delivered"
+    # fault injection: the receiver answered, but the platform lost the answer and counts a failure
+    DROPPED = "dropped"
 
     def __str__(self) -> str:
         return self.value
@@ -97,6 +104,12 @@ class Delivery:
     attempts: list[Attempt] = field(default_factory=list)
     expect_rejected: bool = False
     final: Final = Final.PENDING
+    # why the platform pushed it: "event" (the first push of a generated event), "duplicate" (an
+    # at-least-once duplicate after an ack, same event_id), "duplicate_new_id" (a duplicate with a new
+    # event_id)
+    origin: str = "event"
+    duplicate_of: str | None = None  # the event_id of the acked delivery a duplicate copies
+    seq: int | None = None  # the engine's delivery number (transcript lines refer to it)
 
     @property
     def acked(self) -> bool:
@@ -143,13 +156,19 @@ class Summary:
     pending: int = 0
     attempts: int = 0
     outcomes: dict[str, int] = field(default_factory=dict)
+    duplicates: int = 0  # deliveries that are fault-injected duplicates (counted in ``total`` too)
+    acked_at: dict[str, int] = field(default_factory=dict)  # attempt number -> deliveries acked there
 
     @classmethod
     def of(cls, deliveries: list[Delivery]) -> Summary:
         s = cls(total=len(deliveries))
         for d in deliveries:
+            if d.origin.startswith("duplicate"):
+                s.duplicates += 1
             if d.final is Final.ACKED:
                 s.acked += 1
+                k = str(d.acked_at_attempt)
+                s.acked_at[k] = s.acked_at.get(k, 0) + 1
             elif d.final is Final.EXHAUSTED:
                 s.exhausted += 1
             else:

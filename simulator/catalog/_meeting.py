@@ -1,7 +1,13 @@
 """The shared shapes of the vc.meeting family: ``meeting_event_meeting`` and ``meeting_event_user``.
 
 A ``Meeting`` is the state a scenario keeps constant across events (id, number, topic, people, times);
-``meeting_json`` renders it with the fields a given event type carries (semantics §3.2-3.3).
+``meeting_json`` renders it with the fields a given event type carries (semantics §3.2-3.3). Which field
+set an event type carries is decided once, here, and mirrored by its JSON Schema:
+
+- ``FULL``: the started / ended / all_meeting_* / participant_* events (with ``calendar_event_id``);
+- ``NO_CALENDAR``: join, leave, share and recording started/ended (no ``calendar_event_id``);
+- ``RECORDING_READY``: no start/end/host, and ``owner`` carries only ``id`` (the doc example, Node types);
+- ``SEND_IM``: the reduced meeting of ``send_meeting_im_v1`` (protocol §3.2).
 """
 
 from __future__ import annotations
@@ -27,7 +33,8 @@ ROLE_COHOST = 3
 FULL = ("id", "topic", "meeting_no", "meeting_source", "start_time", "end_time", "host_user", "owner",
         "calendar_event_id", "meeting_sub_type", "security_setting", "webinar_setting")
 NO_CALENDAR = tuple(f for f in FULL if f != "calendar_event_id")
-RECORDING_READY = ("id", "topic", "meeting_no", "meeting_source", "owner", "meeting_sub_type", "security_setting",
+# ``owner_id``: the owner rendered as ``{"id": {...}}`` only (recording_ready doc example).
+RECORDING_READY = ("id", "topic", "meeting_no", "meeting_source", "owner_id", "meeting_sub_type", "security_setting",
                    "webinar_setting")
 SEND_IM = ("id", "meeting_source", "meeting_sub_type", "security_setting", "webinar_setting")
 
@@ -106,6 +113,14 @@ def lone_meeting(r: SimRandom, population: Population, now: float) -> Meeting:
     return new_meeting(r, population, start_time=start, end_time=end)
 
 
+def just_started_meeting(r: SimRandom, population: Population, now: float) -> Meeting:
+    """A meeting for a lone ``*_started`` event: it started at the event time (give or take the platform's
+    few seconds), so start_time == end_time <= create_time (end_time of a live meeting is the time so
+    far; its real value is unconfirmed, semantics §3.4.8)."""
+    start = int(now) - r.randint(0, 3)
+    return new_meeting(r, population, start_time=start, end_time=start)
+
+
 def user_json(person: Person, app_id: str, role: int) -> dict[str, Any]:
     return {"id": person.user_id_json(app_id), "user_role": role, "user_type": person.user_type}
 
@@ -131,6 +146,8 @@ def meeting_json(m: Meeting, app_id: str, fields: tuple[str, ...] = NO_CALENDAR)
             out["host_user"] = user_json(m.host, app_id, ROLE_HOST)
         elif f == "owner":
             out["owner"] = user_json(m.owner, app_id, m.role_of(m.owner))
+        elif f == "owner_id":
+            out["owner"] = {"id": m.owner.user_id_json(app_id)}
         elif f == "calendar_event_id":
             if m.calendar_event_id:
                 out["calendar_event_id"] = m.calendar_event_id

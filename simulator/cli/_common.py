@@ -9,6 +9,7 @@ from typing import Any, NoReturn
 from .. import constants as C
 from ..config import AppProfile, Budget, RetryPolicy, SimConfig
 from ..errors import ConfigError, UsageError
+from ..faults import FaultSpec
 from ..overrides import parse_assignments
 
 
@@ -104,6 +105,8 @@ def sim_config(args: argparse.Namespace, **extra: Any) -> SimConfig:
         values["retries"] = RetryPolicy.parse(args.retries)
     if getattr(args, "time_scale", None) is not None:
         values["time_scale"] = args.time_scale
+    if getattr(args, "faults", None) is not None:
+        values["faults"] = FaultSpec.parse(args.faults)
     values.update(extra)
     return SimConfig(**values)
 

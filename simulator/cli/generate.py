@@ -13,6 +13,7 @@ from .. import constants as C
 from ..errors import ConfigError
 from ..generator import SEEDED_EPOCH
 from ._common import Parser, add_app_options, add_generation_options, overrides, sim_config
+from ._scenario import add_scenario_options, list_scenarios, load_scenario
 
 
 def parse_time(text: str) -> float:
@@ -35,9 +36,10 @@ def parse_time(text: str) -> float:
 def add_parser(sub: Any) -> None:
     p: Parser = sub.add_parser("generate", help="print generated events as NDJSON envelopes",
                                description="Generate v2.0 event envelopes (one JSON object per line).")
-    p.add_argument("event_type", nargs="?", default=C.DEFAULT_EVENT_TYPE, metavar="EVENT_TYPE",
+    p.add_argument("event_type", nargs="?", default=None, metavar="EVENT_TYPE",
                    help=f"event type (default {C.DEFAULT_EVENT_TYPE}); see --list")
     p.add_argument("--list", action="store_true", help="list the event types and exit")
+    add_scenario_options(p)
     p.add_argument("--at", type=parse_time, default=None,
                    help="platform time of the first event (epoch seconds or ISO 8601); with --seed the default "
                         "is a fixed time so output is byte-identical")
@@ -55,6 +57,10 @@ def run(args: argparse.Namespace) -> int:
             spec = catalog.get(et)
             print(f"{et}\t{spec.summary}")
         return 0
+    if args.list_scenarios:
+        return list_scenarios()
+    scenario = load_scenario(args, args.event_type)
+    args.event_type = args.event_type or C.DEFAULT_EVENT_TYPE
     catalog.get(args.event_type)  # unknown type -> exit 2 before any output
     start = args.at if args.at is not None else (SEEDED_EPOCH if args.seed is not None else None)
     config = sim_config(args, time_scale=0.0 if start is not None else None, start_time=start)
@@ -62,7 +68,10 @@ def run(args: argparse.Namespace) -> int:
     ov = overrides(args)
     # Generate everything first: a bad override fails before anything is written.
     try:
-        events = sim.generate_many(args.event_type, args.count, overrides=ov, longconn=args.longconn)
+        if scenario is not None:
+            events = sim.generate_scenario(scenario, runs=args.count, longconn=args.longconn)
+        else:
+            events = sim.generate_many(args.event_type, args.count, overrides=ov, longconn=args.longconn)
     except RecursionError:  # pragma: no cover - defensive
         raise ConfigError("override too deeply nested") from None
     out = sys.stdout

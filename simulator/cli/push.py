@@ -10,11 +10,13 @@ import sys
 from typing import Any
 from urllib.parse import urlsplit
 
-from .. import catalog
+from .. import __version__, catalog
 from .. import constants as C
+from ..config import RetryPolicy, SimConfig
 from ..delivery.webhook import check_url
 from ..engine import Simulator
 from ..errors import TargetError, UsageError
+from ..faults import FaultSpec
 from ..transcript import TranscriptWriter
 from ..verdict import Delivery
 from ._common import (
@@ -28,6 +30,8 @@ from ._common import (
     positive_int,
     sim_config,
 )
+from ._scenario import add_scenario_options, list_scenarios, load_scenario
+from .generate import parse_time
 
 
 def add_delivery_options(p: argparse.ArgumentParser) -> None:
@@ -39,9 +43,17 @@ def add_delivery_options(p: argparse.ArgumentParser) -> None:
                    help="TCP connect budget in seconds (default 2)")
     g.add_argument("--accept-2xx", action="store_true", help="count any 2xx as acked (the platform wants 200)")
     g.add_argument("--retries", default=None, metavar="feishu|none|N",
-                   help="retry ladder: feishu (15 s, 5 min, 1 h, 6 h), none (default), or N steps")
+                   help="retry ladder: feishu (15 s, 5 min, 1 h, 6 h), none (default: one attempt per event), "
+                        "or the first N steps of the ladder")
     g.add_argument("--time-scale", type=non_negative_float, default=None,
-                   help="virtual clock: 0 runs the retry ladder instantly, 0.001 compresses it, 1 is real time")
+                   help="virtual clock: 0 runs the retry ladder instantly, 0.001 compresses it, 1 is real time "
+                        "(default: 0 when --retries or --faults make the platform wait, else real time)")
+    g.add_argument("--at", type=parse_time, default=None, metavar="TIME",
+                   help="platform time of the run's start (epoch seconds or ISO 8601; default now); with --seed "
+                        "and --time-scale 0 the transcript is then the same on every run")
+    g.add_argument("--faults", default=None, metavar="SPEC",
+                   help="seeded delivery faults, e.g. dup=0.1,dup_new_id=0.05,reorder=5,delay=200ms..2s,drop=0.1,"
+                        "burst=50 (see the README); --seed makes them repeatable")
     g.add_argument("--json", action="store_true", help="print a machine-readable summary instead of lines")
     g.add_argument("--transcript", default=None, metavar="FILE", help="write every attempt as NDJSON to FILE")
 
@@ -54,6 +66,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("args", nargs="*", metavar="[URL] [EVENT_TYPE]",
                    help=f"target URL and/or event type (default {C.DEFAULT_EVENT_TYPE})")
     add_generation_options(p)
+    add_scenario_options(p)
     add_app_options(p)
     add_delivery_options(p)
     p.set_defaults(func=run)
@@ -90,34 +103,93 @@ async def probe(url: str, timeout: float = C.WEBHOOK_CONNECT_BUDGET_S) -> None:
         await writer.wait_closed()
 
 
+def delivery_json(d: Delivery) -> dict[str, Any]:
+    return {"event_id": d.event_id, "event_type": d.event_type, "final": str(d.final), "origin": d.origin,
+            "duplicate_of": d.duplicate_of, "acked_at_attempt": d.acked_at_attempt,
+            "attempts": [{"attempt": a.attempt, "outcome": str(a.outcome), "status": a.status,
+                          "sent_at": a.sent_at, "latency_ms": round(a.latency_ms, 3), "detail": a.detail}
+                         for a in d.attempts]}
+
+
 def render(deliveries: list[Delivery], sim: Simulator, *, as_json: bool, target: str) -> None:
+    """Every delivery of the run (fault-injected duplicates included), then the summary."""
     if as_json:
         doc = {
             "target": target,
             "seed": sim.rand.seed,
             "summary": sim.summary().to_json(),
-            "deliveries": [
-                {"event_id": d.event_id, "event_type": d.event_type, "final": str(d.final),
-                 "acked_at_attempt": d.acked_at_attempt,
-                 "attempts": [{"attempt": a.attempt, "outcome": str(a.outcome), "status": a.status,
-                               "latency_ms": round(a.latency_ms, 3), "detail": a.detail} for a in d.attempts]}
-                for d in deliveries
-            ],
+            "deliveries": [delivery_json(d) for d in deliveries],
         }
         print(json.dumps(doc, ensure_ascii=False, indent=2))
     else:
         for d in deliveries:
-            print(d.summary_line())
+            suffix = "" if d.origin == "event" else f" ({d.origin} of {d.duplicate_of})"
+            print(d.summary_line() + suffix)
         s = sim.summary()
-        print(f"{s.acked}/{s.total} acked ({s.attempts} attempts) -> {target}", file=sys.stderr)
+        dups = f", {s.duplicates} duplicates" if s.duplicates else ""
+        print(f"{s.acked}/{s.total} acked ({s.attempts} attempts{dups}) -> {target}", file=sys.stderr)
+
+
+def effective_time_scale(args: argparse.Namespace) -> float | None:
+    """``--time-scale`` if given; otherwise instant virtual time when the run has waits in it (a retry
+    ladder or faults), else real time."""
+    if args.time_scale is not None:
+        return float(args.time_scale)
+    waits = RetryPolicy.parse(args.retries).delays or FaultSpec.parse(args.faults).active
+    return 0.0 if waits else None
+
+
+def delivery_config(args: argparse.Namespace) -> SimConfig:
+    return sim_config(args, time_scale=effective_time_scale(args), start_time=args.at)
+
+
+def run_info(args: argparse.Namespace, config: SimConfig, sim: Simulator, target: str, **extra: Any) -> dict[str, Any]:
+    """The transcript's first line: what is needed to understand (and repeat) the run; no secrets."""
+    return {"tool": f"feishu-sim {__version__}", "command": args.command, "target": target, "channel": "webhook",
+            "seed": sim.rand.seed, "retries": list(config.retries.delays), "faults": str(config.faults),
+            "time_scale": config.time_scale, "start": sim.clock.now(), "app_id": config.app.app_id,
+            "encrypted": config.app.encrypt_key is not None, **extra}
+
+
+async def deliver_all(args: argparse.Namespace, url: str | None, sim: Simulator, envelopes: list[dict[str, Any]],
+                      transcript: TranscriptWriter | None, **info: Any) -> int:
+    """Push ``envelopes`` to ``url`` (or to a reference receiver started here), render, return the exit code."""
+    from ..receiver import ReferenceReceiver
+    from ..servers import serving
+
+    config = sim.config
+    try:
+        if url is None:
+            receiver = ReferenceReceiver(encrypt_key=config.app.encrypt_key,
+                                         verification_token=config.app.verification_token)
+            async with serving(receiver.app()) as base:
+                target = base + "/webhook/event"
+                eprint(f"no URL given: pushing to the built-in reference receiver at {target}")
+                if transcript is not None:
+                    transcript.run(run_info(args, config, sim, target, **info))
+                await _push(sim, target, envelopes, args.concurrency)
+        else:
+            await probe(url, config.budget.connect_s)
+            target = url
+            if transcript is not None:
+                transcript.run(run_info(args, config, sim, target, **info))
+            await _push(sim, target, envelopes, args.concurrency)
+    finally:
+        if transcript is not None:
+            transcript.close()
+    render(sim.deliveries, sim, as_json=args.json, target=target)
+    return 0 if all(d.acked for d in sim.deliveries) else 1
 
 
 def run(args: argparse.Namespace) -> int:
     url, event_type = split_positionals(args.args)
+    if args.list_scenarios:
+        return list_scenarios()
+    load_scenario(args, next((a for a in args.args if a != url), None))  # bad scenario -> exit 2, before any I/O
     catalog.get(event_type)
     if url is not None:
         check_url(url)
-    config = sim_config(args)
+    config = delivery_config(args)
     ov = overrides(args)
     sim_probe = Simulator(config)
     # Validate overrides (and everything else) before touching the network or the transcript file.
@@ -126,30 +198,14 @@ def run(args: argparse.Namespace) -> int:
     return asyncio.run(_run(args, url, event_type, ov, config, transcript))
 
 
-async def _run(args: argparse.Namespace, url: str | None, event_type: str, ov: dict[str, Any], config: Any,
+async def _run(args: argparse.Namespace, url: str | None, event_type: str, ov: dict[str, Any], config: SimConfig,
                transcript: TranscriptWriter | None) -> int:
-    from ..receiver import ReferenceReceiver
-    from ..servers import serving
-
     sim = Simulator(config, transcript=transcript)
-    envelopes = sim.generate_many(event_type, args.count, overrides=ov)
-    try:
-        if url is None:
-            receiver = ReferenceReceiver(encrypt_key=config.app.encrypt_key,
-                                         verification_token=config.app.verification_token)
-            async with serving(receiver.app()) as base:
-                target = base + "/webhook/event"
-                eprint(f"no URL given: pushing to the built-in reference receiver at {target}")
-                deliveries = await _push(sim, target, envelopes, args.concurrency)
-        else:
-            await probe(url, config.budget.connect_s)
-            target = url
-            deliveries = await _push(sim, target, envelopes, args.concurrency)
-    finally:
-        if transcript is not None:
-            transcript.close()
-    render(deliveries, sim, as_json=args.json, target=target)
-    return 0 if all(d.acked for d in deliveries) else 1
+    if args.scenario is not None:  # in scenario order; --concurrency may still overlap deliveries
+        envelopes = sim.generate_scenario(args.scenario, runs=args.count)
+    else:
+        envelopes = sim.generate_many(event_type, args.count, overrides=ov)
+    return await deliver_all(args, url, sim, envelopes, transcript, event_type=event_type, count=args.count)
 
 
 async def _push(sim: Simulator, url: str, envelopes: list[dict[str, Any]], concurrency: int) -> list[Delivery]:

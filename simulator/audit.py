@@ -1,0 +1,382 @@
+"""``audit``: a security report card for a webhook receiver.
+
+Every case is one HTTP request an attacker (or a broken network) could send, built here without IO
+(``build_cases``), sent in order by ``run_audit``, and graded from the answer:
+
+* **PASS** -- the receiver did what a secure receiver does (refused a forged request, accepted the real
+  one);
+* **FAIL** -- it accepted a forged or malformed request (any 2xx), hung on it, refused a valid event, or
+  echoed a challenge whose token is wrong;
+* **ADVISORY** -- a hardening the official SDKs do not implement either (protocol §1.1: no timestamp
+  window, no replay protection) or a property not observable from outside (duplicate processing).
+
+Grounds (protocol §1.3-1.6, semantics §1.5-1.7): with an encrypt key the official Python SDK checks the
+signature on every request except the challenge (500 on failure, also when the headers are missing),
+decrypts with strict PKCS#7, checks ``header.token`` whenever one is present, answers the challenge only
+after the token check, and answers 500 to a body that is not JSON. A receiver built on it passes every
+case; so does the reference receiver (``receiver.py``). A receiver that answers 200 to everything fails.
+
+Rejection means "not 2xx": the platform counts only HTTP 200 as delivered, and for a forged request the
+exact error status does not matter (the SDK answers 500, the reference receiver 400/401/413). A closed or
+reset connection also counts as a refusal; a refused TCP connect means the receiver is gone (FAIL).
+"""
+
+from __future__ import annotations
+
+import base64
+import enum
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from . import constants as C
+from .clock import Clock, SystemClock
+from .config import AppProfile, Budget
+from .delivery.webhook import WebhookChannel
+from .envelope import challenge
+from .errors import ConfigError
+from .generator import EventFactory
+from .rand import SimRandom
+from .seal import SealedRequest, Sealer, canonical_json, sign
+from .verdict import Attempt, Channel, Outcome
+
+STALE_AGE_S = 24 * 3600.0  # a day old: far outside any sane replay window
+OVERSIZED_BYTES = 2 * 1024 * 1024 + 1  # real events are a few KiB; the SDK frame limit is 1 MiB (protocol §2.7)
+
+
+class Grade(str, enum.Enum):
+    PASS = "PASS"
+    FAIL = "FAIL"
+    ADVISORY = "ADVISORY"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass
+class Answer:
+    """What came back: an HTTP status and body, or no answer (``outcome`` timeout / connection_error)."""
+
+    outcome: Outcome
+    status: int | None = None
+    body: str = ""
+    detail: str = ""
+    latency_ms: float = 0.0
+
+    @property
+    def accepted(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+    @property
+    def unreachable(self) -> bool:
+        return self.outcome is Outcome.CONNECTION_ERROR and self.detail.startswith("ConnectError")
+
+    def describe(self) -> str:
+        if self.status is not None:
+            body = self.body.strip().replace("\n", " ")
+            body = body if len(body) <= 120 else body[:117] + "..."
+            return f"HTTP {self.status}" + (f" {body}" if body else "")
+        return self.detail or str(self.outcome)
+
+
+Judge = Callable[[Answer], tuple[Grade, str]]
+
+
+@dataclass
+class Case:
+    name: str
+    title: str
+    body: bytes
+    headers: dict[str, str]
+    judge: Judge
+
+
+@dataclass
+class CaseResult:
+    name: str
+    title: str
+    grade: Grade
+    reason: str
+    status: int | None
+    latency_ms: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "title": self.title, "grade": str(self.grade), "reason": self.reason,
+                "status": self.status, "latency_ms": round(self.latency_ms, 3)}
+
+    def line(self) -> str:
+        return f"{self.grade!s:<9} {self.name:<22} {self.reason}"
+
+
+@dataclass
+class Report:
+    target: str
+    results: list[CaseResult] = field(default_factory=list)
+
+    def count(self, grade: Grade) -> int:
+        return sum(1 for r in self.results if r.grade is grade)
+
+    @property
+    def ok(self) -> bool:
+        return self.count(Grade.FAIL) == 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {"target": self.target, "ok": self.ok,
+                "summary": {g.value.lower(): self.count(g) for g in Grade},
+                "cases": [r.to_json() for r in self.results]}
+
+    def summary_line(self) -> str:
+        return (f"{self.count(Grade.PASS)} PASS, {self.count(Grade.FAIL)} FAIL, {self.count(Grade.ADVISORY)} ADVISORY"
+                f" -> {self.target}")
+
+
+# -- judges ----------------------------------------------------------------------------------------
+def _no_answer(a: Answer, budget_s: float) -> tuple[Grade, str] | None:
+    if a.unreachable:
+        return Grade.FAIL, f"receiver not reachable ({a.detail}): did an earlier request crash it?"
+    if a.outcome is Outcome.TIMEOUT:
+        return Grade.FAIL, f"no answer within {budget_s:g} s: a bad request must be refused promptly, not hang"
+    return None
+
+
+def must_accept(budget_s: float) -> Judge:
+    def judge(a: Answer) -> tuple[Grade, str]:
+        if a.status == 200:
+            return Grade.PASS, f"accepted: HTTP 200 in {a.latency_ms:.1f} ms"
+        if a.accepted:
+            return Grade.FAIL, f"answered HTTP {a.status}: the platform counts only 200 as delivered and retries"
+        if a.outcome is Outcome.TIMEOUT:
+            return Grade.FAIL, f"no answer within {budget_s:g} s: the platform counts it failed and retries"
+        return Grade.FAIL, f"a valid, correctly sealed event was refused: {a.describe()}"
+    return judge
+
+
+def must_refuse(why_bad: str, budget_s: float) -> Judge:
+    """For forged or malformed requests: any 2xx is a FAIL that says what was accepted."""
+    def judge(a: Answer) -> tuple[Grade, str]:
+        if a.accepted:
+            return Grade.FAIL, f"accepted ({a.describe()}) {why_bad}"
+        silent = _no_answer(a, budget_s)
+        if silent is not None:
+            return silent
+        return Grade.PASS, f"refused: {a.describe()}"
+    return judge
+
+
+def advisory_if_accepted(advice: str, budget_s: float) -> Judge:
+    """For hardenings the official SDKs lack: refusing is a PASS, accepting an ADVISORY."""
+    def judge(a: Answer) -> tuple[Grade, str]:
+        if a.accepted:
+            return Grade.ADVISORY, f"accepted ({a.describe()}); {advice}"
+        silent = _no_answer(a, budget_s)
+        if silent is not None:
+            return silent
+        return Grade.PASS, f"refused: {a.describe()}"
+    return judge
+
+
+def duplicate_judge(budget_s: float) -> Judge:
+    def judge(a: Answer) -> tuple[Grade, str]:
+        if a.status == 200:
+            return Grade.ADVISORY, ("answered 200, as it must (anything else makes the platform retry); whether it "
+                                    "processed the event twice is not visible from outside: dedupe on "
+                                    "header.event_id (semantics §1.3)")
+        silent = _no_answer(a, budget_s)
+        if silent is not None:
+            return silent
+        return Grade.ADVISORY, (f"refused a duplicate ({a.describe()}): the platform would retry it up to 4 times; "
+                                "answer 200 and skip the work instead")
+    return judge
+
+
+def challenge_refused(value: str, budget_s: float) -> Judge:
+    """The console binds the URL when it gets HTTP 200 echoing the value; anything else is harmless."""
+    def judge(a: Answer) -> tuple[Grade, str]:
+        if a.accepted and value in a.body:
+            return Grade.FAIL, ("echoed the challenge although its token is wrong: anyone can bind this URL to "
+                                "another app (the SDK checks the token before answering)")
+        silent = _no_answer(a, budget_s)
+        if silent is not None:
+            return silent
+        return Grade.PASS, f"not echoed: {a.describe()}"
+    return judge
+
+
+def challenge_answered(value: str, budget_s: float) -> Judge:
+    def judge(a: Answer) -> tuple[Grade, str]:
+        if a.status != 200:
+            return Grade.FAIL, f"the URL-verification challenge was not answered: {a.describe()}"
+        try:
+            doc = json.loads(a.body)
+        except ValueError:
+            doc = None
+        if not isinstance(doc, dict) or doc.get("challenge") != value:
+            return Grade.FAIL, f"answered 200 but did not echo {{\"challenge\": ...}}: {a.describe()}"
+        if a.latency_ms > C.CHALLENGE_BUDGET_S * 1000:
+            return Grade.FAIL, f"echoed, but in {a.latency_ms:.0f} ms; the console allows 1 s (semantics §1.5)"
+        return Grade.PASS, f"echoed in {a.latency_ms:.1f} ms"
+    return judge
+
+
+# -- building the requests (no IO) -------------------------------------------------------------------
+class CaseBuilder:
+    """Seals the audit's requests for one app, deterministically from ``rand`` and ``clock``."""
+
+    def __init__(self, app: AppProfile, *, rand: SimRandom, clock: Clock, event_type: str, budget_s: float) -> None:
+        if not app.encrypt_key:
+            raise ConfigError("audit needs --encrypt-key (the key the receiver is configured with)")
+        if not app.verification_token:
+            raise ConfigError("audit needs --verification-token (the token the receiver is configured with)")
+        self.app = app
+        self.key: str = app.encrypt_key
+        self.token: str = app.verification_token
+        self.rand = rand
+        self.clock = clock
+        self.event_type = event_type
+        self.budget_s = budget_s
+        self.factory = EventFactory(app=app, rand=rand.fork("audit-events"), clock=clock)
+        self.sealer = Sealer(self.key, rand.fork("audit-seal"))
+
+    def event(self, **header: Any) -> dict[str, Any]:
+        env = self.factory.generate(self.event_type)
+        env["header"].update(header)
+        return env
+
+    def seal(self, payload: dict[str, Any] | bytes, *, age_s: float = 0.0, key: str | None = None) -> SealedRequest:
+        sealer = self.sealer if key is None else Sealer(key, self.rand.fork("audit-other-key"))
+        return sealer.seal(payload, timestamp=int(self.clock.now() - age_s))
+
+    def signed(self, body: bytes) -> dict[str, str]:
+        """Valid signature headers for arbitrary bytes (isolates the check a case is about)."""
+        ts = str(int(self.clock.now()))
+        nonce = str(self.rand.randint(100_000_000, 9_999_999_999))
+        return {"Content-Type": C.CONTENT_TYPE_JSON, C.HEADER_REQUEST_ID: self.rand.uuid(),
+                C.HEADER_TIMESTAMP: ts, C.HEADER_NONCE: nonce, C.HEADER_SIGNATURE: sign(ts, nonce, self.key, body)}
+
+    def build(self) -> list[Case]:
+        b = self.budget_s
+        cases: list[Case] = []
+
+        valid = self.seal(self.event())
+        cases.append(Case("valid_event", "a valid, sealed event is accepted", valid.body, valid.headers,
+                          must_accept(b)))
+
+        # One bit of the IV flipped: CBC decrypts the first block with "2.0" turned into "2.1" and the rest
+        # intact, so only a signature check over the raw body notices.
+        t = self.seal(self.event())
+        tampered = _flip_schema_bit(t.body)
+        cases.append(Case("tampered_body", "a body altered in transit is refused", tampered, t.headers,
+                          must_refuse("-- one ciphertext bit was flipped under the original signature "
+                                      "(schema 2.0 decrypts as 2.1): the signature over the raw body is not checked",
+                                      b)))
+
+        s = self.seal(self.event())
+        bad = dict(s.headers)
+        bad[C.HEADER_SIGNATURE] = sign(s.timestamp, s.nonce, self.key + "x", s.body)
+        cases.append(Case("bad_signature", "a wrong X-Lark-Signature is refused", s.body, bad,
+                          must_refuse("-- X-Lark-Signature does not match the body: signatures are not verified", b)))
+
+        m = self.seal(self.event())
+        missing = {k: v for k, v in m.headers.items()
+                   if k not in (C.HEADER_TIMESTAMP, C.HEADER_NONCE, C.HEADER_SIGNATURE)}
+        cases.append(Case("missing_signature", "a request without X-Lark-* signature headers is refused", m.body,
+                          missing, must_refuse("-- no signature headers at all: unsigned requests get through", b)))
+
+        w = self.seal(self.event(), key=self.key + "-not-yours")
+        cases.append(Case("wrong_encrypt_key", "an event sealed with another app's encrypt key is refused", w.body,
+                          w.headers, must_refuse("-- encrypted and signed with a different key", b)))
+
+        garbage = canonical_json({"encrypt": base64.b64encode(self.rand.token_bytes(80)).decode("ascii")})
+        cases.append(Case("garbage_ciphertext", "ciphertext that does not decrypt is refused", garbage,
+                          self.signed(garbage), must_refuse("-- the ciphertext is random bytes", b)))
+
+        plain = canonical_json(self.event(token="wrong-" + self.rand.alnum(26)))
+        cases.append(Case("wrong_token_plaintext", "a plaintext event with a wrong verification token is refused",
+                          plain, self.signed(plain),
+                          must_refuse("-- header.token is not the app's verification token", b)))
+
+        value = self.rand.alnum(20, lower=True)
+        ch = self.seal(challenge(value, "wrong-" + self.rand.alnum(26)))
+        cases.append(Case("challenge_wrong_token", "a challenge with a wrong token is not echoed", ch.body,
+                          ch.headers, challenge_refused(value, b)))
+
+        good_value = self.rand.alnum(20, lower=True)
+        gc = self.seal(challenge(good_value, self.token))
+        cases.append(Case("challenge_answered", "the URL-verification challenge is echoed within 1 s", gc.body,
+                          gc.headers, challenge_answered(good_value, b)))
+
+        junk = b"this is not JSON"
+        cases.append(Case("non_json_body", "a body that is not JSON is refused", junk, self.signed(junk),
+                          must_refuse("-- the body is not JSON", b)))
+
+        big = _oversized(self.rand, OVERSIZED_BYTES)
+        cases.append(Case("oversized_body", f"a {len(big) // 1024} KiB body is refused", big, self.signed(big),
+                          must_refuse("-- a body far larger than any event (real events are a few KiB)", b)))
+
+        stale = self.seal(self.event(), age_s=STALE_AGE_S)
+        cases.append(Case("stale_timestamp", "a request signed a day ago is refused (ADVISORY)", stale.body,
+                          stale.headers,
+                          advisory_if_accepted("X-Lark-Request-Timestamp is a day old; the official SDKs do not check "
+                                               "it either (protocol §1.1), but refusing timestamps older than a few "
+                                               "minutes limits replays", b)))
+
+        cases.append(Case("replayed_signature", "a byte-identical replay of an accepted request is refused (ADVISORY)",
+                          valid.body, dict(valid.headers),
+                          advisory_if_accepted("the same timestamp, nonce and signature were accepted twice; the "
+                                               "official SDKs do not track nonces either", b)))
+
+        dup = self.seal(json.loads(_plaintext_of(self, valid.body)))
+        cases.append(Case("duplicate_event_id", "an event_id seen before, sealed afresh (ADVISORY)", dup.body,
+                          dup.headers, duplicate_judge(b)))
+
+        after = self.seal(self.event())
+        cases.append(Case("still_accepting", "a valid event is still accepted after the bad requests", after.body,
+                          after.headers, must_accept(b)))
+        return cases
+
+
+def _plaintext_of(builder: CaseBuilder, body: bytes) -> bytes:
+    return builder.sealer.cipher.decrypt(json.loads(body)["encrypt"]) if builder.sealer.cipher else body
+
+
+def _flip_schema_bit(body: bytes) -> bytes:
+    """Flip the IV bit under the '0' of ``{"schema":"2.0",`` (plaintext offset 13) so it decrypts to '1'."""
+    raw = bytearray(base64.b64decode(json.loads(body)["encrypt"]))
+    raw[13] ^= ord("0") ^ ord("1")
+    return canonical_json({"encrypt": base64.b64encode(bytes(raw)).decode("ascii")})
+
+
+def _oversized(rand: SimRandom, size: int) -> bytes:
+    prefix, suffix = b'{"encrypt":"', b'"}'
+    n = size - len(prefix) - len(suffix)
+    blob = base64.b64encode(rand.token_bytes(n * 3 // 4 + 3))[:n]
+    return prefix + blob + suffix
+
+
+# -- sending -----------------------------------------------------------------------------------------
+async def run_audit(url: str, app: AppProfile, *, event_type: str = C.DEFAULT_EVENT_TYPE, seed: int | None = None,
+                    budget: Budget | None = None, clock: Clock | None = None,
+                    transport: httpx.AsyncBaseTransport | None = None) -> Report:
+    """Send every case to ``url`` in order and grade the answers."""
+    budget = budget or Budget()
+    rand = SimRandom(seed)
+    builder = CaseBuilder(app, rand=rand, clock=clock or SystemClock(), event_type=event_type,
+                          budget_s=budget.total_s)
+    cases = builder.build()
+    channel = WebhookChannel(url, builder.sealer, budget=budget, transport=transport)
+    report = Report(url)
+    try:
+        for case in cases:
+            att = Attempt(event_id="", event_type=event_type, attempt=1, channel=Channel.WEBHOOK,
+                          outcome=Outcome.CONNECTION_ERROR, sent_at=time.time(), latency_ms=0.0, target=url)
+            att = await channel.send(case.body, case.headers, att)
+            answer = Answer(att.outcome, att.status, att.response_body, att.detail, att.latency_ms)
+            grade, reason = case.judge(answer)
+            report.results.append(CaseResult(case.name, case.title, grade, reason, att.status, att.latency_ms))
+    finally:
+        await channel.aclose()
+    return report

@@ -1,0 +1,60 @@
+"""``feishu-sim audit URL``: a security report card for a webhook receiver (see ``simulator/audit.py``).
+
+Exit 0 when no case FAILs (ADVISORY cases do not fail the audit), 1 otherwise, 2 on bad input or an
+unreachable URL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from typing import Any
+
+from .. import catalog
+from .. import constants as C
+from ..audit import Grade, run_audit
+from ..config import Budget
+from ..delivery.webhook import check_url
+from ..errors import ConfigError
+from ._common import Parser, add_app_options, app_profile, positive_float, seed_int
+from .push import probe
+
+
+def add_parser(sub: Any) -> None:
+    p: Parser = sub.add_parser(
+        "audit", help="grade a webhook receiver's security (forged, malformed and replayed requests)",
+        description="Send a valid event, forged and malformed requests, a challenge with a wrong token, stale, "
+                    "replayed and duplicate requests; grade each PASS / FAIL / ADVISORY. Exit 0 iff nothing FAILs.")
+    p.add_argument("url", metavar="URL")
+    p.add_argument("--event-type", default=C.DEFAULT_EVENT_TYPE,
+                   help=f"event type of the valid events (default {C.DEFAULT_EVENT_TYPE})")
+    p.add_argument("--timeout", type=positive_float, default=C.WEBHOOK_TOTAL_BUDGET_S,
+                   help="budget per request in seconds (default 3)")
+    p.add_argument("--seed", type=seed_int, default=None, help="seed for the generated events, nonces and IVs")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    add_app_options(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    check_url(args.url)
+    catalog.get(args.event_type)
+    app = app_profile(args)
+    if not app.encrypt_key or not app.verification_token:
+        raise ConfigError("audit needs --encrypt-key and --verification-token (what the receiver is configured with)")
+    budget = Budget(connect_s=min(C.WEBHOOK_CONNECT_BUDGET_S, args.timeout), total_s=args.timeout)
+
+    async def main() -> Any:
+        await probe(args.url, budget.connect_s)
+        return await run_audit(args.url, app, event_type=args.event_type, seed=args.seed, budget=budget)
+
+    report = asyncio.run(main())
+    if args.json:
+        print(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
+    else:
+        for r in report.results:
+            print(r.line())
+        print(report.summary_line(), file=sys.stderr)
+    return 0 if report.count(Grade.FAIL) == 0 else 1

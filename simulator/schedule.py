@@ -1,0 +1,175 @@
+"""A discrete-event scheduler on the platform clock: concurrent retry ladders, delays and bursts, ordered by
+platform time.
+
+Why: with ``VirtualClock(scale=0)`` time only moves when someone moves it. If every ladder slept on the
+clock by itself, two concurrent ladders waiting 15 s would move the clock 30 s, and which one went first
+would depend on socket timing. Instead every planned attempt is an *entry* ``(due, order)`` here, and one
+runner task starts entries when they are due:
+
+* entries start in ``(due, order, seq)`` order, at most ``limit`` in flight per batch (a ``push`` call);
+* an **instant** clock jumps to the next due time only when nothing is in flight and nothing more is due
+  (after letting concurrently submitted work arrive), so the order of attempts, hence the transcript, is
+  the same on every run of the same seed -- whatever the receiver's real latencies;
+* a real or scaled clock simply waits (``due - now`` x scale in real time); an entry that could not start
+  on time (all slots busy) starts late and records its actual send time.
+
+One runner exists per event loop and exits when there is nothing left, so a ``Simulator`` can be used
+from several ``asyncio.run`` calls in turn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import heapq
+import itertools
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from .clock import Clock, VirtualClock, is_instant, real_seconds
+
+Action = Callable[[], Awaitable[None]]
+SETTLE_YIELDS = 3
+# Platform times are floats around 1.7e9 (ulp ~2.4e-7 s): an entry within a microsecond of now is due, so a
+# jump of the clock to an entry's due time always makes it due despite rounding.
+TIME_EPSILON = 1e-6
+
+
+@dataclass(order=True)
+class _Entry:
+    due: float
+    order: tuple[int, ...]
+    seq: int
+    action: Action = field(compare=False)
+    batch: Batch = field(compare=False)
+
+
+class Batch:
+    """A group of entries (one ``push`` or ``deliver`` call) with its own in-flight limit.
+
+    ``done`` resolves when the batch has nothing pending and nothing in flight (or with the first
+    exception an action raised)."""
+
+    def __init__(self, limit: int | None) -> None:
+        self.limit = limit
+        self.heap: list[_Entry] = []
+        self.inflight: set[asyncio.Task[None]] = set()
+        self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    @property
+    def has_room(self) -> bool:
+        return self.limit is None or len(self.inflight) < self.limit
+
+    @property
+    def idle(self) -> bool:
+        return not self.heap and not self.inflight
+
+
+async def _run_action(action: Action) -> None:
+    await action()
+
+
+class Scheduler:
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.loop = asyncio.get_running_loop()
+        self._batches: list[Batch] = []
+        self._seq = itertools.count()
+        self._wake = asyncio.Event()
+        self._runner: asyncio.Task[None] | None = None
+
+    # -- submitting ------------------------------------------------------------------------------
+    def batch(self, limit: int | None = None) -> Batch:
+        b = Batch(limit if limit is None or limit > 0 else None)
+        self._batches.append(b)
+        return b
+
+    def schedule(self, batch: Batch, due: float, order: tuple[int, ...], action: Action) -> None:
+        """Run ``action`` (one attempt) at platform time ``due``; ties are broken by ``order``."""
+        heapq.heappush(batch.heap, _Entry(due, order, next(self._seq), action, batch))
+        self._wake.set()
+        if self._runner is None or self._runner.done():
+            self._runner = self.loop.create_task(self._run(), name="feishu-sim-scheduler")
+
+    def cancel(self, batch: Batch) -> None:
+        """Drop a batch's pending attempts and cancel those in flight (its caller was cancelled)."""
+        batch.heap.clear()
+        for task in list(batch.inflight):
+            task.cancel()
+        self._finish(batch)
+        self._wake.set()  # the runner may be waiting for one of them; let it notice
+
+    # -- running ---------------------------------------------------------------------------------
+    def _finish(self, batch: Batch, exc: BaseException | None = None) -> None:
+        if batch in self._batches and (exc is not None or batch.idle):
+            self._batches.remove(batch)
+            if exc is not None:
+                batch.heap.clear()
+                for task in list(batch.inflight):
+                    task.cancel()
+            if not batch.done.done():
+                if exc is None:
+                    batch.done.set_result(None)
+                else:
+                    batch.done.set_exception(exc)
+
+    def _on_done(self, task: asyncio.Task[None], batch: Batch) -> None:
+        batch.inflight.discard(task)
+        self._wake.set()
+        exc = None if task.cancelled() else task.exception()
+        if exc is not None:
+            self._finish(batch, exc)
+        elif batch.idle:
+            self._finish(batch)
+
+    def _next(self, *, due_only: bool) -> _Entry | None:
+        best: _Entry | None = None
+        now = self.clock.now()
+        for b in self._batches:
+            if not b.heap or not b.has_room or (due_only and b.heap[0].due > now + TIME_EPSILON):
+                continue
+            if best is None or b.heap[0] < best:
+                best = b.heap[0]
+        return best
+
+    def _start_due(self) -> bool:
+        started = False
+        while (entry := self._next(due_only=True)) is not None:
+            heapq.heappop(entry.batch.heap)
+            task: asyncio.Task[None] = self.loop.create_task(_run_action(entry.action))
+            entry.batch.inflight.add(task)
+            task.add_done_callback(functools.partial(self._on_done, batch=entry.batch))
+            started = True
+        return started
+
+    def _busy(self) -> bool:
+        return any(b.inflight for b in self._batches)
+
+    async def _wait(self, timeout: float | None) -> None:
+        if self._wake.is_set():
+            return
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout)
+
+    async def _run(self) -> None:
+        instant = is_instant(self.clock)
+        while any(not b.idle for b in self._batches):
+            self._wake.clear()
+            if self._start_due():
+                continue
+            if instant:
+                if self._busy():
+                    await self._wait(None)
+                    continue
+                for _ in range(SETTLE_YIELDS):  # let concurrently submitted work arrive first
+                    await asyncio.sleep(0)
+                if self._start_due() or self._busy():
+                    continue
+                nxt = self._next(due_only=False)
+                if nxt is not None and isinstance(self.clock, VirtualClock):
+                    self.clock.advance_to(nxt.due)
+            else:
+                nxt = self._next(due_only=False)
+                timeout = None if nxt is None else max(0.0, real_seconds(self.clock, nxt.due - self.clock.now()))
+                await self._wait(timeout)
