@@ -20,6 +20,7 @@ from ..load.runner import LoadPlan, run_in_process, run_workers
 from ..load.schedule import Schedule, parse_duration, parse_rate, parse_stages
 from ..rand import SimRandom
 from ._common import Parser, add_app_options, app_profile, eprint, positive_float, positive_int, seed_int
+from ._scenario import add_scenario_options, list_scenarios, load_scenario
 from .push import probe, split_positionals
 
 MAX_WORKERS = 64
@@ -52,8 +53,6 @@ def add_parser(sub: Any) -> None:
     g.add_argument("--accept-2xx", action="store_true", help="count any 2xx as acked (the platform wants 200)")
     g.add_argument("--seed", type=seed_int, default=None, help="seed: the same seed gives the same events")
     g.add_argument("--locale", default="zh_CN", help="Faker locale: zh_CN (default) or en_US")
-    g.add_argument("--scenario", default=None, metavar="NAME|FILE",
-                   help="send the events of a scenario instead of one event type (not available yet)")
     g.add_argument("--platform", default=None, metavar="URL",
                    help="push through a running long-connection platform instead of a webhook (not available yet)")
     g.add_argument("--service-time", action="store_true",
@@ -67,6 +66,7 @@ def add_parser(sub: Any) -> None:
     o.add_argument("--html", default=None, metavar="FILE", help="write a self-contained HTML report with charts")
     o.add_argument("--quiet", "-q", action="store_true", help="no progress line even on a terminal")
     add_app_options(p)
+    add_scenario_options(p)
     p.set_defaults(func=run)
 
 
@@ -86,16 +86,19 @@ def build_plan(args: argparse.Namespace, url: str, event_type: str, app: AppProf
                     seed=args.seed, locale=args.locale,
                     budget=Budget(connect_s=args.connect_timeout, total_s=args.timeout),
                     accept_2xx=args.accept_2xx, pool_size=args.pool_size, refresh_every=args.refresh_every,
-                    service_time=args.service_time)
+                    service_time=args.service_time, scenario=args.scenario)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.list_scenarios:
+        return list_scenarios()
     url, event_type = split_positionals(args.args)
-    if args.scenario is not None:
-        raise ConfigError("--scenario is not available in this build yet; give an EVENT_TYPE")
+    scenario = load_scenario(args, next((a for a in args.args if a != url), None))  # bad scenario: exit 2 now
     if args.platform is not None:
         raise ConfigError("--platform is not available in this build yet (long-connection load); give a URL")
     catalog.get(event_type)
+    if scenario is not None:
+        event_type = f"scenario:{scenario.name}"
     schedule = build_schedule(args)
     if args.workers > MAX_WORKERS:
         raise ConfigError(f"--workers {args.workers}: at most {MAX_WORKERS}")

@@ -23,7 +23,7 @@ from ..config import AppProfile, Budget
 from ..errors import SimulatorError, TargetError
 from ..generator import EventFactory
 from ..rand import SimRandom
-from .events import EventSource
+from .events import EventSource, ScenarioSource
 from .http import HttpConnection, Target, connect, describe_os_error, loop_name, new_event_loop
 from .openloop import OpenLoop
 from .recorder import Aggregate, Counts, Interval, Recorder
@@ -54,6 +54,7 @@ class LoadPlan:
     pool_size: int = 512
     refresh_every: int = 16
     service_time: bool = False  # also record latency from the actual send time (what a closed loop reports)
+    scenario: str | None = None  # a scenario name or file: its events instead of one event type
     platform: str | None = None  # long connection: push through this platform's control API instead of a webhook
     control_token: str | None = None
 
@@ -104,8 +105,14 @@ class Driver:
             if workers > 1:
                 rand = rand.fork(f"load-worker-{worker}")
             factory = EventFactory(app=plan.app, rand=rand, clock=self.clock, locale=plan.locale)
-            self.source = EventSource(factory, plan.event_type, encrypt_key=plan.app.encrypt_key,
-                                      pool_size=plan.pool_size, refresh_every=plan.refresh_every)
+            if plan.scenario is not None:
+                from .. import scenarios
+
+                self.source = ScenarioSource(factory, scenarios.load(plan.scenario),
+                                             encrypt_key=plan.app.encrypt_key)
+            else:
+                self.source = EventSource(factory, plan.event_type, encrypt_key=plan.app.encrypt_key,
+                                          pool_size=plan.pool_size, refresh_every=plan.refresh_every)
         self.recorder = Recorder(plan.budget.total_s, service_time=plan.service_time)
         self.ol = OpenLoop(self.schedule, self.recorder, connections=max(1, self.connections),
                            make_request=self._request if self.source else self._platform_request,

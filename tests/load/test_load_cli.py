@@ -144,3 +144,22 @@ def test_progress_line_on_a_terminal_only(monkeypatch: pytest.MonkeyPatch, capsy
     text = term.getvalue()
     assert "\r" in text and "p99" in text and "errors 0" in text and "s left" in text
     assert re.search(r"\s5\d/s", text)  # about 50 requests in the first second
+
+
+def test_scenario_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    report = tmp_path / "r.json"
+    assert main(["load", "--scenario", "plain-meeting", "--rate", "200", "--duration", "1", "--report",
+                 str(report)]) == 0, capsys.readouterr()
+    doc = json.loads(report.read_text())
+    assert doc["event_type"] == "scenario:plain-meeting"
+    assert doc["counts"]["acked"] == 200 and doc["receiver"]["rejected"] == 0
+    assert doc["generator"]["workers"][0]["source"]["meetings"] >= 2
+
+
+@pytest.mark.parametrize(("argv", "needle"), [
+    (["--scenario", "no-such-scenario"], "unknown scenario"),
+    (["--scenario", "plain-meeting", "vc.meeting.share_ended_v1"], "not both"),
+])
+def test_bad_scenario_is_exit_2(argv: list[str], needle: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["load", "--rate", "10", *argv]) == 2
+    assert needle in one_line_error(capsys)

@@ -128,3 +128,22 @@ def test_official_sdk_dispatches_load_events() -> None:
         resp = handler.do(req)
         assert resp.status_code == 200, resp.content
     assert len(set(seen)) == 10
+
+
+def test_scenario_source_plays_coherent_meetings_in_order() -> None:
+    from simulator import scenarios
+    from simulator.load.events import ScenarioSource
+
+    factory = EventFactory(app=APP, rand=SimRandom(5), clock=VirtualClock(NOW, scale=0))
+    src = ScenarioSource(factory, scenarios.load("plain-meeting"), encrypt_key=APP.encrypt_key)
+    envs = [json.loads(src.plaintext(NOW)) for _ in range(60)]
+    first_meeting = envs[0]["event"]["meeting"]["id"]
+    n = next(i for i, e in enumerate(envs) if e["event"]["meeting"]["id"] != first_meeting)
+    one = envs[:n]
+    assert one[0]["header"]["event_type"] == "vc.meeting.meeting_started_v1"
+    assert one[-1]["header"]["event_type"] == "vc.meeting.meeting_ended_v1"
+    times = [int(e["header"]["create_time"]) for e in one]
+    assert times == sorted(times) and times[-1] <= NOW * 1000
+    assert len({e["header"]["event_id"] for e in envs}) == 60
+    for e in envs[:20]:
+        schemas.validate(e)
