@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from typing import Any
@@ -53,8 +54,12 @@ def add_parser(sub: Any) -> None:
     g.add_argument("--accept-2xx", action="store_true", help="count any 2xx as acked (the platform wants 200)")
     g.add_argument("--seed", type=seed_int, default=None, help="seed: the same seed gives the same events")
     g.add_argument("--locale", default="zh_CN", help="Faker locale: zh_CN (default) or en_US")
-    g.add_argument("--platform", default=None, metavar="URL",
-                   help="push through a running long-connection platform instead of a webhook (not available yet)")
+    g.add_argument("--platform", default=None, metavar="DOMAIN",
+                   help="load a running `feishu-sim serve` platform (e.g. http://127.0.0.1:9001) instead of a webhook: "
+                        "each request pushes one event to a connected long-connection client and waits for its "
+                        "judged ack")
+    g.add_argument("--control-token", default=None,
+                   help="the platform's control token (default $FEISHU_SIM_CONTROL_TOKEN)")
     g.add_argument("--service-time", action="store_true",
                    help="also report latency from the actual send time (uncorrected, as a closed loop sees it)")
     g.add_argument("--pool-size", type=positive_int, default=512, help="event bodies kept ready (default 512)")
@@ -82,7 +87,9 @@ def build_schedule(args: argparse.Namespace) -> Schedule:
 
 
 def build_plan(args: argparse.Namespace, url: str, event_type: str, app: AppProfile, schedule: Schedule) -> LoadPlan:
-    return LoadPlan(url=url, schedule=schedule, connections=args.connections, event_type=event_type, app=app,
+    token = args.control_token or os.environ.get("FEISHU_SIM_CONTROL_TOKEN") or None
+    return LoadPlan(url=url, platform=args.platform, control_token=token if args.platform else None,
+                    schedule=schedule, connections=args.connections, event_type=event_type, app=app,
                     seed=args.seed, locale=args.locale,
                     budget=Budget(connect_s=args.connect_timeout, total_s=args.timeout),
                     accept_2xx=args.accept_2xx, pool_size=args.pool_size, refresh_every=args.refresh_every,
@@ -95,7 +102,12 @@ def run(args: argparse.Namespace) -> int:
     url, event_type = split_positionals(args.args)
     scenario = load_scenario(args, next((a for a in args.args if a != url), None))  # bad scenario: exit 2 now
     if args.platform is not None:
-        raise ConfigError("--platform is not available in this build yet (long-connection load); give a URL")
+        if url is not None:
+            raise ConfigError(f"give a webhook URL or --platform, not both ({url!r})")
+        if scenario is not None:
+            raise ConfigError("--scenario cannot be combined with --platform (the platform generates lone events)")
+        check_url(args.platform)
+        Target(args.platform)
     catalog.get(event_type)
     if scenario is not None:
         event_type = f"scenario:{scenario.name}"
@@ -114,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
     if url is not None:
         check_url(url)
         Target(url)
-    elif app.encrypt_key is None:
+    elif app.encrypt_key is None and args.platform is None:
         # The built-in receiver is configured with the same secrets: every event encrypted and signed.
         keys = SimRandom(args.seed).fork("load-keys")
         app = AppProfile(app_id=app.app_id, tenant_key=app.tenant_key, encrypt_key=keys.alnum(32),
@@ -132,6 +144,9 @@ async def _run(args: argparse.Namespace, url: str | None, event_type: str, app: 
     from ..receiver import ReferenceReceiver
     from ..servers import serving
 
+    if args.platform is not None:
+        await probe(args.platform, args.connect_timeout)
+        return await _drive(args, build_plan(args, args.platform, event_type, app, schedule), embedded=False)
     if url is not None:
         await probe(url, args.connect_timeout)
         if app.encrypt_key is None:

@@ -59,9 +59,10 @@ class LoadResult:
             "tool": "feishu-sim load",
             "version": __version__,
             "target": self.target,
+            "channel": "longconn" if plan.platform else "webhook",
             "embedded_receiver": self.embedded_receiver,
             "event_type": plan.event_type,
-            "encrypted": plan.app.encrypt_key is not None,
+            "encrypted": plan.app.encrypt_key is not None and not plan.platform,
             "seed": plan.seed,
             "workers": len(self.workers),
             "connections": plan.connections,
@@ -90,7 +91,8 @@ def summary_lines(result: LoadResult) -> list[str]:
     h = result.aggregate.hist
     pct = h.percentiles_ms()
     lines = [
-        f"target      {result.target}{'  (built-in reference receiver)' if result.embedded_receiver else ''}",
+        f"target      {result.target}{'  (built-in reference receiver)' if result.embedded_receiver else ''}"
+        f"{'  (long-connection platform: one push per request)' if result.plan.platform else ''}",
         f"schedule    {result.plan.schedule.describe()}, {result.plan.connections} connections, "
         f"{len(result.workers)} process{'es' if len(result.workers) > 1 else ''}",
         f"requests    {t.sent:,} sent of {result.scheduled:,} scheduled, achieved {result.achieved_rate:,.1f}/s",
