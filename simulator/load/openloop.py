@@ -41,7 +41,7 @@ class OpenLoop:
 
     def __init__(self, schedule: Schedule, recorder: Recorder, *, connections: int,
                  make_request: Callable[[], bytes], open_connection: Callable[[int], None],
-                 budget_s: float, accept_2xx: bool = False) -> None:
+                 budget_s: float, accept_2xx: bool = False, wake: Callable[[], None] = lambda: None) -> None:
         self.schedule = schedule
         self.recorder = recorder
         self.max_connections = connections
@@ -55,7 +55,10 @@ class OpenLoop:
         self.live: set[Conn] = set()  # open connections, idle or busy
         self.connecting = 0
         self.stopped = False
+        self.wake = wake  # called when the driver, sleeping without a timer for a backlog, must look again
+        self.backlogged = False
         self.sent_count = 0
+        self.last_sent_at = 0.0
         self.lag_sum = 0.0  # how late requests left compared to their intended time (the generator's own lag)
         self.lag_max = 0.0
 
@@ -108,6 +111,7 @@ class OpenLoop:
         conn.send(self.make_request())
         self.recorder.sent()
         self.sent_count += 1
+        self.last_sent_at = now
         lag = now - conn.intended
         self.lag_sum += lag
         if lag > self.lag_max:
@@ -119,6 +123,7 @@ class OpenLoop:
         if self.stopped or self.next >= self.schedule.total:
             return None
         if self.next < self.due(now):
+            self.backlogged = True
             return None
         return self.intended(self.next)
 
@@ -160,6 +165,10 @@ class OpenLoop:
             self._send(conn, self.next, now)
         else:
             self.idle.append(conn)
+            if self.backlogged:
+                # The backlog is gone: the driver sleeps without a timer for the next request; wake it.
+                self.backlogged = False
+                self.wake()
 
     def check_timeouts(self, now: float) -> int:
         """Abort requests older than the budget (from their send time); return how many."""

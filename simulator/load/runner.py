@@ -116,11 +116,10 @@ class Driver:
         self.recorder = Recorder(plan.budget.total_s, service_time=plan.service_time)
         self.ol = OpenLoop(self.schedule, self.recorder, connections=max(1, self.connections),
                            make_request=self._request if self.source else self._platform_request,
-                           open_connection=self._open, budget_s=timeout, accept_2xx=plan.accept_2xx)
+                           open_connection=self._open, budget_s=timeout, accept_2xx=plan.accept_2xx,
+                           wake=self._wake)
         self._tasks: set[asyncio.Task[None]] = set()
-        self._lag_sum = 0.0
-        self._lag_max = 0.0
-        self._last_send = 0.0
+        self._waiter: asyncio.Future[None] | None = None
 
     # -- plumbing for OpenLoop --------------------------------------------------------------------------
     def _request(self) -> bytes:
@@ -152,6 +151,22 @@ class Driver:
 
     def _on_closed(self, conn: HttpConnection) -> None:
         self.ol.closed(conn, self.perf())
+
+    def _wake(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    async def _sleep(self, delay: float) -> None:
+        """Sleep up to ``delay`` seconds, or until ``_wake`` (what ``asyncio.sleep`` does, plus a wake-up)."""
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[None] = loop.create_future()
+        self._waiter = fut
+        handle = loop.call_later(delay, _resolve, fut)
+        try:
+            await fut
+        finally:
+            handle.cancel()
+            self._waiter = None
 
     def _open(self, k: int) -> None:
         task = asyncio.get_running_loop().create_task(self._open_for(k))
@@ -189,10 +204,7 @@ class Driver:
         next_check = t0 + TIMEOUT_CHECK_S
         while True:
             now = perf()
-            before = ol.next
             ol.pump(now)
-            if ol.next != before:
-                self._last_send = now
             if now >= next_check:
                 ol.check_timeouts(now)
                 next_check = now + TIMEOUT_CHECK_S
@@ -204,7 +216,7 @@ class Driver:
             wake = ol.next_wake(now)
             until = min(next_tick, next_check) if wake is None else min(wake, next_tick, next_check)
             delay = until - perf()
-            await asyncio.sleep(delay if delay > 0 else 0)
+            await self._sleep(delay if delay > 0 else 0)
         for conn in list(ol.live):
             conn.abort()
         for task in list(self._tasks):
@@ -215,8 +227,13 @@ class Driver:
         loop = asyncio.get_running_loop()
         return WorkerStats(worker=self.worker, loop=loop_name(loop), sent=ol.sent_count,
                            lag_mean_ms=round(ol.lag_sum / ol.sent_count * 1000, 3) if ol.sent_count else 0.0,
-                           lag_max_ms=round(ol.lag_max * 1000, 3), last_send_s=round(self._last_send - t0, 6),
+                           lag_max_ms=round(ol.lag_max * 1000, 3), last_send_s=round(ol.last_sent_at - t0, 6),
                            source=self.source.stats() if self.source else {"generated_by": "platform"})
+
+
+def _resolve(fut: asyncio.Future[None]) -> None:
+    if not fut.done():
+        fut.set_result(None)
 
 
 def judge_platform_answer(status: int, body: bytes) -> tuple[bool, str]:

@@ -147,9 +147,15 @@ def test_a_stall_shows_in_p99_where_a_closed_loop_hides_it() -> None:
 def test_backlog_is_a_number_not_a_queue() -> None:
     sim = Sim(Schedule.constant(1000, 1.0), connections=2,
               respond_at=lambda t: (0.6 if 0.2 <= t < 0.6 else t) + SERVICE_S)
+    wakes: list[float] = []
+    sim.ol.wake = lambda: wakes.append(sim.now)
     sim.run(until=0.55)
     assert sim.ol.due(0.55) - sim.ol.next > 300  # due but unsent: nothing stored per request
     assert sim.ol.next_wake(0.55) is None  # no timer while a backlog waits for a connection
+    assert wakes == []
+    sim.run()  # the stall ends at 0.6 s, the backlog drains, connections go idle again ...
+    assert len(wakes) == 1 and 0.6 < wakes[0] < 0.7  # ... and the sleeping driver is woken to time the next one
+    assert sim.ol.sent_count == 1000
 
 
 def test_no_response_times_out_and_reconnects() -> None:
