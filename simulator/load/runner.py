@@ -31,6 +31,8 @@ from .schedule import Schedule
 
 PLATFORM_PUSH_PATH = "/_sim/push"
 PLATFORM_SLACK_S = 2.0  # the platform judges the 3 s ack budget itself; its HTTP answer may take a bit longer
+SEAL_AHEAD_S = 0.002  # seal at most this much of the schedule ahead of sending ...
+SEAL_AHEAD_MAX = 32  # ... and at most this many requests
 TICK_S = 1.0
 TIMEOUT_CHECK_S = 0.05
 START_DELAY_S = 0.25  # between "everyone is ready" and the first request of a multi-process run
@@ -118,13 +120,28 @@ class Driver:
                            make_request=self._request if self.source else self._platform_request,
                            open_connection=self._open, budget_s=timeout, accept_2xx=plan.accept_2xx,
                            wake=self._wake)
+        self._ahead: list[bytes] = []  # requests sealed ahead (at most SEAL_AHEAD_MAX)
         self._tasks: set[asyncio.Task[None]] = set()
         self._waiter: asyncio.Future[None] | None = None
 
     # -- plumbing for OpenLoop --------------------------------------------------------------------------
     def _request(self) -> bytes:
-        assert self.source is not None
-        return self.source.request(self.clock.now(), self.target.head)
+        """The next sealed request. At high rates requests are sealed a few at a time (at most
+        ``SEAL_AHEAD_S`` of the schedule ahead, so ``create_time`` and the signature timestamp lead the send by
+        a millisecond or two): sealing in a tight loop keeps its code and data in the CPU caches, which the
+        network path between two requests evicts (+15-20 % throughput, measured)."""
+        ahead = self._ahead
+        if ahead:
+            return ahead.pop()
+        source = self.source
+        assert source is not None
+        n = min(SEAL_AHEAD_MAX, int(self.schedule.rate_at(self.perf() - self.ol.t0) * SEAL_AHEAD_S))
+        if n <= 1:
+            return source.request(self.clock.now(), self.target.head)
+        now, head = self.clock.now, self.target.head
+        ahead.extend(source.request(now(), head) for _ in range(n))
+        ahead.reverse()
+        return ahead.pop()
 
     def _platform_request(self) -> bytes:
         return self._fixed
