@@ -163,3 +163,14 @@ def test_scenario_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
 def test_bad_scenario_is_exit_2(argv: list[str], needle: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["load", "--rate", "10", *argv]) == 2
     assert needle in one_line_error(capsys)
+
+
+def test_runs_on_the_default_asyncio_loop_without_uvloop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "uvloop", None)  # as after a plain `pip install .` (uvloop is an extra)
+    report = tmp_path / "r.json"
+    assert main(["load", "--rate", "100", "--duration", "1", "--report", str(report)]) == 0, capsys.readouterr()
+    doc = json.loads(report.read_text())
+    assert doc["loop"] == "asyncio" and doc["counts"]["acked"] == 100
