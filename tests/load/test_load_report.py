@@ -69,8 +69,6 @@ def test_writes_are_atomic(tmp_path: Path) -> None:
     target = tmp_path / "r.json"
     write_json(target, {"a": 1})
     assert json.loads(target.read_text()) == {"a": 1}
-
-
     with pytest.raises(TypeError):
         write_atomic(target, 42)  # type: ignore[arg-type]
     assert json.loads(target.read_text()) == {"a": 1}  # the old file is untouched
