@@ -37,7 +37,7 @@ def one_line_error(capsys: pytest.CaptureFixture[str]) -> str:
 def test_builtin_receiver_run_writes_json_and_csv(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     report, table = tmp_path / "r.json", tmp_path / "r.csv"
     code = main(["load", "--rate", "200", "--duration", "1", "--seed", "5", "--report", str(report),
-                 "--csv", str(table)])
+                 "--csv", str(table), "--service-time"])
     out = capsys.readouterr().out
     assert code == 0, out
     assert "acked 200" in out and "100.00% acked within 3 s" in out
@@ -49,6 +49,7 @@ def test_builtin_receiver_run_writes_json_and_csv(tmp_path: Path, capsys: pytest
     assert set(doc["latency_ms"]["percentiles_ms"]) >= {"p50", "p99", "p99.9", "p99.99", "max"}
     assert doc["achieved_rate"] == pytest.approx(200, rel=0.01)
     assert doc["histogram"] and doc["distribution"][-1][0] == 100.0
+    assert doc["service_time_ms"]["count"] == 200 and "from actual send time" in out
     rows = list(csv.DictReader(table.read_text().splitlines()))
     assert rows[0].keys() >= {"second", "sent", "acked", "p50_ms", "p99_ms"}
     assert sum(int(r["sent"]) for r in rows) == 200
