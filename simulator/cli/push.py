@@ -56,6 +56,12 @@ def add_delivery_options(p: argparse.ArgumentParser) -> None:
                         "burst=50 (see the README); --seed makes them repeatable")
     g.add_argument("--json", action="store_true", help="print a machine-readable summary instead of lines")
     g.add_argument("--transcript", default=None, metavar="FILE", help="write every attempt as NDJSON to FILE")
+    g = p.add_argument_group("long connection")
+    g.add_argument("--platform", default=None, metavar="DOMAIN",
+                   help="push through a running `feishu-sim serve` platform (e.g. http://127.0.0.1:9001) to its "
+                        "connected SDK clients instead of a webhook")
+    g.add_argument("--control-token", default=None,
+                   help="the platform's control token (default $FEISHU_SIM_CONTROL_TOKEN)")
 
 
 def add_parser(sub: Any) -> None:
@@ -186,6 +192,12 @@ def run(args: argparse.Namespace) -> int:
     if args.list_scenarios:
         return list_scenarios()
     load_scenario(args, next((a for a in args.args if a != url), None))  # bad scenario -> exit 2, before any I/O
+    if args.platform is not None:
+        if url is not None:
+            raise UsageError(f"give a webhook URL or --platform, not both ({url!r})")
+        from .push_platform import run_platform
+
+        return run_platform(args, event_type)
     catalog.get(event_type)
     if url is not None:
         check_url(url)

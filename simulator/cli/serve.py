@@ -1,0 +1,141 @@
+"""``feishu-sim serve``: the mock long-connection platform in the foreground.
+
+Point the SDK at the printed domain (``lark.ws.Client(..., domain=DOMAIN)`` or Node ``WSClient({domain})``)
+and push events with ``feishu-sim push --platform DOMAIN``. Bound to a non-loopback address the control
+API (``/_sim/``) requires ``--control-token`` (or ``$FEISHU_SIM_CONTROL_TOKEN``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+from pathlib import Path
+from typing import Any
+
+from .. import constants as C
+from ..errors import ConfigError
+from ._common import Parser, eprint, non_negative_float, positive_float, positive_int, seed_int
+
+
+def port_number(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port number 0-65535, got {text!r}")
+    return value
+
+
+def int_at_least(low: int) -> Any:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {low}, got {text!r}")
+        return value
+    return parse
+
+
+def add_parser(sub: Any) -> None:
+    p: Parser = sub.add_parser(
+        "serve", help="run the mock long-connection platform (for lark.ws.Client / Node WSClient)",
+        description="Serve endpoint discovery, the pbbp2 WebSocket and the /_sim/ control API on one port. "
+                    "Prints the domain to give the SDK.")
+    p.add_argument("--host", default="127.0.0.1", help="listen address (default 127.0.0.1)")
+    p.add_argument("--port", type=port_number, default=9001, help="listen port, 0 for a free one (default 9001)")
+    p.add_argument("--app-id", default=C.DEFAULT_APP_ID, help=f"app id the SDK uses (default {C.DEFAULT_APP_ID})")
+    p.add_argument("--app-secret", default=C.DEFAULT_APP_SECRET,
+                   help=f"app secret the SDK uses (default {C.DEFAULT_APP_SECRET})")
+    p.add_argument("--seed", type=seed_int, default=None, help="seed for events, ids and connection choice")
+    g = p.add_argument_group("ClientConfig (seconds; sent at discovery and, when changed, in pongs)")
+    g.add_argument("--ping-interval", type=int_at_least(1), default=120, help="client ping period (default 120)")
+    g.add_argument("--reconnect-interval", type=int_at_least(0), default=120,
+                   help="wait between failed reconnect attempts (default 120)")
+    g.add_argument("--reconnect-nonce", type=int_at_least(0), default=30,
+                   help="max random wait before the first reconnect attempt (default 30; 0 in tests)")
+    g.add_argument("--reconnect-count", type=int_at_least(-1), default=-1,
+                   help="reconnect attempts before giving up (default -1: forever)")
+    g = p.add_argument_group("platform")
+    g.add_argument("--ack-timeout", type=positive_float, default=C.LONGCONN_ACK_BUDGET_S,
+                   help="ack budget in seconds (default 3)")
+    g.add_argument("--fragment-size", type=positive_int, default=None,
+                   help="split event payloads larger than this many bytes (default 524288)")
+    g.add_argument("--max-connections", type=positive_int, default=C.MAX_CONNECTIONS_PER_APP,
+                   help="connections per app before handshakes are refused (default 50)")
+    g.add_argument("--retries", default=None, metavar="feishu|none|N", help="retry ladder for pushes (default none)")
+    g.add_argument("--faults", default=None, metavar="SPEC",
+                   help="seeded delivery faults for pushes, as for push --faults (e.g. dup=0.1,delay=200ms..2s)")
+    g.add_argument("--time-scale", type=non_negative_float, default=None,
+                   help="platform time for the retry ladder and event times: 0.001 compresses an hour into "
+                        "3.6 s (default: real time)")
+    g.add_argument("--control-token", default=None,
+                   help="token for /_sim/ (default $FEISHU_SIM_CONTROL_TOKEN; required off loopback)")
+    g.add_argument("--transcript", default=None, metavar="FILE",
+                   help="write every delivery attempt as NDJSON to FILE (same format as push --transcript)")
+    g.add_argument("--ready-file", default=None, help="write the domain to this file once listening")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from ..clock import make_clock
+    from ..config import RetryPolicy
+    from ..faults import FaultSpec
+    from ..longconn.app import create_app
+    from ..longconn.frames import DEFAULT_FRAGMENT_SIZE, ClientConfig
+    from ..longconn.platform import Platform, PlatformOptions
+    from ..longconn.server import is_loopback
+    from ..servers import bind_socket, url_of
+    from ..transcript import TranscriptWriter
+
+    if not args.app_id or not args.app_secret:
+        raise ConfigError("--app-id and --app-secret must not be empty")
+    token = args.control_token or os.environ.get("FEISHU_SIM_CONTROL_TOKEN") or None
+    if not is_loopback(args.host) and token is None:
+        raise ConfigError(f"--host {args.host} is not loopback: set --control-token (or $FEISHU_SIM_CONTROL_TOKEN)")
+    config = ClientConfig(reconnect_count=args.reconnect_count, reconnect_interval=args.reconnect_interval,
+                          reconnect_nonce=args.reconnect_nonce, ping_interval=args.ping_interval)
+    options = PlatformOptions(apps={args.app_id: args.app_secret}, client_config=config,
+                              ack_budget_s=args.ack_timeout, fragment_size=args.fragment_size or DEFAULT_FRAGMENT_SIZE,
+                              max_connections=args.max_connections, seed=args.seed,
+                              retries=RetryPolicy.parse(args.retries), faults=FaultSpec.parse(args.faults))
+    transcript = TranscriptWriter(args.transcript) if args.transcript else None
+    platform = Platform(options, transcript=transcript, clock=make_clock(args.time_scale))
+    sock = bind_socket(args.host, args.port)
+    domain = url_of(sock)
+    server = uvicorn.Server(uvicorn.Config(create_app(platform, control_token=token), log_level="warning",
+                                           access_log=False, lifespan="off", timeout_graceful_shutdown=1))
+
+    async def announce() -> None:
+        while not server.started:
+            await asyncio.sleep(0.01)
+        print(domain, flush=True)
+        eprint(f"long-connection platform for app {args.app_id} at {domain} "
+               f"(control API {domain}/_sim/, seed {platform.rand.seed})")
+        if args.ready_file:
+            path = Path(args.ready_file)
+            tmp = path.with_name(path.name + ".tmp")
+            tmp.write_text(domain + "\n")
+            tmp.replace(path)
+
+    async def main() -> None:
+        task = asyncio.create_task(announce())
+        try:
+            await server.serve(sockets=[sock])
+        finally:
+            task.cancel()
+
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(main())
+    finally:
+        sock.close()
+        if transcript is not None:
+            transcript.close()
+    return 0

@@ -1,0 +1,55 @@
+"""The official Node SDK's ``WSClient`` (@larksuiteoapi/node-sdk 1.74.0) against the platform.
+
+Skipped when node or the package is missing (``.ci/run`` runs ``npm install --prefix tests/node``).
+Node's ``start()`` silently refuses an app id not matching ``^cli_[0-9a-fA-F]{16}$`` (protocol §2.3).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from simulator.longconn import TEST_CLIENT_CONFIG, PlatformServer
+from simulator.verdict import Outcome
+
+NODE_DIR = Path(__file__).resolve().parent.parent / "node"
+MODULES = NODE_DIR / "node_modules"
+APP_ID, SECRET = "cli_a1b2c3d4e5f60718", "node-secret"
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("node") is None or not (MODULES / "@larksuiteoapi" / "node-sdk").is_dir(),
+    reason="node or @larksuiteoapi/node-sdk not installed (npm install --prefix tests/node)",
+)
+
+
+def test_node_wsclient_receives_and_acks() -> None:
+    with PlatformServer(app_id=APP_ID, app_secret=SECRET, client_config=TEST_CLIENT_CONFIG, seed=11,
+                        fragment_size=4096) as platform:
+        env = {**os.environ, "NODE_PATH": str(MODULES)}
+        proc = subprocess.Popen(["node", str(NODE_DIR / "ws_client.js"), platform.domain, APP_ID, SECRET], env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        try:
+            platform.wait_for_clients(1, timeout=15)
+            deliveries = platform.push(count=3)
+            topic = "大型会议" * 2000  # 24 KiB of UTF-8: 6+ fragments, reassembled by Node's DataCache
+            big = platform.push(overrides={"event.meeting.topic": topic})
+        finally:
+            proc.terminate()
+            out, _ = proc.communicate(timeout=10)
+    received = [json.loads(line)["received"] for line in out.splitlines() if line.startswith('{"received"')]
+    for d in [*deliveries, *big]:
+        att = d.last
+        assert att is not None and att.outcome == Outcome.ACKED and att.status == 200
+        assert att.response_body == '{"code":200}'  # Node's compact form
+        assert "biz_rt" in att.extra  # Node always sends it (start-end: 0 or negative, protocol §2.8)
+    assert big[0].last is not None and big[0].last.extra["fragments"] >= 6
+    assert [r["event_id"] for r in received] == [d.event_id for d in [*deliveries, *big]]
+    # Node hands the handler a flattened dict: header fields next to the event body.
+    first = deliveries[0].envelope
+    assert received[0]["meeting"] == first["event"]["meeting"]
+    assert received[0]["event_type"] == "vc.meeting.share_ended_v1" and received[3]["meeting"]["topic"] == topic

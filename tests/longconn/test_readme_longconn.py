@@ -1,0 +1,85 @@
+"""The examples of README.md's "## Long connection" section, executed."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from simulator.cli import main
+
+from .lark_ws import LarkWsThread
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.lark_sdk
+
+
+def section() -> str:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = text.index("## Long connection")
+    return text[start:text.index("\n## ", start + 5)]
+
+
+def blocks(lang: str) -> list[str]:
+    return re.findall(rf"```{lang}\n(.*?)```", section(), re.S)
+
+
+def test_python_example_runs() -> None:
+    [block] = blocks("python")
+    # A subprocess: the example leaves its lark.ws.Client thread running until the interpreter exits.
+    out = subprocess.run([sys.executable, "-c", block], env={**os.environ, "PYTHONPATH": str(ROOT)},
+                         capture_output=True, text=True, timeout=60, check=False)
+    assert out.returncode == 0, out.stderr[-2000:]
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[str, list[str]]]:
+    serve_block, curl_block = blocks("bash")
+    lines = [ln for ln in serve_block.splitlines() if ln.startswith("feishu-sim ")]
+    serve, push = lines
+    argv = shlex.split(serve.rstrip("&"))[1:]
+    ready = tmp_path / "ready"
+    argv[argv.index("--port") + 1] = "0"
+    proc = subprocess.Popen([sys.executable, "-m", "simulator", *argv, "--ready-file", str(ready)],
+                            env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 15
+        while not ready.exists():
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.02)
+        domain = ready.read_text().strip()
+        yield domain, [push, *curl_block.strip().splitlines()]
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_shell_examples_work(served: tuple[str, list[str]], capsys: pytest.CaptureFixture[str]) -> None:
+    domain, commands = served
+    push, *curls = [c.replace("http://127.0.0.1:9001", domain) for c in commands]
+    app_line = next(ln for ln in blocks("bash")[0].splitlines() if "lark.ws.Client(" in ln)
+    app_id, secret = re.findall(r'"([^"]+)"', app_line)[:2]
+    with LarkWsThread(domain, app_id, secret, on_share_ended=lambda _e: None):
+        deadline = time.monotonic() + 10
+        while not httpx.get(domain + "/_sim/connections", trust_env=False).json():
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        assert main(shlex.split(push)[1:]) == 0
+        assert [ln.split()[0] for ln in capsys.readouterr().out.splitlines()] == ["acked"] * 20
+        for curl in curls:
+            args = shlex.split(curl)
+            method = args[args.index("-X") + 1] if "-X" in args else "GET"
+            url = next(a for a in args if a.startswith("http"))
+            body = args[args.index("-d") + 1].encode() if "-d" in args else None
+            resp = httpx.request(method, url, content=body, timeout=30, trust_env=False)
+            assert resp.status_code == 200, (curl, resp.text)
+            if url.endswith("/_sim/push"):
+                assert resp.json()["summary"]["acked"] == 3
