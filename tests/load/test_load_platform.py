@@ -84,3 +84,31 @@ def test_load_through_the_platform(platform_with_clients: tuple[Any, int], tmp_p
         assert rc == 1
         assert c["non_200"] == 100 and c["statuses"] == {"ack:rejected": 100}
     assert "long-connection platform" in out
+
+
+@pytest.mark.lark_sdk
+def test_load_through_the_platform_to_the_official_sdk_client(tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    from simulator.longconn import PlatformServer
+    from tests.longconn.lark_ws import LarkWsThread
+
+    seen: list[str] = []
+    lock = threading.Lock()
+
+    def on_event(data: Any) -> None:
+        with lock:
+            seen.append(data.header.event_id)
+
+    report = tmp_path / "r.json"
+    with PlatformServer() as platform:
+        client = LarkWsThread(platform.domain, C.DEFAULT_APP_ID, C.DEFAULT_APP_SECRET, on_share_ended=on_event)
+        client.start()
+        try:
+            platform.wait_for_clients(1, timeout=10)
+            rc = main(["load", "--platform", platform.domain, "--rate", "20", "--duration", "1", "--connections",
+                       "4", "--report", str(report)])
+        finally:
+            client.stop()
+    assert rc == 0, capsys.readouterr()
+    assert json.loads(report.read_text())["counts"]["acked"] == 20
+    assert len(set(seen)) == 20  # twenty distinct events reached lark.ws.Client's typed handler
