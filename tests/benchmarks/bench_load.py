@@ -433,8 +433,10 @@ def bench_rss(events: int = 1_000_000, rate: int | None = None) -> None:
     say(f"  sent {sent:,} (acked {doc['counts']['acked']:,}, unsent {doc['counts']['unsent']:,}); peak RSS "
         f"{peak:.1f} MB (goal <= 150) {'PASS' if peak <= 150 else 'FAIL'}; after warm-up {warm[0]:.1f} -> "
         f"{warm[-1]:.1f} MB (growth {growth:+.1f} MB) {'FLAT' if abs(growth) < 10 else 'GROWING'}")
+    curve = [round(m, 1) for t, m in samples[:: max(1, len(samples) // 10)]]
+    say(f"  RSS every ~{duration / 10:.0f} s: {curve} MB")
     RESULTS["rss"] = {"sent": sent, "peak_mb": round(peak, 1), "warm_start_mb": round(warm[0], 1),
-                      "end_mb": round(warm[-1], 1), "rate": rate}
+                      "end_mb": round(warm[-1], 1), "rate": rate, "curve_mb": curve}
 
 
 def main(argv: list[str]) -> int:

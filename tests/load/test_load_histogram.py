@@ -84,3 +84,18 @@ def test_aggregate_flushes_incomplete_seconds_in_order() -> None:
         agg.add(Interval(second, c, LatencyHistogram()))
     agg.finish()
     assert [r["second"] for r in agg.rows] == [0, 1]
+
+
+def test_dropped_histograms_are_freed_without_the_cyclic_gc() -> None:
+    import gc
+    import weakref
+
+    gc.disable()
+    try:
+        h = LatencyHistogram()
+        h.record_us(5)
+        ref = weakref.ref(h.hdr)
+        del h
+        assert ref() is None  # freed by reference counting: a run's memory stays flat
+    finally:
+        gc.enable()
