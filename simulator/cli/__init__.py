@@ -11,10 +11,10 @@ from collections.abc import Sequence
 
 from .. import __version__
 from ..errors import SimulatorError, UsageError
-from . import audit, generate, push, receive, replay, serve, verify_url
+from . import audit, generate, load, push, receive, replay, serve, verify_url
 from ._common import Parser
 
-COMMANDS = (generate, push, replay, verify_url, audit, receive, serve)
+COMMANDS = (generate, push, replay, verify_url, audit, receive, serve, load)
 
 
 def build_parser() -> Parser:

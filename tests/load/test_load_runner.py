@@ -1,0 +1,53 @@
+"""The driver's per-request plumbing, without sockets."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from simulator.clock import VirtualClock
+from simulator.config import AppProfile
+from simulator.load.runner import SEAL_AHEAD_MAX, Driver, LoadPlan
+from simulator.load.schedule import Schedule
+from simulator.seal import AesCipher
+
+APP = AppProfile(encrypt_key="runner-test-key", verification_token="Vt0123456789abcdefABCDEFghijklmn")
+
+
+def driver(rate: float) -> Driver:
+    d = Driver(LoadPlan(url="http://127.0.0.1:9/hook", schedule=Schedule.constant(rate, 10), app=APP, seed=1),
+               clock=VirtualClock(1772415000.0, scale=0))
+    d.ol.start(time.perf_counter())
+    return d
+
+
+def event_of(request: bytes) -> dict[str, object]:
+    body = request.split(b"\r\n\r\n", 1)[1]
+    return json.loads(AesCipher(APP.encrypt_key or "").decrypt(json.loads(body)["encrypt"]))  # type: ignore[no-any-return]
+
+
+def test_low_rates_seal_each_request_when_it_is_sent() -> None:
+    d = driver(200)
+    d._request()
+    assert d._ahead == []
+
+
+def test_high_rates_seal_a_few_ahead_in_order() -> None:
+    d = driver(50_000)  # 2 ms of schedule = 100 requests, capped
+    ids = []
+    for _ in range(SEAL_AHEAD_MAX + 1):
+        ids.append(event_of(d._request())["header"])
+        assert len(d._ahead) < SEAL_AHEAD_MAX
+    assert len({h["event_id"] for h in ids}) == SEAL_AHEAD_MAX + 1  # type: ignore[index]
+
+
+def test_platform_mode_sends_push_requests() -> None:
+    d = Driver(LoadPlan(url="x", platform="http://127.0.0.1:9001", schedule=Schedule.constant(10, 1),
+                        control_token="tok"))
+    req = d._platform_request()
+    head, body = req.split(b"\r\n\r\n", 1)
+    assert head.startswith(b"POST /_sim/push HTTP/1.1\r\n")
+    assert b"Authorization: Bearer tok" in head
+    assert json.loads(body) == {"event_type": "vc.meeting.share_ended_v1", "count": 1,
+                                "app_id": "cli_a1b2c3d4e5f60718"}
+    assert d.source is None
