@@ -24,25 +24,21 @@ import contextlib
 import functools
 import heapq
 import itertools
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from .clock import Clock, VirtualClock, is_instant, real_seconds
 
-Action = Callable[[], Awaitable[None]]
+Action = Callable[[], Coroutine[Any, Any, None]]
 SETTLE_YIELDS = 3
 # Platform times are floats around 1.7e9 (ulp ~2.4e-7 s): an entry within a microsecond of now is due, so a
 # jump of the clock to an entry's due time always makes it due despite rounding.
 TIME_EPSILON = 1e-6
 
 
-@dataclass(order=True)
-class _Entry:
-    due: float
-    order: tuple[int, ...]
-    seq: int
-    action: Action = field(compare=False)
-    batch: Batch = field(compare=False)
+# A planned attempt: ``(due, order, seq, action)``, a plain tuple so that the heap compares in C (the
+# unique ``seq`` decides before the action would be compared).
+_Entry = tuple[float, tuple[int, ...], int, Action]
 
 
 class Batch:
@@ -66,10 +62,6 @@ class Batch:
         return not self.heap and not self.inflight
 
 
-async def _run_action(action: Action) -> None:
-    await action()
-
-
 class Scheduler:
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
@@ -87,7 +79,7 @@ class Scheduler:
 
     def schedule(self, batch: Batch, due: float, order: tuple[int, ...], action: Action) -> None:
         """Run ``action`` (one attempt) at platform time ``due``; ties are broken by ``order``."""
-        heapq.heappush(batch.heap, _Entry(due, order, next(self._seq), action, batch))
+        heapq.heappush(batch.heap, (due, order, next(self._seq), action))
         self._wake.set()
         if self._runner is None or self._runner.done():
             self._runner = self.loop.create_task(self._run(), name="feishu-sim-scheduler")
@@ -123,24 +115,33 @@ class Scheduler:
         elif batch.idle:
             self._finish(batch)
 
-    def _next(self, *, due_only: bool) -> _Entry | None:
-        best: _Entry | None = None
-        now = self.clock.now()
+    def _next(self, *, due_only: bool) -> tuple[_Entry, Batch] | None:
+        best: tuple[_Entry, Batch] | None = None
+        limit = self.clock.now() + TIME_EPSILON if due_only else None
         for b in self._batches:
-            if not b.heap or not b.has_room or (due_only and b.heap[0].due > now + TIME_EPSILON):
+            if not b.heap or not b.has_room or (limit is not None and b.heap[0][0] > limit):
                 continue
-            if best is None or b.heap[0] < best:
-                best = b.heap[0]
+            if best is None or b.heap[0] < best[0]:
+                best = (b.heap[0], b)
         return best
 
     def _start_due(self) -> bool:
         started = False
-        while (entry := self._next(due_only=True)) is not None:
-            heapq.heappop(entry.batch.heap)
-            task: asyncio.Task[None] = self.loop.create_task(_run_action(entry.action))
-            entry.batch.inflight.add(task)
-            task.add_done_callback(functools.partial(self._on_done, batch=entry.batch))
-            started = True
+        loop = self.loop
+        while (found := self._next(due_only=True)) is not None:
+            batch = found[1]
+            heap, inflight, on_done = batch.heap, batch.inflight, functools.partial(self._on_done, batch=batch)
+            # Start every entry of this batch that is due and has room (one ``_next`` scan per batch run).
+            while True:
+                action = heapq.heappop(heap)[3]
+                task: asyncio.Task[None] = loop.create_task(action())
+                inflight.add(task)
+                task.add_done_callback(on_done)
+                started = True
+                if not heap or (batch.limit is not None and len(inflight) >= batch.limit) or len(self._batches) > 1:
+                    break
+                if heap[0][0] > self.clock.now() + TIME_EPSILON:
+                    break
         return started
 
     def _busy(self) -> bool:
@@ -168,8 +169,8 @@ class Scheduler:
                     continue
                 nxt = self._next(due_only=False)
                 if nxt is not None and isinstance(self.clock, VirtualClock):
-                    self.clock.advance_to(nxt.due)
+                    self.clock.advance_to(nxt[0][0])
             else:
                 nxt = self._next(due_only=False)
-                timeout = None if nxt is None else max(0.0, real_seconds(self.clock, nxt.due - self.clock.now()))
+                timeout = None if nxt is None else max(0.0, real_seconds(self.clock, nxt[0][0] - self.clock.now()))
                 await self._wait(timeout)

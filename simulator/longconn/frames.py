@@ -164,9 +164,10 @@ def decode(data: bytes | bytearray | memoryview) -> Frame:
         frame.ParseFromString(bytes(data))
     except (DecodeError, RuntimeError, ValueError) as exc:  # upb raises DecodeError; be broad on purpose
         raise FrameError(f"not a pbbp2 frame: {exc}") from None
-    missing = [name for name in _REQUIRED if not frame.HasField(name)]
-    if missing:
-        raise FrameError(f"frame lacks required fields: {', '.join(missing)}")
+    if not frame.IsInitialized():  # one C call in the common case; the names only for the error
+        missing = [name for name in _REQUIRED if not frame.HasField(name)]
+        if missing:  # (a header without key or value is tolerated, as before)
+            raise FrameError(f"frame lacks required fields: {', '.join(missing)}")
     return frame
 
 
@@ -243,20 +244,34 @@ class Ack:
         return self.code == 200
 
 
+# Acks that need no JSON parse: Node/Go (compact) and Python (spaced) forms of a plain success.
+_PLAIN_OK: Final = frozenset({b'{"code":200}', b'{"code": 200}'})
+
+
 def parse_ack(frame: Frame) -> Ack:
     """Read an ack frame leniently. Never raises: what cannot be read is listed in ``problems``."""
     problems: list[str] = []
-    message_id = header(frame, H_MESSAGE_ID) or ""
+    message_id: str | None = None
+    raw_rt: str | None = None
+    for h in frame.headers:  # one pass; the first value of each header counts (as in ``header``)
+        key = h.key
+        if key == H_MESSAGE_ID:
+            if message_id is None:
+                message_id = h.value
+        elif key == H_BIZ_RT and raw_rt is None:
+            raw_rt = h.value
+    message_id = message_id or ""
     if not message_id:
         problems.append("no message_id header")
     biz_rt: float | None = None
-    raw_rt = header(frame, H_BIZ_RT)
     if raw_rt is not None:
         try:
             biz_rt = float(raw_rt)
         except ValueError:
             problems.append(f"biz_rt not a number: {raw_rt[:40]!r}")
     raw = bytes(frame.payload)
+    if raw in _PLAIN_OK and not problems:  # the SDKs' usual answers, without a JSON parse
+        return Ack(message_id=message_id, code=200, biz_rt_ms=biz_rt, raw=raw)
     code: int | None = None
     data: bytes | None = None
     try:

@@ -145,17 +145,11 @@ def main() -> int:
                     help="refuse permessage-deflate (the SDK clients offer it; uvicorn accepts it by default)")
     ap.add_argument("--no-uvloop", action="store_true", help="run the platform on the stdlib asyncio loop")
     args = ap.parse_args()
-    if not args.no_uvloop:
-        try:
-            import uvloop
-
-            asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())  # the server thread's new_event_loop()
-        except ImportError:
-            pass
-    print(f"platform loop: {asyncio.get_event_loop_policy().__class__.__module__}")
+    event_loop = "asyncio" if args.no_uvloop else "auto"
+    print(f"platform loop: {event_loop}")
 
     with PlatformServer(app_id=APP_ID, app_secret=SECRET, client_config=CONFIG, seed=1,
-                        ws_per_message_deflate=not args.no_deflate) as server:
+                        ws_per_message_deflate=not args.no_deflate, event_loop=event_loop) as server:
         t = time.perf_counter()
         envelopes = [server.generate() for _ in range(min(args.events, 2000))]
         envelopes = [envelopes[i % len(envelopes)] for i in range(args.events)]
