@@ -134,6 +134,24 @@ def thin_blast(server: PlatformServer, envelopes: list[dict[str, Any]]) -> float
     return server._call(go(), 120)
 
 
+def load_run(domain: str, rate: int, duration: float, batch: str) -> float:
+    """Acked events/s of a `feishu-sim load --platform` run in another process (over its whole run)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        report = Path(tmp) / "r.json"
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "simulator", "load", "--platform", domain, "--rate", str(rate),
+                        "--duration", f"{duration:g}", "--connections", "32", "--platform-batch", batch,
+                        "--report", str(report), "-q"], env=env, check=False, stdout=subprocess.DEVNULL)
+        wall = time.perf_counter() - t0
+        counts = json.loads(report.read_text())["counts"]
+    print(f"  load --platform-batch {batch}: {counts['acked']:,} acked of {counts['sent']:,} sent "
+          f"({counts['unsent']:,} unsent) in {duration:g} s scheduled, {wall:.1f} s wall")
+    return float(counts["acked"]) / duration
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--events", type=int, default=40_000)
@@ -143,6 +161,9 @@ def main() -> int:
     ap.add_argument("--lark-events", type=int, default=2000)
     ap.add_argument("--no-deflate", action="store_true",
                     help="refuse permessage-deflate (the SDK clients offer it; uvicorn accepts it by default)")
+    ap.add_argument("--load-rate", type=int, default=20_000,
+                    help="offered rate of the `feishu-sim load --platform` comparison (0: skip)")
+    ap.add_argument("--load-duration", type=float, default=4.0)
     ap.add_argument("--no-uvloop", action="store_true", help="run the platform on the stdlib asyncio loop")
     args = ap.parse_args()
     event_loop = "asyncio" if args.no_uvloop else "auto"
@@ -182,6 +203,24 @@ def main() -> int:
               f"{thin_clients_cpu / len(envelopes) * 1e6:.0f} us; CPU use: platform {thin_cpu / thin_wall:.0%}, "
               f"clients {thin_clients_cpu / thin_wall:.0%})")
         print(f"ratio engine/thin: {engine_rate / thin_rate:.2f}")
+
+        if args.load_rate:
+            # `feishu-sim load --platform` (another process) against the same platform and clients: one
+            # control-API call per event against the batch push.
+            server.clear()
+            proc = spawn("_child-minimal", server.domain, args.clients)
+            try:
+                server.wait_for_clients(args.clients, timeout=30)
+                rates = {}
+                for batch in ("1", "256"):
+                    server.clear()
+                    rates[batch] = load_run(server.domain, args.load_rate, args.load_duration, batch)
+            finally:
+                proc.kill()
+                proc.wait()
+            print(f"load --platform: offered {args.load_rate:,}/s for {args.load_duration:g} s: acked/s with one call "
+                  f"per event {rates['1']:,.0f}, batched {rates['256']:,.0f} "
+                  f"(ratio {rates['256'] / max(rates['1'], 1):.1f}x)")
 
         if args.lark:
             # One lark.ws.Client per process: the SDK keeps its event loop in a module global.
