@@ -38,7 +38,7 @@ from .generator import EventFactory
 from .overrides import Overrides
 from .rand import SimRandom
 from .scenarios import Scenario
-from .schedule import TIME_EPSILON, Batch, Scheduler
+from .schedule import TIME_EPSILON, Batch, Feed, Scheduler
 from .seal import Sealer
 from .transcript import TranscriptWriter
 from .verdict import Delivery, DeliveryLog, Outcome, Summary
@@ -239,10 +239,26 @@ class Simulator:
         sched = self._scheduler()
         batch = sched.batch(max(concurrency, self.faults.min_in_flight, 1))
         base = self.clock.now()
-        out = [self._submit(sched, batch, env, channel, base=base, expect_rejected=expect_rejected)
-               for env in items]
+        if self.faults.spec.active:
+            out = [self._submit(sched, batch, env, channel, base=base, expect_rejected=expect_rejected)
+                   for env in items]
+        else:
+            # No faults: every first attempt is due at ``base`` in input order, ahead of any retry (which is
+            # due later), so the scheduler can make them as it reaches them -- the same order as planning
+            # them all at once, without holding a planned attempt per event.
+            out = [self._new_delivery(env, expect_rejected=expect_rejected) for env in items]
+            first = self._submitted
+            self._submitted += len(out)
+            sched.feed(batch, self._first_attempts(sched, batch, out, channel, first, base))
         await self._run_batch(sched, batch)
         return out
+
+    def _first_attempts(self, sched: Scheduler, batch: Batch, deliveries: list[Delivery], channel: DeliveryChannel,
+                        first: int, base: float) -> Feed:
+        for i, d in enumerate(deliveries):
+            index = first + i
+            job = _Job(d, channel, key=f"e{index}", order=(index, 0), batch=batch)
+            yield base, (index, 0, 1), functools.partial(self._attempt, sched, job, 1, base)
 
     # -- results -----------------------------------------------------------------------------------
     def summary(self) -> Summary:

@@ -24,7 +24,7 @@ import contextlib
 import functools
 import heapq
 import itertools
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from typing import Any
 
 from .clock import Clock, VirtualClock, is_instant, real_seconds
@@ -39,6 +39,8 @@ TIME_EPSILON = 1e-6
 # A planned attempt: ``(due, order, seq, action)``, a plain tuple so that the heap compares in C (the
 # unique ``seq`` decides before the action would be compared).
 _Entry = tuple[float, tuple[int, ...], int, Action]
+# Entries made on demand: ``(due, order, action)`` in nondecreasing ``(due, order)`` (see ``Scheduler.feed``).
+Feed = Iterator[tuple[float, tuple[int, ...], Action]]
 
 
 class Batch:
@@ -50,6 +52,8 @@ class Batch:
     def __init__(self, limit: int | None) -> None:
         self.limit = limit
         self.heap: list[_Entry] = []
+        self.feed: Feed | None = None
+        self.head: _Entry | None = None  # the feed's next entry, made only when the runner looks at it
         self.inflight: set[asyncio.Task[None]] = set()
         self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
@@ -59,7 +63,32 @@ class Batch:
 
     @property
     def idle(self) -> bool:
-        return not self.heap and not self.inflight
+        return not self.heap and self.head is None and not self.inflight
+
+    def top(self) -> _Entry | None:
+        """The batch's next entry: the heap's or the feed's, whichever is first."""
+        head = self.head
+        if head is not None and (not self.heap or head < self.heap[0]):
+            return head
+        return self.heap[0] if self.heap else None
+
+    def pop(self, seq: Iterator[int]) -> Action:
+        head = self.head
+        if head is not None and (not self.heap or head < self.heap[0]):
+            self.advance(seq)
+            return head[3]
+        return heapq.heappop(self.heap)[3]
+
+    def advance(self, seq: Iterator[int]) -> None:
+        item = None if self.feed is None else next(self.feed, None)
+        if item is None:
+            self.feed = self.head = None
+        else:
+            self.head = (item[0], item[1], next(seq), item[2])
+
+    def drop(self) -> None:
+        self.heap.clear()
+        self.feed = self.head = None
 
 
 class Scheduler:
@@ -84,9 +113,22 @@ class Scheduler:
         if self._runner is None or self._runner.done():
             self._runner = self.loop.create_task(self._run(), name="feishu-sim-scheduler")
 
+    def feed(self, batch: Batch, entries: Feed) -> None:
+        """Like ``schedule`` for many entries, made one at a time when the runner reaches them, so a
+        push of a million events does not hold a million planned attempts (and the garbage collector
+        does not walk them). The entries must come in nondecreasing ``(due, order)`` and sort before
+        anything else the batch will get at the same due time (first attempts before retries)."""
+        if batch.feed is not None or batch.head is not None:
+            raise RuntimeError("a batch takes one feed")
+        batch.feed = entries
+        batch.advance(self._seq)
+        self._wake.set()
+        if self._runner is None or self._runner.done():
+            self._runner = self.loop.create_task(self._run(), name="feishu-sim-scheduler")
+
     def cancel(self, batch: Batch) -> None:
         """Drop a batch's pending attempts and cancel those in flight (its caller was cancelled)."""
-        batch.heap.clear()
+        batch.drop()
         for task in list(batch.inflight):
             task.cancel()
         self._finish(batch)
@@ -97,7 +139,7 @@ class Scheduler:
         if batch in self._batches and (exc is not None or batch.idle):
             self._batches.remove(batch)
             if exc is not None:
-                batch.heap.clear()
+                batch.drop()
                 for task in list(batch.inflight):
                     task.cancel()
             if not batch.done.done():
@@ -119,10 +161,11 @@ class Scheduler:
         best: tuple[_Entry, Batch] | None = None
         limit = self.clock.now() + TIME_EPSILON if due_only else None
         for b in self._batches:
-            if not b.heap or not b.has_room or (limit is not None and b.heap[0][0] > limit):
+            top = b.top()
+            if top is None or not b.has_room or (limit is not None and top[0] > limit):
                 continue
-            if best is None or b.heap[0] < best[0]:
-                best = (b.heap[0], b)
+            if best is None or top < best[0]:
+                best = (top, b)
         return best
 
     def _start_due(self) -> bool:
@@ -130,17 +173,18 @@ class Scheduler:
         loop = self.loop
         while (found := self._next(due_only=True)) is not None:
             batch = found[1]
-            heap, inflight, on_done = batch.heap, batch.inflight, functools.partial(self._on_done, batch=batch)
+            inflight, on_done = batch.inflight, functools.partial(self._on_done, batch=batch)
             # Start every entry of this batch that is due and has room (one ``_next`` scan per batch run).
             while True:
-                action = heapq.heappop(heap)[3]
+                action = batch.pop(self._seq)
                 task: asyncio.Task[None] = loop.create_task(action())
                 inflight.add(task)
                 task.add_done_callback(on_done)
                 started = True
-                if not heap or (batch.limit is not None and len(inflight) >= batch.limit) or len(self._batches) > 1:
+                if (batch.limit is not None and len(inflight) >= batch.limit) or len(self._batches) > 1:
                     break
-                if heap[0][0] > self.clock.now() + TIME_EPSILON:
+                top = batch.top()
+                if top is None or top[0] > self.clock.now() + TIME_EPSILON:
                     break
         return started
 

@@ -85,8 +85,8 @@ class PlatformServer:
     ``clock`` (e.g. ``VirtualClock(scale=0)`` runs the ladder instantly); ``transcript`` records every
     attempt; ``keep_deliveries`` bounds the records kept for long runs (the newest N; ``summary()``
     still counts all); ``control_token`` guards ``/_sim/`` (required when ``host`` is not loopback); ``event_loop``
-    picks the server thread's loop (``"uvloop"``/``"auto"``: several times less CPU per frame than the
-    stdlib loop); other keywords go to ``uvicorn.Config``.
+    picks the server thread's loop (``"auto"``, the default: uvloop when installed, several times less
+    CPU per frame than the stdlib loop; ``"asyncio"``; ``"uvloop"``); other keywords go to ``uvicorn.Config``.
     """
 
     def __init__(self, *, app_id: str = C.DEFAULT_APP_ID, app_secret: str = C.DEFAULT_APP_SECRET,
@@ -97,7 +97,7 @@ class PlatformServer:
                  retries: RetryPolicy | None = None, faults: FaultSpec | None = None,
                  control_token: str | None = None, keep_deliveries: int | None = None,
                  clock: Clock | None = None, transcript: TranscriptWriter | None = None,
-                 event_loop: EventLoopChoice = "asyncio", **uvicorn_options: Any) -> None:
+                 event_loop: EventLoopChoice = "auto", **uvicorn_options: Any) -> None:
         if control_token is None and not is_loopback(host):
             raise ConfigError(f"host {host} is not loopback: a control token is required")
         options = PlatformOptions(
