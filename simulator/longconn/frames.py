@@ -211,19 +211,40 @@ def data_frames(payload: bytes, *, service: int, message_id: str, trace_id: str,
     total = max(1, math.ceil(len(payload) / fragment_size))
     step = math.ceil(len(payload) / total)
     frames = []
+    template = _data_template(kind)
     for i in range(total):
-        piece = payload[i * step:(i + 1) * step]
-        frame = Frame(SeqID=seq_id + i, LogID=log_id, service=service, method=FrameType.DATA, payload=piece)
-        add = frame.headers.add
-        add(key=H_TYPE, value=str(kind))
-        add(key=H_MESSAGE_ID, value=message_id)
-        add(key=H_SUM, value=str(total))
-        add(key=H_SEQ, value=str(i))
-        add(key=H_TRACE_ID, value=trace_id)
+        # A copy of a template with the five headers in place (a C-level copy) is about twice as fast as
+        # adding them one by one: this runs once per event.
+        frame = Frame()
+        frame.CopyFrom(template)
+        frame.SeqID = seq_id + i
+        frame.LogID = log_id
+        frame.service = service
+        frame.payload = payload[i * step:(i + 1) * step]
+        headers = frame.headers
+        headers[1].value = message_id
+        headers[2].value = str(total)
+        headers[3].value = str(i)
+        headers[4].value = trace_id
         for k, v in extra_headers:
-            add(key=k, value=v)
+            headers.add(key=k, value=v)
         frames.append(frame)
     return frames
+
+
+_DATA_TEMPLATES: dict[MessageType, Frame] = {}
+
+
+def _data_template(kind: MessageType) -> Frame:
+    """A data frame with the headers ``type, message_id, sum, seq, trace_id`` in that order (§2.5)."""
+    template = _DATA_TEMPLATES.get(kind)
+    if template is None:
+        template = Frame(SeqID=0, LogID=0, service=0, method=FrameType.DATA)
+        for key in (H_TYPE, H_MESSAGE_ID, H_SUM, H_SEQ, H_TRACE_ID):
+            template.headers.add(key=key, value="")
+        template.headers[0].value = str(kind)
+        _DATA_TEMPLATES[kind] = template
+    return template
 
 
 # -- acks --------------------------------------------------------------------------------------------
