@@ -11,15 +11,24 @@ Measured in the same run, so the ratios are what matter on a noisy 2-core machin
 * ``lark``: the platform's CPU time per event when the clients are real ``lark.ws.Client``s (another
   process), whose synchronous dispatch is much slower than the minimal clients.
 
-Where the time goes (cProfile of the platform thread, 20k events, 2-core machine shared with other jobs):
-the full path costs ~100-120 us of platform CPU per event against ~50 us for the thin one. The extra
-~60 us is spread over the per-event Python work, none of it dominant: JSON serialisation of the envelope
-(~12 us, 13% of the profile), frame building and ack parsing (~8 us), ids, futures and task switches,
-``Attempt``/``Delivery`` records and the engine loop (~30 us together). uvicorn/websockets/Starlette
-are ~15% (Starlette alone 2%). The platform runs on one core (one event loop, the GIL), so the
-full path tops out near 1 s / 100 us = 10k acked events/s; only the thin path reaches 20k+.
-With real SDK clients, permessage-deflate (which they offer and uvicorn accepts) adds ~50 us per event
-on the platform side (``--no-deflate`` to compare).
+Where the time goes (py-spy of the platform thread and gc.callbacks timings, 40k events, 2-core machine
+shared with other jobs, so +-20% between runs): the full path costs ~80-100 us of platform CPU per event
+against ~50 us for the thin one (which is mostly uvicorn/websockets: the per-frame ``transport.write``
+and websockets' frame serialisation, ~25% of the profile, and the ack's read/parse). Of the engine's extra
+~30-50 us, the garbage collector is the largest single part: the run keeps a ``Delivery`` + ``Attempt``
+record per event, so full collections walk a growing heap (~0.6-0.9 s of gen-2 collections over the
+whole run; with the collector disabled the same run does ~13k/s at ~75 us). The rest is spread thin:
+attempt bookkeeping (``Platform.deliver``, ids, a future and a task per attempt, ~10 us), frame build and
+ack parse (~6 us), envelope JSON (~1 us with orjson, was ~12 us with the stdlib). The platform runs on
+one core (one event loop, the GIL), so the full path tops out near 1 s / 80 us = 12k acked events/s;
+only the thin path reaches 20k+.
+With real SDK clients, permessage-deflate (which they offer and uvicorn accepts) roughly doubles the
+platform's CPU per event (~170 us against ~90 us; ``--no-deflate`` to compare). The minimal clients
+never offer it (``compression=None``), so it is off for them.
+
+``load --platform``: `feishu-sim load` in another process against the same platform and clients, with
+one control-API call per event (``--platform-batch 1``) and with the batch push (the default); the
+platform generates every event itself (Faker, ~40 us), which is what limits the batched run.
 
 Envelopes are generated before the timed window (generation has its own benchmark, bench_generate.py).
 The minimal clients decode every frame with protobuf and ack it (copy of the frame, ``{"code":200}``),
