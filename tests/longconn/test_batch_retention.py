@@ -86,3 +86,21 @@ def test_bounded_retention_keeps_the_newest_records_and_the_running_summary() ->
         assert platform.deliveries == [] and platform.summary().total == 0
     with pytest.raises(Exception, match="keep deliveries"):
         PlatformServer(keep_deliveries=0)
+
+
+@pytest.mark.parametrize("choice", ["asyncio", "auto"])
+def test_the_platform_thread_runs_on_the_chosen_loop(choice: str) -> None:
+    from simulator.errors import ConfigError
+    from simulator.servers import loop_factory
+
+    with PlatformServer(app_id=APP, app_secret=SECRET, event_loop=choice) as platform:  # type: ignore[arg-type]
+        module = type(platform.server.loop).__module__
+        try:
+            import uvloop  # noqa: F401
+            expected = "asyncio" if choice == "asyncio" else "uvloop"
+        except ImportError:
+            expected = "asyncio"
+        assert module.split(".")[0] == expected
+        assert httpx.get(platform.domain + "/_sim/state", trust_env=False).status_code == 200
+    with pytest.raises(ConfigError, match="unknown event loop"):
+        loop_factory("trio")  # type: ignore[arg-type]
