@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import random
 import string
-import uuid
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
@@ -45,7 +44,12 @@ class SimRandom:
         return self.random.getrandbits(8 * n).to_bytes(n, "big")
 
     def uuid(self) -> str:
-        return str(uuid.UUID(int=self.random.getrandbits(128), version=4))
+        """``str(uuid.UUID(int=getrandbits(128), version=4))``, formatted directly (twice as fast; one per
+        pushed message)."""
+        n = self.random.getrandbits(128)
+        n = (n & ~(0xC000 << 48) | (0x8000 << 48)) & ~(0xF000 << 64) | (4 << 76)  # RFC 4122 variant, version 4
+        h = f"{n:032x}"
+        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
     def choice(self, seq: Sequence[T]) -> T:
         return seq[self.random.randrange(len(seq))]

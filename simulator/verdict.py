@@ -21,6 +21,7 @@ are deliveries of their own (``origin``), so ``Summary.total == acked + exhauste
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -160,23 +161,60 @@ class Summary:
     acked_at: dict[str, int] = field(default_factory=dict)  # attempt number -> deliveries acked there
 
     @classmethod
-    def of(cls, deliveries: list[Delivery]) -> Summary:
-        s = cls(total=len(deliveries))
+    def of(cls, deliveries: Iterable[Delivery]) -> Summary:
+        s = cls()
         for d in deliveries:
-            if d.origin.startswith("duplicate"):
-                s.duplicates += 1
-            if d.final is Final.ACKED:
-                s.acked += 1
-                k = str(d.acked_at_attempt)
-                s.acked_at[k] = s.acked_at.get(k, 0) + 1
-            elif d.final is Final.EXHAUSTED:
-                s.exhausted += 1
-            else:
-                s.pending += 1
-            for a in d.attempts:
-                s.attempts += 1
-                s.outcomes[str(a.outcome)] = s.outcomes.get(str(a.outcome), 0) + 1
+            s.add(d)
         return s
+
+    def add(self, d: Delivery) -> None:
+        """Count one more delivery (a running summary, e.g. of deliveries no longer retained)."""
+        self.total += 1
+        if d.origin.startswith("duplicate"):
+            self.duplicates += 1
+        if d.final is Final.ACKED:
+            self.acked += 1
+            k = str(d.acked_at_attempt)
+            self.acked_at[k] = self.acked_at.get(k, 0) + 1
+        elif d.final is Final.EXHAUSTED:
+            self.exhausted += 1
+        else:
+            self.pending += 1
+        for a in d.attempts:
+            self.attempts += 1
+            self.outcomes[str(a.outcome)] = self.outcomes.get(str(a.outcome), 0) + 1
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+class DeliveryLog(list[Delivery]):
+    """The record of deliveries, in creation order. ``keep=None`` keeps all of them; ``keep=N`` bounds
+    memory on long runs: only the newest N (up to N/8 more between trims, trimmed in chunks so that
+    appending stays O(1)) stay, ``total`` counts every delivery ever appended and ``dropped`` those let
+    go. ``newest()`` gives exactly the newest ``keep``."""
+
+    def __init__(self, keep: int | None = None) -> None:
+        super().__init__()
+        if keep is not None and keep < 1:
+            raise ValueError("keep must be >= 1")
+        self.keep = keep
+        self.total = 0
+        self.dropped = 0
+        self._slack = 0 if keep is None else max(1, keep // 8)
+
+    def append(self, d: Delivery) -> None:
+        super().append(d)
+        self.total += 1
+        if self.keep is not None and len(self) > self.keep + self._slack:
+            cut = len(self) - self.keep
+            del self[:cut]
+            self.dropped += cut
+
+    def newest(self) -> list[Delivery]:
+        return list(self) if self.keep is None else list(self[-self.keep:])
+
+    def clear(self) -> None:
+        super().clear()
+        self.total = 0
+        self.dropped = 0

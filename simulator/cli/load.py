@@ -17,7 +17,7 @@ from ..load import html as html_report
 from ..load.http import Target, new_event_loop
 from ..load.recorder import Interval
 from ..load.report import LoadResult, check_writable, progress_line, summary_lines, write_csv, write_json
-from ..load.runner import LoadPlan, run_in_process, run_workers
+from ..load.runner import PLATFORM_BATCH_MAX, LoadPlan, run_in_process, run_workers
 from ..load.schedule import Schedule, parse_duration, parse_rate, parse_stages
 from ..rand import SimRandom
 from ._common import Parser, add_app_options, app_profile, eprint, positive_float, positive_int, seed_int
@@ -56,8 +56,11 @@ def add_parser(sub: Any) -> None:
     g.add_argument("--locale", default="zh_CN", help="Faker locale: zh_CN (default) or en_US")
     g.add_argument("--platform", default=None, metavar="DOMAIN",
                    help="load a running `feishu-sim serve` platform (e.g. http://127.0.0.1:9001) instead of a webhook: "
-                        "each request pushes one event to a connected long-connection client and waits for its "
-                        "judged ack")
+                        "each due event is pushed to a connected long-connection client and its judged ack "
+                        "waited for; due events are pushed together, see --platform-batch")
+    g.add_argument("--platform-batch", type=positive_int, default=PLATFORM_BATCH_MAX, metavar="N",
+                   help=f"with --platform: at most N due events per control-API call (default {PLATFORM_BATCH_MAX}; "
+                        "1: one call per event)")
     g.add_argument("--control-token", default=None,
                    help="the platform's control token (default $FEISHU_SIM_CONTROL_TOKEN)")
     g.add_argument("--service-time", action="store_true",
@@ -93,7 +96,7 @@ def build_plan(args: argparse.Namespace, url: str, event_type: str, app: AppProf
                     seed=args.seed, locale=args.locale,
                     budget=Budget(connect_s=args.connect_timeout, total_s=args.timeout),
                     accept_2xx=args.accept_2xx, pool_size=args.pool_size, refresh_every=args.refresh_every,
-                    service_time=args.service_time, scenario=args.scenario)
+                    service_time=args.service_time, scenario=args.scenario, platform_batch=args.platform_batch)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -41,8 +41,16 @@ class OpenLoop:
 
     def __init__(self, schedule: Schedule, recorder: Recorder, *, connections: int,
                  make_request: Callable[[], bytes], open_connection: Callable[[int], None],
-                 budget_s: float, accept_2xx: bool = False, wake: Callable[[], None] = lambda: None) -> None:
+                 budget_s: float, accept_2xx: bool = False, wake: Callable[[], None] = lambda: None,
+                 batch_max: int = 1, make_batch: Callable[[int], bytes] | None = None) -> None:
+        if batch_max > 1 and make_batch is None:
+            raise ValueError("batch_max > 1 needs make_batch")
         self.schedule = schedule
+        # Batching (the platform's batch push): a freed connection takes every due request, up to
+        # ``batch_max``, in one call; each keeps its own intended time and gets its own verdict.
+        self.batch_max = max(1, batch_max)
+        self.make_batch = make_batch
+        self.batches: dict[Conn, list[float]] = {}  # intended times of the requests a connection carries
         self.recorder = recorder
         self.max_connections = connections
         self.make_request = make_request
@@ -102,7 +110,30 @@ class OpenLoop:
 
     def _send(self, conn: Conn, k: int, now: float) -> None:
         self.next = k + 1
+        if self.batch_max > 1:
+            n = min(self.batch_max, self.due(now) - k)
+            if n > 1:
+                self.next = k + n
+                self._dispatch_batch(conn, k, n, now)
+                return
         self._dispatch(conn, k, now)
+
+    def _dispatch_batch(self, conn: Conn, k: int, n: int, now: float) -> None:
+        assert self.make_batch is not None
+        intended = [self.t0 + self.schedule.time_of(i) for i in range(k, k + n)]
+        conn.intended = intended[0]
+        conn.index = k
+        conn.sent_at = now
+        self.batches[conn] = intended
+        conn.send(self.make_batch(n))
+        for _ in range(n):
+            self.recorder.sent()
+        self.sent_count += n
+        self.last_sent_at = now
+        lag = now - intended[0]  # the oldest request's lag (the others are less late)
+        self.lag_sum += sum(now - t for t in intended)
+        if lag > self.lag_max:
+            self.lag_max = lag
 
     def _dispatch(self, conn: Conn, k: int, now: float) -> None:
         conn.intended = self.t0 + self.schedule.time_of(k)
@@ -132,7 +163,10 @@ class OpenLoop:
         """A connection opened for request ``k`` is up: send it."""
         self.connecting -= 1
         self.live.add(conn)
-        self._dispatch(conn, k, now)
+        if self.batch_max > 1 and self.next == k + 1:  # nothing reserved after k: it may carry a batch
+            self._send(conn, k, now)
+        else:
+            self._dispatch(conn, k, now)
 
     def connect_failed(self, k: int, kind: str, detail: str) -> None:
         self.connecting -= 1
@@ -145,12 +179,35 @@ class OpenLoop:
         self.verdict(conn, ok, str(status), now)
 
     def verdict(self, conn: Conn, ok: bool, label: str, now: float) -> None:
-        """A judged answer (``label`` names a non-acked one: an HTTP status, or an ack outcome)."""
-        self.recorder.response(label, now - conn.intended, ok=ok, service_s=now - conn.sent_at)
+        """A judged answer (``label`` names a non-acked one: an HTTP status, or an ack outcome); for a
+        batch, the same verdict for each of its requests."""
+        intended = self.batches.pop(conn, None)
+        if intended is None:
+            self.recorder.response(label, now - conn.intended, ok=ok, service_s=now - conn.sent_at)
+        else:
+            for t in intended:
+                self.recorder.response(label, now - t, ok=ok, service_s=now - conn.sent_at)
         self._free(conn, now)
 
+    def verdicts(self, conn: Conn, results: list[tuple[bool, str]], now: float) -> None:
+        """One verdict per request the connection carried (a batch answer, in request order); an answer
+        with the wrong number of verdicts judges them all ``ack:unreadable``."""
+        intended = self.batches.pop(conn, None) or [conn.intended]
+        if len(results) != len(intended):
+            results = [(False, "ack:unreadable")] * len(intended)
+        for t, (ok, label) in zip(intended, results, strict=True):
+            self.recorder.response(label, now - t, ok=ok, service_s=now - conn.sent_at)
+        self._free(conn, now)
+
+    def carried(self, conn: Conn) -> int:
+        """How many requests ``conn``'s request in flight carries."""
+        batch = self.batches.get(conn)
+        return 1 if batch is None else len(batch)
+
     def failure(self, conn: Conn, kind: str, detail: str) -> None:
-        self.recorder.error(kind, detail)
+        batch = self.batches.pop(conn, None)
+        for _ in range(1 if batch is None else len(batch)):
+            self.recorder.error(kind, detail)
 
     def closed(self, conn: Conn, now: float) -> None:
         self.live.discard(conn)
@@ -176,7 +233,8 @@ class OpenLoop:
         for conn in list(self.live):
             if conn.busy and now - conn.sent_at > self.budget_s:
                 conn.busy = False
-                self.recorder.timeout(now - conn.intended)
+                for t in self.batches.pop(conn, None) or [conn.intended]:
+                    self.recorder.timeout(now - t)
                 conn.abort()
                 n += 1
         return n
@@ -184,7 +242,7 @@ class OpenLoop:
     # -- end -----------------------------------------------------------------------------------------------
     @property
     def in_flight(self) -> int:
-        return self.connecting + sum(1 for c in self.live if c.busy)
+        return self.connecting + sum(self.carried(c) for c in self.live if c.busy)
 
     def finished(self, now: float) -> bool:
         sent_all = self.stopped or self.next >= self.schedule.total

@@ -30,6 +30,8 @@ from .recorder import Aggregate, Counts, Interval, Recorder
 from .schedule import Schedule
 
 PLATFORM_PUSH_PATH = "/_sim/push"
+PLATFORM_BATCH_PATH = "/_sim/push/batch"
+PLATFORM_BATCH_MAX = 256  # events per batch push: due events a freed connection takes at once
 PLATFORM_SLACK_S = 2.0  # the platform judges the 3 s ack budget itself; its HTTP answer may take a bit longer
 SEAL_AHEAD_S = 0.002  # seal at most this much of the schedule ahead of sending ...
 SEAL_AHEAD_MAX = 32  # ... and at most this many requests
@@ -59,6 +61,7 @@ class LoadPlan:
     scenario: str | None = None  # a scenario name or file: its events instead of one event type
     platform: str | None = None  # long connection: push through this platform's control API instead of a webhook
     control_token: str | None = None
+    platform_batch: int = PLATFORM_BATCH_MAX  # at most this many due events per control-API call (1: one each)
 
 
 @dataclass
@@ -96,10 +99,15 @@ class Driver:
         if plan.platform:
             # The platform generates each event itself (plain JSON, empty token, as over the long connection),
             # pushes it to a connected client and answers with the judged ack: one push per request.
-            self.target = Target(plan.platform.rstrip("/") + PLATFORM_PUSH_PATH)
-            body = json.dumps({"event_type": plan.event_type, "count": 1, "app_id": plan.app.app_id}).encode()
-            auth = (("Authorization", f"Bearer {plan.control_token}"),) if plan.control_token else ()
-            self._fixed = self.target.request(body, auth)
+            # With batching (the default), a connection that frees up takes every due event (at most
+            # ``platform_batch``) in one ``/_sim/push/batch`` call, so the control plane's round trips do
+            # not cap the rate; each event keeps its intended time and gets its own verdict.
+            batched = plan.platform_batch > 1
+            path = PLATFORM_BATCH_PATH if batched else PLATFORM_PUSH_PATH
+            self.target = Target(plan.platform.rstrip("/") + path)
+            self._auth = (("Authorization", f"Bearer {plan.control_token}"),) if plan.control_token else ()
+            self._batch_requests: dict[int, bytes] = {}
+            self._fixed = self._batch_request(1)
             timeout += PLATFORM_SLACK_S
         else:
             self.target = Target(plan.url)
@@ -119,7 +127,8 @@ class Driver:
         self.ol = OpenLoop(self.schedule, self.recorder, connections=max(1, self.connections),
                            make_request=self._request if self.source else self._platform_request,
                            open_connection=self._open, budget_s=timeout, accept_2xx=plan.accept_2xx,
-                           wake=self._wake)
+                           wake=self._wake, batch_max=plan.platform_batch if plan.platform else 1,
+                           make_batch=self._batch_request if plan.platform else None)
         self._ahead: list[bytes] = []  # requests sealed ahead (at most SEAL_AHEAD_MAX)
         self._tasks: set[asyncio.Task[None]] = set()
         self._waiter: asyncio.Future[None] | None = None
@@ -146,6 +155,14 @@ class Driver:
     def _platform_request(self) -> bytes:
         return self._fixed
 
+    def _batch_request(self, n: int) -> bytes:
+        request = self._batch_requests.get(n)
+        if request is None:
+            body = json.dumps({"event_type": self.plan.event_type, "count": n,
+                               "app_id": self.plan.app.app_id}).encode()
+            request = self._batch_requests[n] = self.target.request(body, self._auth)
+        return request
+
     def _conn(self) -> HttpConnection:
         conn = HttpConnection(self._on_response, self._on_failure, self._on_closed)
         if self.source is None:
@@ -154,6 +171,13 @@ class Driver:
 
     def _on_response(self, conn: HttpConnection, status: int) -> None:
         if self.source is None:
+            if self.plan.platform_batch > 1:
+                results = judge_batch_answer(status, conn.body_excerpt, self.ol.carried(conn))
+                bad = next((label for ok, label in results if not ok), None)
+                if bad is not None:
+                    self.recorder.sample(f"{bad}: {conn.body_excerpt[:300].decode('utf-8', 'replace')}")
+                self.ol.verdicts(conn, results, self.perf())
+                return
             ok, label = judge_platform_answer(status, conn.body_excerpt)
             if not ok:
                 self.recorder.sample(f"{label}: {conn.body_excerpt[:300].decode('utf-8', 'replace')}")
@@ -268,6 +292,21 @@ def judge_platform_answer(status: int, body: bytes) -> tuple[bool, str]:
         return False, "ack:" + (max(outcomes, key=lambda k: outcomes[k]) if outcomes else "none")
     except (ValueError, KeyError, TypeError):
         return False, "ack:unreadable"
+
+
+def judge_batch_answer(status: int, body: bytes, n: int) -> list[tuple[bool, str]]:
+    """One (acked, label) per event from a ``/_sim/push/batch`` answer for ``n`` events: ``acked``, or
+    ``ack:<outcome>``; all of them the HTTP status when the platform refused the push, or
+    ``ack:unreadable`` when the answer cannot be read or does not have ``n`` verdicts."""
+    if status != 200:
+        return [(False, str(status))] * n
+    try:
+        verdicts = json.loads(body)["verdicts"]
+        if not isinstance(verdicts, list) or len(verdicts) != n:
+            raise ValueError("wrong number of verdicts")
+        return [(True, "acked") if v == "acked" else (False, f"ack:{v}") for v in verdicts]
+    except (ValueError, KeyError, TypeError):
+        return [(False, "ack:unreadable")] * n
 
 
 # -- one process ---------------------------------------------------------------------------------------------

@@ -4,7 +4,8 @@
 * ``WS /ws/v2?...&ticket=...``: binary ``pbbp2`` frames (protocol §2.4); a refused handshake is a
   non-101 answer with the ``Handshake-*`` headers, sent through the ASGI ``websocket.http.response``
   extension (``WebSocket.send_denial_response``), which uvicorn's websockets implementations support;
-* ``/_sim/...``: the control API (inject events, list connections, faults, clear). When the platform is
+* ``/_sim/...``: the control API (inject events, list connections, faults, clear); ``/_sim/push``
+  answers with every attempt of every delivery, ``/_sim/push/batch`` with one verdict per event. When the platform is
   bound to a non-loopback address it requires ``Authorization: Bearer <token>``.
 
 This layer only moves bytes and JSON between sockets and ``Platform``; the rules live there and in the
@@ -49,6 +50,20 @@ def delivery_json(d: Delivery) -> dict[str, Any]:
 
 def push_result_json(deliveries: list[Delivery]) -> dict[str, Any]:
     return {"summary": Summary.of(deliveries).to_json(), "deliveries": [delivery_json(d) for d in deliveries]}
+
+
+def verdict_of(d: Delivery) -> str:
+    """``acked``, or how the delivery's last attempt ended (``timeout``, ``not_delivered``...)."""
+    if d.acked:
+        return "acked"
+    last = d.last
+    return "pending" if last is None else str(last.outcome)
+
+
+def batch_result_json(deliveries: list[Delivery]) -> dict[str, Any]:
+    """The ``/_sim/push/batch`` answer: counts and one verdict per event, in push order."""
+    verdicts = [verdict_of(d) for d in deliveries]
+    return {"count": len(verdicts), "acked": verdicts.count("acked"), "verdicts": verdicts}
 
 
 def create_app(platform: Platform, *, control_token: str | None = None) -> Starlette:
@@ -142,6 +157,15 @@ def create_app(platform: Platform, *, control_token: str | None = None) -> Starl
             scenario=None if body.get("scenario") is None else str(body["scenario"]))
         return push_result_json(deliveries)
 
+    async def push_batch(body: dict[str, Any]) -> Any:
+        """Many events in one call, one compact verdict per event (what a load driver needs); the
+        events go out together (``concurrency`` defaults to ``count``)."""
+        count = _int(body, "count", 1)
+        deliveries = await platform.push(
+            str(body.get("event_type") or C.DEFAULT_EVENT_TYPE), count, app_id=body.get("app_id"),
+            seed=_opt_int(body, "seed"), concurrency=_int(body, "concurrency", max(count, 1)))
+        return batch_result_json(deliveries)
+
     async def fault_close(body: dict[str, Any]) -> Any:
         conn_id = body.get("conn_id")
         code, reason = _int(body, "code", 1000), str(body.get("reason", ""))
@@ -180,6 +204,7 @@ def create_app(platform: Platform, *, control_token: str | None = None) -> Starl
         Route(f"{CONTROL_PREFIX}/state", control(state), methods=["GET"]),
         Route(f"{CONTROL_PREFIX}/connections", control(connections), methods=["GET"]),
         Route(f"{CONTROL_PREFIX}/push", control(push), methods=["POST"]),
+        Route(f"{CONTROL_PREFIX}/push/batch", control(push_batch), methods=["POST"]),
         Route(f"{CONTROL_PREFIX}/faults/close", control(fault_close), methods=["POST"]),
         Route(f"{CONTROL_PREFIX}/faults/reconnect", control(fault_reconnect), methods=["POST"]),
         Route(f"{CONTROL_PREFIX}/faults/pings", control(fault_pings), methods=["POST"]),
@@ -203,4 +228,5 @@ def _opt_int(body: dict[str, Any], key: str) -> int | None:
     return None if body.get(key) is None else _int(body, key, 0)
 
 
-__all__ = ["CONTROL_PREFIX", "PongConfig", "create_app", "delivery_json", "push_result_json"]
+__all__ = ["CONTROL_PREFIX", "PongConfig", "batch_result_json", "create_app", "delivery_json",
+           "push_result_json", "verdict_of"]

@@ -164,9 +164,10 @@ def decode(data: bytes | bytearray | memoryview) -> Frame:
         frame.ParseFromString(bytes(data))
     except (DecodeError, RuntimeError, ValueError) as exc:  # upb raises DecodeError; be broad on purpose
         raise FrameError(f"not a pbbp2 frame: {exc}") from None
-    missing = [name for name in _REQUIRED if not frame.HasField(name)]
-    if missing:
-        raise FrameError(f"frame lacks required fields: {', '.join(missing)}")
+    if not frame.IsInitialized():  # one C call in the common case; the names only for the error
+        missing = [name for name in _REQUIRED if not frame.HasField(name)]
+        if missing:  # (a header without key or value is tolerated, as before)
+            raise FrameError(f"frame lacks required fields: {', '.join(missing)}")
     return frame
 
 
@@ -210,19 +211,40 @@ def data_frames(payload: bytes, *, service: int, message_id: str, trace_id: str,
     total = max(1, math.ceil(len(payload) / fragment_size))
     step = math.ceil(len(payload) / total)
     frames = []
+    template = _data_template(kind)
     for i in range(total):
-        piece = payload[i * step:(i + 1) * step]
-        frame = Frame(SeqID=seq_id + i, LogID=log_id, service=service, method=FrameType.DATA, payload=piece)
-        add = frame.headers.add
-        add(key=H_TYPE, value=str(kind))
-        add(key=H_MESSAGE_ID, value=message_id)
-        add(key=H_SUM, value=str(total))
-        add(key=H_SEQ, value=str(i))
-        add(key=H_TRACE_ID, value=trace_id)
+        # A copy of a template with the five headers in place (a C-level copy) is about twice as fast as
+        # adding them one by one: this runs once per event.
+        frame = Frame()
+        frame.CopyFrom(template)
+        frame.SeqID = seq_id + i
+        frame.LogID = log_id
+        frame.service = service
+        frame.payload = payload[i * step:(i + 1) * step]
+        headers = frame.headers
+        headers[1].value = message_id
+        headers[2].value = str(total)
+        headers[3].value = str(i)
+        headers[4].value = trace_id
         for k, v in extra_headers:
-            add(key=k, value=v)
+            headers.add(key=k, value=v)
         frames.append(frame)
     return frames
+
+
+_DATA_TEMPLATES: dict[MessageType, Frame] = {}
+
+
+def _data_template(kind: MessageType) -> Frame:
+    """A data frame with the headers ``type, message_id, sum, seq, trace_id`` in that order (§2.5)."""
+    template = _DATA_TEMPLATES.get(kind)
+    if template is None:
+        template = Frame(SeqID=0, LogID=0, service=0, method=FrameType.DATA)
+        for key in (H_TYPE, H_MESSAGE_ID, H_SUM, H_SEQ, H_TRACE_ID):
+            template.headers.add(key=key, value="")
+        template.headers[0].value = str(kind)
+        _DATA_TEMPLATES[kind] = template
+    return template
 
 
 # -- acks --------------------------------------------------------------------------------------------
@@ -243,20 +265,34 @@ class Ack:
         return self.code == 200
 
 
+# Acks that need no JSON parse: Node/Go (compact) and Python (spaced) forms of a plain success.
+_PLAIN_OK: Final = frozenset({b'{"code":200}', b'{"code": 200}'})
+
+
 def parse_ack(frame: Frame) -> Ack:
     """Read an ack frame leniently. Never raises: what cannot be read is listed in ``problems``."""
     problems: list[str] = []
-    message_id = header(frame, H_MESSAGE_ID) or ""
+    message_id: str | None = None
+    raw_rt: str | None = None
+    for h in frame.headers:  # one pass; the first value of each header counts (as in ``header``)
+        key = h.key
+        if key == H_MESSAGE_ID:
+            if message_id is None:
+                message_id = h.value
+        elif key == H_BIZ_RT and raw_rt is None:
+            raw_rt = h.value
+    message_id = message_id or ""
     if not message_id:
         problems.append("no message_id header")
     biz_rt: float | None = None
-    raw_rt = header(frame, H_BIZ_RT)
     if raw_rt is not None:
         try:
             biz_rt = float(raw_rt)
         except ValueError:
             problems.append(f"biz_rt not a number: {raw_rt[:40]!r}")
     raw = bytes(frame.payload)
+    if raw in _PLAIN_OK and not problems:  # the SDKs' usual answers, without a JSON parse
+        return Ack(message_id=message_id, code=200, biz_rt_ms=biz_rt, raw=raw)
     code: int | None = None
     data: bytes | None = None
     try:

@@ -32,8 +32,9 @@ from ..errors import ConfigError
 from ..faults import FaultSpec
 from ..overrides import Overrides
 from ..rand import SimRandom
+from ..seal import canonical_json
 from ..transcript import TranscriptWriter
-from ..verdict import Attempt, Channel, Delivery, Outcome
+from ..verdict import Attempt, Channel, Delivery, DeliveryLog, Outcome, Summary
 from .frames import DEFAULT_FRAGMENT_SIZE, ClientConfig
 from .session import Acked, Pending, PongConfig, Problem, Session
 
@@ -136,6 +137,7 @@ class PlatformOptions:
     faults: FaultSpec = field(default_factory=FaultSpec)  # the engine's seeded delivery faults (dup, delay...)
     locale: str = "zh_CN"
     tenant_key: str = C.DEFAULT_TENANT_KEY
+    keep_deliveries: int | None = None  # full records of the newest N deliveries only (None: all of them)
 
     def __post_init__(self) -> None:
         if not self.apps:
@@ -149,6 +151,8 @@ class PlatformOptions:
             raise ConfigError("fragment size must be >= 1")
         if self.max_connections < 1:
             raise ConfigError("max connections must be >= 1")
+        if self.keep_deliveries is not None and self.keep_deliveries < 1:
+            raise ConfigError("keep deliveries must be >= 1")
 
     @property
     def default_app(self) -> str:
@@ -173,7 +177,8 @@ class Platform:
         self.tickets: OrderedDict[str, Ticket] = OrderedDict()
         self.connections: dict[str, Connection] = {}
         self.counters: Counter[str] = Counter()
-        self.deliveries: list[Delivery] = []
+        self.deliveries = DeliveryLog(self.options.keep_deliveries)
+        self.summary = Summary()  # running summary of every closed delivery (retained or not)
         self._sims: dict[tuple[str, int | None], Simulator] = {}
         self._changed = asyncio.Event() if _loop_running() else None
         self._live: dict[str, list[Connection]] = {}
@@ -292,7 +297,8 @@ class Platform:
 
     async def deliver(self, app_id: str, envelope: dict[str, Any], *, attempt_no: int, sent_at: float) -> Attempt:
         """One attempt: pick a live connection of ``app_id`` at random, send, judge the ack."""
-        body = json.dumps(envelope, ensure_ascii=False, separators=(",", ":"))
+        raw = canonical_json(envelope)
+        body = raw.decode("utf-8")
         att = Attempt(event_id=event_id_of(envelope), event_type=event_type_of(envelope), attempt=attempt_no,
                       channel=Channel.LONGCONN, outcome=Outcome.NOT_DELIVERED, sent_at=sent_at, latency_ms=0.0,
                       request_body=body)
@@ -308,7 +314,7 @@ class Platform:
         message_id = self._ids.uuid()
         trace_id = self._ids.hex(32)
         t0 = time.perf_counter()
-        frames = conn.session.send_event(body.encode(), message_id=message_id, trace_id=trace_id, now=t0, token=fut)
+        frames = conn.session.send_event(raw, message_id=message_id, trace_id=trace_id, now=t0, token=fut)
         att.extra = {"message_id": message_id, "trace_id": trace_id, "fragments": len(frames)}
         try:
             for data in frames:
@@ -389,9 +395,13 @@ class Platform:
                                locale=self.options.locale)
             sim = Simulator(config, clock=self.clock, transcript=self.transcript)
             sim.deliveries = self.deliveries  # one record for the whole platform
+            sim.on_delivery.append(self._closed)
             if seed is None:
                 self._sims[key] = sim
         return sim
+
+    def _closed(self, d: Delivery) -> None:
+        self.summary.add(d)
 
     async def push(self, event_type: str = C.DEFAULT_EVENT_TYPE, count: int = 1, *, app_id: str | None = None,
                    seed: int | None = None, overrides: Overrides | None = None, concurrency: int = 1,
@@ -464,12 +474,14 @@ class Platform:
         return {"apps": list(self.options.apps), "client_config": self.config.to_json(),
                 "faults": self.faults.as_dict(), "counters": dict(self.counters),
                 "connections": [c.info() for c in self.connections.values()],
-                "deliveries": len(self.deliveries)}
+                "deliveries": self.deliveries.total, "deliveries_retained": len(self.deliveries),
+                "summary": self.summary.to_json()}
 
     def clear(self) -> None:
         """Forget deliveries and counters, lift every fault, restore the configured ClientConfig.
         Live connections stay."""
         self.deliveries.clear()
+        self.summary = Summary()
         self.counters.clear()
         self.faults = Faults()
         self.set_client_config(self.options.client_config)

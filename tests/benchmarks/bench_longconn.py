@@ -11,15 +11,24 @@ Measured in the same run, so the ratios are what matter on a noisy 2-core machin
 * ``lark``: the platform's CPU time per event when the clients are real ``lark.ws.Client``s (another
   process), whose synchronous dispatch is much slower than the minimal clients.
 
-Where the time goes (cProfile of the platform thread, 20k events, 2-core machine shared with other jobs):
-the full path costs ~100-120 us of platform CPU per event against ~50 us for the thin one. The extra
-~60 us is spread over the per-event Python work, none of it dominant: JSON serialisation of the envelope
-(~12 us, 13% of the profile), frame building and ack parsing (~8 us), ids, futures and task switches,
-``Attempt``/``Delivery`` records and the engine loop (~30 us together). uvicorn/websockets/Starlette
-are ~15% (Starlette alone 2%). The platform runs on one core (one event loop, the GIL), so the
-full path tops out near 1 s / 100 us = 10k acked events/s; only the thin path reaches 20k+.
-With real SDK clients, permessage-deflate (which they offer and uvicorn accepts) adds ~50 us per event
-on the platform side (``--no-deflate`` to compare).
+Where the time goes (py-spy of the platform thread and gc.callbacks timings, 40k events, 2-core machine
+shared with other jobs, so +-20% between runs): the full path costs ~80-100 us of platform CPU per event
+against ~50 us for the thin one (which is mostly uvicorn/websockets: the per-frame ``transport.write``
+and websockets' frame serialisation, ~25% of the profile, and the ack's read/parse). Of the engine's extra
+~30-50 us, the garbage collector is the largest single part: the run keeps a ``Delivery`` + ``Attempt``
+record per event, so full collections walk a growing heap (~0.6-0.9 s of gen-2 collections over the
+whole run; with the collector disabled the same run does ~13k/s at ~75 us). The rest is spread thin:
+attempt bookkeeping (``Platform.deliver``, ids, a future and a task per attempt, ~10 us), frame build and
+ack parse (~6 us), envelope JSON (~1 us with orjson, was ~12 us with the stdlib). The platform runs on
+one core (one event loop, the GIL), so the full path tops out near 1 s / 80 us = 12k acked events/s;
+only the thin path reaches 20k+.
+With real SDK clients, permessage-deflate (which they offer and uvicorn accepts) roughly doubles the
+platform's CPU per event (~170 us against ~90 us; ``--no-deflate`` to compare). The minimal clients
+never offer it (``compression=None``), so it is off for them.
+
+``load --platform``: `feishu-sim load` in another process against the same platform and clients, with
+one control-API call per event (``--platform-batch 1``) and with the batch push (the default); the
+platform generates every event itself (Faker, ~40 us), which is what limits the batched run.
 
 Envelopes are generated before the timed window (generation has its own benchmark, bench_generate.py).
 The minimal clients decode every frame with protobuf and ack it (copy of the frame, ``{"code":200}``),
@@ -134,6 +143,24 @@ def thin_blast(server: PlatformServer, envelopes: list[dict[str, Any]]) -> float
     return server._call(go(), 120)
 
 
+def load_run(domain: str, rate: int, duration: float, batch: str) -> float:
+    """Acked events/s of a `feishu-sim load --platform` run in another process (over its whole run)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        report = Path(tmp) / "r.json"
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "simulator", "load", "--platform", domain, "--rate", str(rate),
+                        "--duration", f"{duration:g}", "--connections", "32", "--platform-batch", batch,
+                        "--report", str(report), "-q"], env=env, check=False, stdout=subprocess.DEVNULL)
+        wall = time.perf_counter() - t0
+        counts = json.loads(report.read_text())["counts"]
+    print(f"  load --platform-batch {batch}: {counts['acked']:,} acked of {counts['sent']:,} sent "
+          f"({counts['unsent']:,} unsent) in {duration:g} s scheduled, {wall:.1f} s wall")
+    return float(counts["acked"]) / duration
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--events", type=int, default=40_000)
@@ -143,19 +170,16 @@ def main() -> int:
     ap.add_argument("--lark-events", type=int, default=2000)
     ap.add_argument("--no-deflate", action="store_true",
                     help="refuse permessage-deflate (the SDK clients offer it; uvicorn accepts it by default)")
+    ap.add_argument("--load-rate", type=int, default=20_000,
+                    help="offered rate of the `feishu-sim load --platform` comparison (0: skip)")
+    ap.add_argument("--load-duration", type=float, default=4.0)
     ap.add_argument("--no-uvloop", action="store_true", help="run the platform on the stdlib asyncio loop")
     args = ap.parse_args()
-    if not args.no_uvloop:
-        try:
-            import uvloop
-
-            asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())  # the server thread's new_event_loop()
-        except ImportError:
-            pass
-    print(f"platform loop: {asyncio.get_event_loop_policy().__class__.__module__}")
+    event_loop = "asyncio" if args.no_uvloop else "auto"
+    print(f"platform loop: {event_loop}")
 
     with PlatformServer(app_id=APP_ID, app_secret=SECRET, client_config=CONFIG, seed=1,
-                        ws_per_message_deflate=not args.no_deflate) as server:
+                        ws_per_message_deflate=not args.no_deflate, event_loop=event_loop) as server:
         t = time.perf_counter()
         envelopes = [server.generate() for _ in range(min(args.events, 2000))]
         envelopes = [envelopes[i % len(envelopes)] for i in range(args.events)]
@@ -188,6 +212,24 @@ def main() -> int:
               f"{thin_clients_cpu / len(envelopes) * 1e6:.0f} us; CPU use: platform {thin_cpu / thin_wall:.0%}, "
               f"clients {thin_clients_cpu / thin_wall:.0%})")
         print(f"ratio engine/thin: {engine_rate / thin_rate:.2f}")
+
+        if args.load_rate:
+            # `feishu-sim load --platform` (another process) against the same platform and clients: one
+            # control-API call per event against the batch push.
+            server.clear()
+            proc = spawn("_child-minimal", server.domain, args.clients)
+            try:
+                server.wait_for_clients(args.clients, timeout=30)
+                rates = {}
+                for batch in ("1", "256"):
+                    server.clear()
+                    rates[batch] = load_run(server.domain, args.load_rate, args.load_duration, batch)
+            finally:
+                proc.kill()
+                proc.wait()
+            print(f"load --platform: offered {args.load_rate:,}/s for {args.load_duration:g} s: acked/s with one call "
+                  f"per event {rates['1']:,.0f}, batched {rates['256']:,.0f} "
+                  f"(ratio {rates['256'] / max(rates['1'], 1):.1f}x)")
 
         if args.lark:
             # One lark.ws.Client per process: the SDK keeps its event loop in a module global.

@@ -112,3 +112,17 @@ def test_load_through_the_platform_to_the_official_sdk_client(tmp_path: Path,
     assert rc == 0, capsys.readouterr()
     assert json.loads(report.read_text())["counts"]["acked"] == 20
     assert len(set(seen)) == 20  # twenty distinct events reached lark.ws.Client's typed handler
+
+
+@pytest.mark.parametrize("platform_with_clients", [200], indirect=True)
+@pytest.mark.parametrize(("rate", "batch"), [(1500, "256"), (100, "1")])
+def test_load_through_the_platform_batched_and_one_by_one(platform_with_clients: tuple[Any, int], rate: int,
+                                                          batch: str, tmp_path: Path) -> None:
+    platform, _ = platform_with_clients
+    platform.clear()
+    report = tmp_path / "r.json"
+    rc = main(["load", "--platform", platform.domain, "--rate", str(rate), "--duration", "1", "--connections", "2",
+               "--platform-batch", batch, "--report", str(report), "-q"])
+    c = json.loads(report.read_text())["counts"]
+    assert rc == 0 and c["sent"] == c["acked"] == rate
+    assert platform.summary().acked == rate  # each event delivered once, whatever the batching

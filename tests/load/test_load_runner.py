@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import time
 
+import pytest
+
 from simulator.clock import VirtualClock
 from simulator.config import AppProfile
 from simulator.load.runner import SEAL_AHEAD_MAX, Driver, LoadPlan
@@ -41,13 +43,16 @@ def test_high_rates_seal_a_few_ahead_in_order() -> None:
     assert len({h["event_id"] for h in ids}) == SEAL_AHEAD_MAX + 1  # type: ignore[index]
 
 
-def test_platform_mode_sends_push_requests() -> None:
+@pytest.mark.parametrize(("batch", "path"), [(1, "/_sim/push"), (256, "/_sim/push/batch")])
+def test_platform_mode_sends_push_requests(batch: int, path: str) -> None:
     d = Driver(LoadPlan(url="x", platform="http://127.0.0.1:9001", schedule=Schedule.constant(10, 1),
-                        control_token="tok"))
+                        control_token="tok", platform_batch=batch))
     req = d._platform_request()
     head, body = req.split(b"\r\n\r\n", 1)
-    assert head.startswith(b"POST /_sim/push HTTP/1.1\r\n")
+    assert head.startswith(f"POST {path} HTTP/1.1\r\n".encode())
     assert b"Authorization: Bearer tok" in head
     assert json.loads(body) == {"event_type": "vc.meeting.share_ended_v1", "count": 1,
                                 "app_id": "cli_a1b2c3d4e5f60718"}
+    if batch > 1:
+        assert json.loads(d._batch_request(7).split(b"\r\n\r\n", 1)[1])["count"] == 7
     assert d.source is None

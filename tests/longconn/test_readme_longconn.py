@@ -83,3 +83,5 @@ def test_shell_examples_work(served: tuple[str, list[str]], capsys: pytest.Captu
             assert resp.status_code == 200, (curl, resp.text)
             if url.endswith("/_sim/push"):
                 assert resp.json()["summary"]["acked"] == 3
+            elif url.endswith("/_sim/push/batch"):  # lark.ws.Client acks one hundred events of one call
+                assert resp.json() == {"count": 100, "acked": 100, "verdicts": ["acked"] * 100}
