@@ -31,6 +31,23 @@ from .verdict import Attempt, Channel, Delivery, Final, Outcome, Summary
 
 __version__ = "0.1.0"
 
+# Heavier faces, imported on first use so ``import simulator`` stays light.
+_LAZY = {
+    "FeishuSim": "simulator.testing",
+    "PlatformServer": "simulator.longconn.server",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'simulator' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 __all__ = [
     "AesCipher",
     "AppProfile",
@@ -42,11 +59,13 @@ __all__ = [
     "Delivery",
     "EventFactory",
     "FaultSpec",
+    "FeishuSim",
     "Final",
     "FixtureError",
     "NotAcked",
     "Outcome",
     "OverrideError",
+    "PlatformServer",
     "ReceiverError",
     "ReferenceReceiver",
     "RetryPolicy",

@@ -90,3 +90,16 @@ def test_invalid_url_is_a_usage_error() -> None:
 
     with pytest.raises(TargetError):
         deliver(None, url="nope://x")
+
+
+def test_an_answer_after_the_budget_is_a_timeout_even_if_it_arrives() -> None:
+    import time as _time
+
+    async def blocking(request: Request) -> Response:
+        _time.sleep(0.3)  # blocks the loop the client shares with it: wait_for cannot fire in time
+        return PlainTextResponse("ok")
+
+    app = Starlette(routes=[Route("/hook", blocking, methods=["POST"])])
+    d = deliver(app, budget=Budget(connect_s=0.1, total_s=0.1))
+    att = d.last
+    assert att is not None and att.outcome is Outcome.TIMEOUT and "beyond" in att.detail and att.status == 200

@@ -105,6 +105,12 @@ class WebhookChannel:
             if att.outcome is Outcome.REJECTED:
                 att.detail = f"HTTP {resp.status_code}: {excerpt(resp.content)}"
         att.latency_ms = (time.perf_counter() - t0) * 1000.0
+        if att.outcome is not Outcome.TIMEOUT and att.latency_ms > self.budget.total_s * 1000.0:
+            # An answer can arrive after the budget when the receiver blocks the event loop we share with
+            # it (in-process apps) or the loop is starved: the platform would have given up already.
+            att.outcome = Outcome.TIMEOUT
+            att.detail = (f"answer (HTTP {att.status}) came after {att.latency_ms:.0f} ms, "
+                          f"beyond the {self.budget.total_s:g} s budget")
         return att
 
     async def aclose(self) -> None:
