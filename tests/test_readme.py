@@ -28,7 +28,8 @@ def test_generate_examples(capsys: pytest.CaptureFixture[str]) -> None:
     from simulator.cli import main
 
     text = README.read_text(encoding="utf-8")
-    section = text[text.index("## Generating events"):text.index("## URL verification")]
+    start = text.index("## Generating events")
+    section = text[start:text.index("\n## ", start)]
     commands = re.findall(r"^feishu-sim (generate[^#\n]*)", section, re.M)
     assert len(commands) == 3
     import shlex
