@@ -119,6 +119,7 @@ class SimConfig:
     seed: int | None = None
     locale: str = "zh_CN"
     validate: bool = True
+    validate_all: bool = False  # also re-validate unmodified generator output (slow: ~1 ms per event)
     budget: Budget = field(default_factory=Budget)
     accept_2xx: bool = False
     retries: RetryPolicy = field(default_factory=RetryPolicy)

@@ -73,7 +73,8 @@ class Simulator:
         self.config = config or SimConfig()
         self.rand = SimRandom(self.config.seed)
         self.clock: Clock = clock or default_clock(self.config)
-        self.factory = EventFactory(app=self.config.app, rand=self.rand, clock=self.clock, locale=self.config.locale)
+        self.factory = EventFactory(app=self.config.app, rand=self.rand, clock=self.clock, locale=self.config.locale,
+                                    validate_all=self.config.validate_all)
         self.sealer = Sealer(self.config.app.encrypt_key, self.rand.fork("seal"))
         self.transcript = transcript
         self.deliveries = DeliveryLog()  # a platform shares one (bounded) log among its engines

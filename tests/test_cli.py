@@ -122,3 +122,26 @@ def test_rejections_exit_1_with_status_and_excerpt(capsys: pytest.CaptureFixture
     lines = out.splitlines()
     assert len(lines) == 2 and all(line.startswith("exhausted ") and "status=401" in line for line in lines)
     assert "signature verification failed" in lines[0]
+
+
+def test_validate_all_checks_unmodified_generator_output(capsys: pytest.CaptureFixture[str]) -> None:
+    from simulator import catalog
+
+    spec = catalog.get("vc.meeting.share_ended_v1")
+    real = spec.generate
+
+    def broken(ctx):  # type: ignore[no-untyped-def]
+        body = real(ctx)
+        body["meeting"]["meeting_no"] = "12"
+        return body
+
+    object.__setattr__(spec, "generate", broken)  # EventSpec is frozen; restored below
+    try:
+        code, _, _ = run(capsys, "generate", "--seed", "1")
+        assert code == 0  # generator output is trusted by default
+        code, out, err = run(capsys, "generate", "--seed", "1", "--validate-all")
+        assert code == 2 and out == "" and "meeting_no" in err
+    finally:
+        object.__setattr__(spec, "generate", real)
+    code, _, err = run(capsys, "generate", "--validate-all", "--no-validate")
+    assert code == 2 and "not allowed with" in err

@@ -76,7 +76,10 @@ def add_generation_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
                    help="override a field, e.g. --set event.meeting.topic='Q3 review' (JSON-typed values)")
     g.add_argument("--locale", default="zh_CN", help="Faker locale: zh_CN (default) or en_US")
-    g.add_argument("--no-validate", action="store_true",
+    v = g.add_mutually_exclusive_group()
+    v.add_argument("--validate-all", action="store_true",
+                   help="validate every event against its schema, not only those changed by --set (slow)")
+    v.add_argument("--no-validate", action="store_true",
                    help="do not validate against the schema (for deliberately broken payloads)")
 
 
@@ -97,6 +100,7 @@ def sim_config(args: argparse.Namespace, **extra: Any) -> SimConfig:
         "seed": getattr(args, "seed", None),
         "locale": getattr(args, "locale", "zh_CN"),
         "validate": not getattr(args, "no_validate", False),
+        "validate_all": getattr(args, "validate_all", False),
         "accept_2xx": getattr(args, "accept_2xx", False),
     }
     if hasattr(args, "timeout"):
