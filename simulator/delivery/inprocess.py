@@ -28,7 +28,7 @@ import httpx
 from ..config import Budget
 from ..errors import TargetError
 from ..seal import Sealer
-from ..verdict import Attempt, Outcome
+from ..verdict import Attempt
 from .webhook import WebhookChannel, check_url
 
 AppKind = Literal["asgi", "wsgi"]
@@ -116,7 +116,13 @@ def app_transport(app: object, kind: AppKind) -> httpx.AsyncBaseTransport:
 
 
 class InProcessChannel(WebhookChannel):
-    """A ``WebhookChannel`` whose transport is an app in this process."""
+    """A ``WebhookChannel`` whose transport is an app in this process.
+
+    An ASGI app shares the caller's event loop: if it blocks the loop, the budget's timer cannot fire
+    before the answer is in; ``WebhookChannel`` then judges the late answer a timeout, as the platform would.
+    """
+
+    late_answer_hint = " (does the app block the event loop?)"
 
     def __init__(self, app: object, kind: AppKind, path: str, sealer: Sealer, *, budget: Budget | None = None,
                  accept_2xx: bool = False) -> None:
@@ -132,12 +138,6 @@ class InProcessChannel(WebhookChannel):
             att = await super().attempt(envelope, attempt_no=attempt_no, sent_at=sent_at)
         finally:
             _app_errors.reset(token)
-        if att.status is not None and att.latency_ms > self.budget.total_s * 1000.0:
-            # An ASGI app shares the caller's event loop: if it blocks the loop, the budget's timer cannot
-            # fire before the answer is in. The platform would have given up: judge it as it would.
-            att.outcome = Outcome.TIMEOUT
-            att.detail = (f"answered HTTP {att.status} after {att.latency_ms:.0f} ms, over the "
-                          f"{self.budget.total_s:g} s budget (does the app block the event loop?)")
         if errors:
             exc = errors[0]
             att.detail = f"{att.detail}; app raised {type(exc).__name__}: {exc}".lstrip("; ")

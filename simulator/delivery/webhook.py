@@ -48,6 +48,7 @@ def excerpt(data: bytes | str, limit: int = BODY_EXCERPT) -> str:
 
 class WebhookChannel:
     channel = Channel.WEBHOOK
+    late_answer_hint = ""  # appended to the detail of an answer judged late (subclasses know why)
 
     def __init__(self, url: str, sealer: Sealer, *, budget: Budget | None = None, accept_2xx: bool = False,
                  client: httpx.AsyncClient | None = None, transport: httpx.AsyncBaseTransport | None = None) -> None:
@@ -109,8 +110,8 @@ class WebhookChannel:
             # An answer can arrive after the budget when the receiver blocks the event loop we share with
             # it (in-process apps) or the loop is starved: the platform would have given up already.
             att.outcome = Outcome.TIMEOUT
-            att.detail = (f"answer (HTTP {att.status}) came after {att.latency_ms:.0f} ms, "
-                          f"beyond the {self.budget.total_s:g} s budget")
+            att.detail = (f"answered HTTP {att.status} after {att.latency_ms:.0f} ms, over the "
+                          f"{self.budget.total_s:g} s budget{self.late_answer_hint}")
         return att
 
     async def aclose(self) -> None:
