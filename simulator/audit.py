@@ -135,12 +135,13 @@ class Report:
 
 
 # -- judges ----------------------------------------------------------------------------------------
-def _no_answer(a: Answer, budget_s: float) -> tuple[Grade, str] | None:
+def _unless_silent(a: Answer, budget_s: float, answered: tuple[Grade, str]) -> tuple[Grade, str]:
+    """``answered`` if the receiver answered at all; a FAIL if it was unreachable or hung."""
     if a.unreachable:
         return Grade.FAIL, f"receiver not reachable ({a.detail}): did an earlier request crash it?"
     if a.outcome is Outcome.TIMEOUT:
         return Grade.FAIL, f"no answer within {budget_s:g} s: a bad request must be refused promptly, not hang"
-    return None
+    return answered
 
 
 def must_accept(budget_s: float) -> Judge:
@@ -160,10 +161,7 @@ def must_refuse(why_bad: str, budget_s: float) -> Judge:
     def judge(a: Answer) -> tuple[Grade, str]:
         if a.accepted:
             return Grade.FAIL, f"accepted ({a.describe()}) {why_bad}"
-        silent = _no_answer(a, budget_s)
-        if silent is not None:
-            return silent
-        return Grade.PASS, f"refused: {a.describe()}"
+        return _unless_silent(a, budget_s, (Grade.PASS, f"refused: {a.describe()}"))
     return judge
 
 
@@ -172,10 +170,7 @@ def advisory_if_accepted(advice: str, budget_s: float) -> Judge:
     def judge(a: Answer) -> tuple[Grade, str]:
         if a.accepted:
             return Grade.ADVISORY, f"accepted ({a.describe()}); {advice}"
-        silent = _no_answer(a, budget_s)
-        if silent is not None:
-            return silent
-        return Grade.PASS, f"refused: {a.describe()}"
+        return _unless_silent(a, budget_s, (Grade.PASS, f"refused: {a.describe()}"))
     return judge
 
 
@@ -185,11 +180,9 @@ def duplicate_judge(budget_s: float) -> Judge:
             return Grade.ADVISORY, ("answered 200, as it must (anything else makes the platform retry); whether it "
                                     "processed the event twice is not visible from outside: dedupe on "
                                     "header.event_id (semantics §1.3)")
-        silent = _no_answer(a, budget_s)
-        if silent is not None:
-            return silent
-        return Grade.ADVISORY, (f"refused a duplicate ({a.describe()}): the platform would retry it up to 4 times; "
-                                "answer 200 and skip the work instead")
+        return _unless_silent(a, budget_s, (
+            Grade.ADVISORY, f"refused a duplicate ({a.describe()}): the platform would retry it up to 4 times; "
+                            "answer 200 and skip the work instead"))
     return judge
 
 
@@ -199,10 +192,7 @@ def challenge_refused(value: str, budget_s: float) -> Judge:
         if a.accepted and value in a.body:
             return Grade.FAIL, ("echoed the challenge although its token is wrong: anyone can bind this URL to "
                                 "another app (the SDK checks the token before answering)")
-        silent = _no_answer(a, budget_s)
-        if silent is not None:
-            return silent
-        return Grade.PASS, f"not echoed: {a.describe()}"
+        return _unless_silent(a, budget_s, (Grade.PASS, f"not echoed: {a.describe()}"))
     return judge
 
 
