@@ -27,6 +27,19 @@ def sim_with(retries: str = "feishu", scale: float = 0.0, **kw: object) -> Simul
     return Simulator(config, clock=VirtualClock(SEEDED_EPOCH, scale=scale))
 
 
+def deliver_in_process(sim: Simulator, app: object) -> None:
+    """Deliver one generated event through the retry ladder into an in-process ASGI app."""
+
+    async def go() -> None:
+        ch = sim.webhook("http://testserver/hook", transport=httpx.ASGITransport(app=app))  # type: ignore[arg-type]
+        try:
+            await sim.deliver(sim.generate(ET), ch)
+        finally:
+            await ch.aclose()
+
+    asyncio.run(go())
+
+
 def gaps(sent: list[float]) -> list[float]:
     return [round(b - a, 6) for a, b in itertools.pairwise(sent)]
 
@@ -76,14 +89,7 @@ def test_every_webhook_retry_is_sealed_afresh() -> None:
     sim = sim_with(app=AppProfile(encrypt_key=key, verification_token="tok"))
     app, log = flaky_app(99)
 
-    async def go() -> None:
-        ch = sim.webhook("http://testserver/hook", transport=httpx.ASGITransport(app=app))
-        try:
-            await sim.deliver(sim.generate(ET), ch)
-        finally:
-            await ch.aclose()
-
-    asyncio.run(go())
+    deliver_in_process(sim, app)
     assert len(log) == 5
     cipher = AesCipher(key)
     ts = [int(r["headers"]["x-lark-request-timestamp"]) for r in log]
@@ -161,14 +167,7 @@ def test_sent_at_is_platform_time_and_feeds_the_signature_timestamp() -> None:
     sim = sim_with("1", app=AppProfile(encrypt_key="k"))
     app, log = flaky_app(1)
 
-    async def go() -> None:
-        ch = sim.webhook("http://testserver/hook", transport=httpx.ASGITransport(app=app))
-        try:
-            await sim.deliver(sim.generate(ET), ch)
-        finally:
-            await ch.aclose()
-
-    asyncio.run(go())
+    deliver_in_process(sim, app)
     d = sim.deliveries[0]
     assert [int(a.sent_at) for a in d.attempts] == [int(r["headers"][C.HEADER_TIMESTAMP.lower()]) for r in log]
 
