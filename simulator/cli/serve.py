@@ -96,8 +96,9 @@ def run(args: argparse.Namespace) -> int:
     from ..faults import FaultSpec
     from ..longconn.app import create_app
     from ..longconn.frames import DEFAULT_FRAGMENT_SIZE, ClientConfig
-    from ..longconn.platform import Platform, PlatformOptions
+    from ..longconn.platform import Platform
     from ..longconn.server import is_loopback
+    from ..longconn.state import PlatformOptions
     from ..servers import bind_socket, loop_factory, url_of
     from ..transcript import TranscriptWriter
 

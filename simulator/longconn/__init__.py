@@ -9,9 +9,10 @@ thin Starlette face; ``server.PlatformServer`` runs it all in a background threa
 from __future__ import annotations
 
 from .frames import DEFAULT_FRAGMENT_SIZE, ClientConfig
-from .platform import Platform, PlatformOptions
+from .platform import Platform
 from .server import TEST_CLIENT_CONFIG, PlatformServer
 from .session import PongConfig, Session
+from .state import PlatformOptions
 
 __all__ = [
     "DEFAULT_FRAGMENT_SIZE",

@@ -30,8 +30,9 @@ from .. import constants as C
 from ..errors import ConfigError, SimulatorError, UsageError
 from ..overrides import parse_assignments
 from ..verdict import Delivery, Summary
-from .platform import WS_PATH, Platform, Rejection
+from .platform import Platform
 from .session import PongConfig
+from .state import WS_PATH, Rejection
 
 log = logging.getLogger("simulator.longconn")
 

@@ -55,8 +55,9 @@ from ..transcript import TranscriptWriter
 from ..verdict import Delivery, Summary
 from .app import create_app
 from .frames import DEFAULT_FRAGMENT_SIZE, ClientConfig
-from .platform import Platform, PlatformOptions
+from .platform import Platform
 from .session import PongConfig
+from .state import PlatformOptions
 
 T = TypeVar("T")
 
