@@ -7,10 +7,11 @@ The public API: configure a run (``AppProfile``, ``SimConfig``, ``Budget``, ``Re
 
 from __future__ import annotations
 
-from .clock import Clock, SystemClock, VirtualClock
-from .config import AppProfile, Budget, RetryPolicy, SimConfig
-from .engine import Simulator
-from .errors import (
+from simulator.clock import Clock, SystemClock, VirtualClock
+from simulator.config import AppProfile, Budget, RetryPolicy, SimConfig
+from simulator.engine.core import Simulator
+from simulator.engine.faults import FaultSpec
+from simulator.errors import (
     ConfigError,
     FixtureError,
     NotAcked,
@@ -22,19 +23,18 @@ from .errors import (
     UsageError,
     ValidationFailed,
 )
-from .faults import FaultSpec
-from .generator import EventFactory
-from .rand import SimRandom
-from .receiver import ReferenceReceiver
-from .seal import AesCipher, Sealer, canonical_json, sign
-from .verdict import Attempt, Channel, Delivery, Final, Outcome, Summary
+from simulator.generation.factory import EventFactory
+from simulator.rand import SimRandom
+from simulator.receiver import ReferenceReceiver
+from simulator.verdicts.model import Attempt, Channel, Delivery, Final, Outcome, Summary
+from simulator.wire.seal import AesCipher, Sealer, canonical_json, sign
 
 __version__ = "0.1.0"
 
 # Heavier faces, imported on first use so ``import simulator`` stays light.
 _LAZY = {
     "FeishuSim": "simulator.testing",
-    "PlatformServer": "simulator.longconn.server",
+    "PlatformServer": "simulator.platform.server",
 }
 
 

@@ -33,16 +33,16 @@ from typing import Any
 
 import httpx
 
-from . import constants as C
-from .clock import Clock, SystemClock
-from .config import AppProfile, Budget
-from .delivery.webhook import WebhookChannel
-from .envelope import challenge
-from .errors import ConfigError
-from .generator import EventFactory
-from .rand import SimRandom
-from .seal import SealedRequest, Sealer, canonical_json, sign
-from .verdict import Attempt, Channel, Outcome
+from simulator import constants as C
+from simulator.clock import Clock, SystemClock
+from simulator.config import AppProfile, Budget
+from simulator.delivery.webhook import WebhookChannel
+from simulator.errors import ConfigError
+from simulator.generation.factory import EventFactory
+from simulator.rand import SimRandom
+from simulator.verdicts.model import Attempt, Channel, Outcome
+from simulator.wire.envelope import challenge
+from simulator.wire.seal import SealedRequest, Sealer, canonical_json, sign
 
 STALE_AGE_S = 24 * 3600.0  # a day old: far outside any sane replay window
 OVERSIZED_BYTES = 2 * 1024 * 1024 + 1  # real events are a few KiB; the SDK frame limit is 1 MiB (protocol §2.7)

@@ -7,9 +7,9 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from . import constants as C
-from .errors import ConfigError
-from .faults import FaultSpec
+from simulator import constants as C
+from simulator.engine.faults import FaultSpec
+from simulator.errors import ConfigError
 
 _APP_ID_RE = re.compile(r"^cli_[0-9a-f]{16}$")
 

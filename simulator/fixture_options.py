@@ -12,10 +12,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import constants as C
-from .config import AppProfile, Budget, RetryPolicy, SimConfig
-from .errors import ConfigError
-from .faults import FAULT_NAMES, FaultSpec
+from simulator import constants as C
+from simulator.config import AppProfile, Budget, RetryPolicy, SimConfig
+from simulator.engine.faults import FAULT_NAMES, FaultSpec
+from simulator.errors import ConfigError
 
 DEFAULT_PATH = "/webhook/event"
 

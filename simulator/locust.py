@@ -32,7 +32,7 @@ from locust.contrib.fasthttp import FastHttpUser
 
 from simulator import constants as C
 from simulator.config import AppProfile
-from simulator.generator import EventFactory
+from simulator.generation.factory import EventFactory
 from simulator.load.events import EventSource
 from simulator.rand import SimRandom
 

@@ -81,7 +81,7 @@ class SimRandom:
             try:
                 fk = Faker(locale)
             except AttributeError as exc:  # Faker raises AttributeError for unknown locales
-                from .errors import ConfigError
+                from simulator.errors import ConfigError
 
                 raise ConfigError(f"unknown locale {locale!r}") from exc
             fk.seed_instance(hash_seed(self.seed, "faker:" + locale))

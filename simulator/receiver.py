@@ -30,8 +30,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from . import constants as C
-from .seal import AesCipher, DecryptError, sign
+from simulator import constants as C
+from simulator.wire.seal import AesCipher, DecryptError, sign
 
 DEFAULT_MAX_BODY = 1024 * 1024
 

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 import uvicorn
 
-from .errors import ConfigError
+from simulator.errors import ConfigError
 
 
 def bind_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:

@@ -1,6 +1,6 @@
 """``FeishuSim``: the simulator as a test helper (what the ``feishu_sim`` pytest fixture returns).
 
-A thin face over the one engine (``simulator.engine.Simulator``): it resolves a target (URL, ASGI app,
+A thin face over the one engine (``simulator.engine.core.Simulator``): it resolves a target (URL, ASGI app,
 WSGI app), pushes through the engine's retry ladder, keeps every delivery, and answers assertions. It
 does not need pytest; the plugin only builds it from the marker and checks it after the test.
 
@@ -20,17 +20,17 @@ from collections.abc import Coroutine, Sequence
 from pathlib import Path
 from typing import Any, TypeVar, overload
 
-from . import __version__
-from . import constants as C
-from .config import SimConfig
-from .delivery.inprocess import channel_for, check_path, resolve
-from .engine import Simulator
-from .errors import ConfigError, NotAcked, TargetError, UsageError
-from .fixture_options import OPTIONS, Settings, check_names, opt_str, settings_from
-from .overrides import Overrides
-from .seal import Sealer
-from .transcript import TranscriptWriter
-from .verdict import Attempt, Channel, Delivery, Summary
+from simulator import __version__
+from simulator import constants as C
+from simulator.config import SimConfig
+from simulator.delivery.inprocess import channel_for, check_path, resolve
+from simulator.engine.core import Simulator
+from simulator.errors import ConfigError, NotAcked, TargetError, UsageError
+from simulator.fixture_options import OPTIONS, Settings, check_names, opt_str, settings_from
+from simulator.generation.overrides import Overrides
+from simulator.verdicts.model import Attempt, Channel, Delivery, Summary
+from simulator.verdicts.transcript import TranscriptWriter
+from simulator.wire.seal import Sealer
 
 __all__ = ["OPTIONS", "UNSET", "FeishuSim", "Settings", "check_names", "settings_from"]
 
@@ -69,7 +69,7 @@ class _LoopThread:
 def _is_platform(target: object) -> bool:
     """A long-connection ``PlatformServer``? (If its module was never imported, ``target`` cannot be one:
     no import cost for webhook-only suites.)"""
-    server_mod = sys.modules.get("simulator.longconn.server")
+    server_mod = sys.modules.get("simulator.platform.server")
     return server_mod is not None and isinstance(target, server_mod.PlatformServer)
 
 

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 
 import httpx
 
-from . import constants as C
-from .envelope import challenge
-from .rand import SimRandom
-from .seal import AesCipher, canonical_json
+from simulator import constants as C
+from simulator.rand import SimRandom
+from simulator.wire.envelope import challenge
+from simulator.wire.seal import AesCipher, canonical_json
 
 
 @dataclass

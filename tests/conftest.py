@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from simulator.clock import VirtualClock
-from simulator.generator import SEEDED_EPOCH
+from simulator.generation.factory import SEEDED_EPOCH
 from simulator.rand import SimRandom
 
 

@@ -12,9 +12,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from simulator.envelope import event_id_of, event_type_of
 from simulator.rand import SimRandom, hash_seed
-from simulator.verdict import Attempt, Channel, Outcome
+from simulator.verdicts.model import Attempt, Channel, Outcome
+from simulator.wire.envelope import event_id_of, event_type_of
 
 ET = "vc.meeting.share_ended_v1"
 Script = Callable[[str, int], Outcome]

@@ -18,8 +18,8 @@ from simulator.audit import Grade, Report, run_audit
 from simulator.cli import main
 from simulator.config import AppProfile, Budget
 from simulator.receiver import ReferenceReceiver
-from simulator.seal import AesCipher
 from simulator.servers import ThreadedServer
+from simulator.wire.seal import AesCipher
 from tests.sdk_http_receiver import SdkReceiver
 
 KEY, TOKEN = "audit-encrypt-key", "AuditVerificationToken0123456789"
@@ -171,7 +171,7 @@ def test_cases_are_built_as_described_without_io() -> None:
     from simulator.audit import CaseBuilder
     from simulator.clock import VirtualClock
     from simulator.rand import SimRandom
-    from simulator.seal import sign
+    from simulator.wire.seal import sign
 
     b = CaseBuilder(APP, rand=SimRandom(3), clock=VirtualClock(1_772_415_000.0), event_type="vc.meeting.share_ended_v1",
                     budget_s=3.0)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from simulator import schemas
 from simulator.cli import main
+from simulator.generation import schemas
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -125,7 +125,7 @@ def test_rejections_exit_1_with_status_and_excerpt(capsys: pytest.CaptureFixture
 
 
 def test_validate_all_checks_unmodified_generator_output(capsys: pytest.CaptureFixture[str]) -> None:
-    from simulator import catalog
+    from simulator.generation import catalog
 
     spec = catalog.get("vc.meeting.share_ended_v1")
     real = spec.generate

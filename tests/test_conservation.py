@@ -11,10 +11,10 @@ from hypothesis import strategies as st
 
 from simulator.clock import VirtualClock
 from simulator.config import RetryPolicy, SimConfig
-from simulator.engine import Simulator
-from simulator.faults import FaultSpec
-from simulator.generator import SEEDED_EPOCH
-from simulator.verdict import Final, Outcome
+from simulator.engine.core import Simulator
+from simulator.engine.faults import FaultSpec
+from simulator.generation.factory import SEEDED_EPOCH
+from simulator.verdicts.model import Final, Outcome
 from tests.fakes import ET, FakeChannel, flaky_app, random_script
 
 LADDER = (15.0, 300.0, 3600.0, 21600.0)

@@ -9,12 +9,12 @@ import pytest
 
 from simulator.clock import VirtualClock
 from simulator.config import RetryPolicy, SimConfig
-from simulator.engine import Simulator
+from simulator.engine.core import Simulator
+from simulator.engine.faults import FaultPlan, FaultSpec, parse_duration
 from simulator.errors import ConfigError
-from simulator.faults import FaultPlan, FaultSpec, parse_duration
-from simulator.generator import SEEDED_EPOCH
+from simulator.generation.factory import SEEDED_EPOCH
 from simulator.rand import SimRandom
-from simulator.verdict import Final, Outcome
+from simulator.verdicts.model import Final, Outcome
 from tests.fakes import ET, FakeChannel, fail_first
 
 

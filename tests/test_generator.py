@@ -5,11 +5,11 @@ import json
 
 import pytest
 
-from simulator import schemas
 from simulator.clock import VirtualClock
 from simulator.config import AppProfile
 from simulator.errors import OverrideError, UnknownEventType
-from simulator.generator import SEEDED_EPOCH, EventFactory
+from simulator.generation import schemas
+from simulator.generation.factory import SEEDED_EPOCH, EventFactory
 from simulator.rand import SimRandom
 
 ET = "vc.meeting.share_ended_v1"

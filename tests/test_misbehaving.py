@@ -13,9 +13,9 @@ import pytest
 
 from simulator.clock import VirtualClock
 from simulator.config import Budget, RetryPolicy, SimConfig
-from simulator.engine import Simulator
-from simulator.generator import SEEDED_EPOCH
-from simulator.verdict import Final, Outcome
+from simulator.engine.core import Simulator
+from simulator.generation.factory import SEEDED_EPOCH
+from simulator.verdicts.model import Final, Outcome
 from tests.fakes import ET
 
 BUDGET = 0.3

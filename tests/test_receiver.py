@@ -9,11 +9,11 @@ import pytest
 
 from simulator.clock import VirtualClock
 from simulator.config import AppProfile
-from simulator.envelope import challenge
-from simulator.generator import SEEDED_EPOCH, EventFactory
+from simulator.generation.factory import SEEDED_EPOCH, EventFactory
 from simulator.rand import SimRandom
 from simulator.receiver import ReferenceReceiver
-from simulator.seal import AesCipher, Sealer, canonical_json
+from simulator.wire.envelope import challenge
+from simulator.wire.seal import AesCipher, Sealer, canonical_json
 
 KEY, TOKEN = "rk", "rtok"
 

@@ -13,10 +13,10 @@ import pytest
 from simulator import constants as C
 from simulator.clock import VirtualClock
 from simulator.config import AppProfile, RetryPolicy, SimConfig
-from simulator.engine import Simulator
-from simulator.generator import SEEDED_EPOCH
-from simulator.seal import AesCipher, sign
-from simulator.verdict import Final, Outcome
+from simulator.engine.core import Simulator
+from simulator.generation.factory import SEEDED_EPOCH
+from simulator.verdicts.model import Final, Outcome
+from simulator.wire.seal import AesCipher, sign
 from tests.fakes import ET, FakeChannel, fail_first, flaky_app, random_script
 
 LADDER = [15.0, 300.0, 3600.0, 21600.0]

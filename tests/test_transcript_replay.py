@@ -21,7 +21,7 @@ from starlette.routing import Route
 from simulator.cli import main
 from simulator.receiver import ReferenceReceiver
 from simulator.servers import ThreadedServer
-from simulator.transcript import read_transcript
+from simulator.verdicts.transcript import read_transcript
 
 ROOT = Path(__file__).resolve().parent.parent
 LADDER = [15.0, 300.0, 3600.0, 21600.0]
@@ -210,7 +210,7 @@ def test_bad_fault_and_clock_options_exit_2(tmp_path: Path, args: list[str], nee
 
 def test_prepare_addresses_the_current_app() -> None:
     from simulator.cli.replay import prepare
-    from simulator.engine import Simulator
+    from simulator.engine.core import Simulator
 
     sim = Simulator()
     env = sim.generate("vc.meeting.share_ended_v1")

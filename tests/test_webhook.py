@@ -11,8 +11,8 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from simulator.config import AppProfile, Budget, SimConfig
-from simulator.engine import Simulator
-from simulator.verdict import Outcome
+from simulator.engine.core import Simulator
+from simulator.verdicts.model import Outcome
 
 ET = "vc.meeting.share_ended_v1"
 

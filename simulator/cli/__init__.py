@@ -9,10 +9,10 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from .. import __version__
-from ..errors import SimulatorError, UsageError
-from . import audit, generate, load, push, receive, replay, serve, verify_url
-from ._common import Parser
+from simulator import __version__
+from simulator.cli import audit, generate, load, push, receive, replay, serve, verify_url
+from simulator.cli._common import Parser
+from simulator.errors import SimulatorError, UsageError
 
 COMMANDS = (generate, push, replay, verify_url, audit, receive, serve, load)
 

@@ -6,11 +6,11 @@ import argparse
 import sys
 from typing import Any, NoReturn
 
-from .. import constants as C
-from ..config import AppProfile, Budget, RetryPolicy, SimConfig
-from ..errors import ConfigError, UsageError
-from ..faults import FaultSpec
-from ..overrides import parse_assignments
+from simulator import constants as C
+from simulator.config import AppProfile, Budget, RetryPolicy, SimConfig
+from simulator.engine.faults import FaultSpec
+from simulator.errors import ConfigError, UsageError
+from simulator.generation.overrides import parse_assignments
 
 
 class Parser(argparse.ArgumentParser):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from .. import scenarios
-from ..errors import UsageError
-from ..scenarios import Scenario
+from simulator.errors import UsageError
+from simulator.generation import scenarios
+from simulator.generation.scenarios import Scenario
 
 
 def add_scenario_options(p: argparse.ArgumentParser) -> None:

@@ -12,14 +12,14 @@ import json
 import sys
 from typing import Any
 
-from .. import catalog
-from .. import constants as C
-from ..audit import Grade, run_audit
-from ..config import Budget
-from ..delivery.webhook import check_url
-from ..errors import ConfigError
-from ._common import Parser, add_app_options, app_profile, positive_float, seed_int
-from .push import probe
+from simulator import constants as C
+from simulator.audit import Grade, run_audit
+from simulator.cli._common import Parser, add_app_options, app_profile, positive_float, seed_int
+from simulator.cli.push import probe
+from simulator.config import Budget
+from simulator.delivery.webhook import check_url
+from simulator.errors import ConfigError
+from simulator.generation import catalog
 
 
 def add_parser(sub: Any) -> None:

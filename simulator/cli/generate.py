@@ -8,12 +8,12 @@ import sys
 from datetime import datetime
 from typing import Any
 
-from .. import catalog
-from .. import constants as C
-from ..errors import ConfigError
-from ..generator import SEEDED_EPOCH
-from ._common import Parser, add_app_options, add_generation_options, overrides, sim_config
-from ._scenario import add_scenario_options, list_scenarios, load_scenario
+from simulator import constants as C
+from simulator.cli._common import Parser, add_app_options, add_generation_options, overrides, sim_config
+from simulator.cli._scenario import add_scenario_options, list_scenarios, load_scenario
+from simulator.errors import ConfigError
+from simulator.generation import catalog
+from simulator.generation.factory import SEEDED_EPOCH
 
 
 def parse_time(text: str) -> float:
@@ -50,7 +50,7 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..engine import Simulator
+    from simulator.engine.core import Simulator
 
     if args.list:
         for et in catalog.event_types():

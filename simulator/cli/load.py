@@ -8,21 +8,21 @@ import sys
 import time
 from typing import Any
 
-from .. import catalog
-from .. import constants as C
-from ..config import AppProfile, Budget
-from ..delivery.webhook import check_url
-from ..errors import ConfigError
-from ..load import html as html_report
-from ..load.http import Target, new_event_loop
-from ..load.recorder import Interval
-from ..load.report import LoadResult, check_writable, progress_line, summary_lines, write_csv, write_json
-from ..load.runner import PLATFORM_BATCH_MAX, LoadPlan, run_in_process, run_workers
-from ..load.schedule import Schedule, parse_duration, parse_rate, parse_stages
-from ..rand import SimRandom
-from ._common import Parser, add_app_options, app_profile, eprint, positive_float, positive_int, seed_int
-from ._scenario import add_scenario_options, list_scenarios, load_scenario
-from .push import probe, split_positionals
+from simulator import constants as C
+from simulator.cli._common import Parser, add_app_options, app_profile, eprint, positive_float, positive_int, seed_int
+from simulator.cli._scenario import add_scenario_options, list_scenarios, load_scenario
+from simulator.cli.push import probe, split_positionals
+from simulator.config import AppProfile, Budget
+from simulator.delivery.webhook import check_url
+from simulator.errors import ConfigError
+from simulator.generation import catalog
+from simulator.load import html as html_report
+from simulator.load.http import Target, new_event_loop
+from simulator.load.recorder import Interval
+from simulator.load.report import LoadResult, check_writable, progress_line, summary_lines, write_csv, write_json
+from simulator.load.runner import PLATFORM_BATCH_MAX, LoadPlan, run_in_process, run_workers
+from simulator.load.schedule import Schedule, parse_duration, parse_rate, parse_stages
+from simulator.rand import SimRandom
 
 MAX_WORKERS = 64
 
@@ -144,8 +144,8 @@ def run(args: argparse.Namespace) -> int:
 
 async def _run(args: argparse.Namespace, url: str | None, event_type: str, app: AppProfile,
                schedule: Schedule) -> LoadResult:
-    from ..receiver import ReferenceReceiver
-    from ..servers import serving
+    from simulator.receiver import ReferenceReceiver
+    from simulator.servers import serving
 
     if args.platform is not None:
         await probe(args.platform, args.connect_timeout)
@@ -201,7 +201,7 @@ def _finish(args: argparse.Namespace, result: LoadResult) -> int:
     if args.csv:
         write_csv(args.csv, result.aggregate.rows)
     if args.html:
-        from ..load.report import write_atomic
+        from simulator.load.report import write_atomic
 
         write_atomic(args.html, html_report.render(doc))
     for line in summary_lines(result):

@@ -10,16 +10,9 @@ import sys
 from typing import Any
 from urllib.parse import urlsplit
 
-from .. import __version__, catalog
-from .. import constants as C
-from ..config import RetryPolicy, SimConfig
-from ..delivery.webhook import check_url
-from ..engine import Simulator
-from ..errors import TargetError, UsageError
-from ..faults import FaultSpec
-from ..transcript import TranscriptWriter
-from ..verdict import Delivery
-from ._common import (
+from simulator import __version__
+from simulator import constants as C
+from simulator.cli._common import (
     Parser,
     add_app_options,
     add_generation_options,
@@ -30,8 +23,16 @@ from ._common import (
     positive_int,
     sim_config,
 )
-from ._scenario import add_scenario_options, list_scenarios, load_scenario
-from .generate import parse_time
+from simulator.cli._scenario import add_scenario_options, list_scenarios, load_scenario
+from simulator.cli.generate import parse_time
+from simulator.config import RetryPolicy, SimConfig
+from simulator.delivery.webhook import check_url
+from simulator.engine.core import Simulator
+from simulator.engine.faults import FaultSpec
+from simulator.errors import TargetError, UsageError
+from simulator.generation import catalog
+from simulator.verdicts.model import Delivery
+from simulator.verdicts.transcript import TranscriptWriter
 
 
 def add_delivery_options(p: argparse.ArgumentParser) -> None:
@@ -160,8 +161,8 @@ def run_info(args: argparse.Namespace, config: SimConfig, sim: Simulator, target
 async def deliver_all(args: argparse.Namespace, url: str | None, sim: Simulator, envelopes: list[dict[str, Any]],
                       transcript: TranscriptWriter | None, **info: Any) -> int:
     """Push ``envelopes`` to ``url`` (or to a reference receiver started here), render, return the exit code."""
-    from ..receiver import ReferenceReceiver
-    from ..servers import serving
+    from simulator.receiver import ReferenceReceiver
+    from simulator.servers import serving
 
     config = sim.config
     try:
@@ -195,7 +196,7 @@ def run(args: argparse.Namespace) -> int:
     if args.platform is not None:
         if url is not None:
             raise UsageError(f"give a webhook URL or --platform, not both ({url!r})")
-        from .push_platform import run_platform
+        from simulator.cli.push_platform import run_platform
 
         return run_platform(args, event_type)
     catalog.get(event_type)

@@ -14,11 +14,11 @@ from typing import Any
 
 import httpx
 
-from .. import catalog
-from ..delivery.webhook import check_url
-from ..errors import ConfigError, TargetError, UsageError
-from ..overrides import parse_assignments
-from ._common import eprint
+from simulator.cli._common import eprint
+from simulator.delivery.webhook import check_url
+from simulator.errors import ConfigError, TargetError, UsageError
+from simulator.generation import catalog
+from simulator.generation.overrides import parse_assignments
 
 # Options of a webhook push that the platform decides for itself: refuse them rather than ignore them.
 _SERVER_SIDE = {"retries": "--retries", "faults": "--faults", "time_scale": "--time-scale",

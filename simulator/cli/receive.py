@@ -7,7 +7,7 @@ import contextlib
 from pathlib import Path
 from typing import Any
 
-from ._common import Parser, app_profile, eprint, positive_int
+from simulator.cli._common import Parser, app_profile, eprint, positive_int
 
 
 def add_parser(sub: Any) -> None:
@@ -25,8 +25,8 @@ def add_parser(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     import asyncio
 
-    from ..receiver import ReferenceReceiver
-    from ..servers import serving
+    from simulator.receiver import ReferenceReceiver
+    from simulator.servers import serving
 
     app = app_profile(args)
     receiver = ReferenceReceiver(encrypt_key=app.encrypt_key, verification_token=app.verification_token,

@@ -17,12 +17,12 @@ import copy
 from pathlib import Path
 from typing import Any
 
-from ..delivery.webhook import check_url
-from ..engine import Simulator
-from ..errors import UsageError
-from ..transcript import TranscriptWriter, read_transcript
-from ._common import Parser, add_app_options, seed_int
-from .push import add_delivery_options, deliver_all, delivery_config
+from simulator.cli._common import Parser, add_app_options, seed_int
+from simulator.cli.push import add_delivery_options, deliver_all, delivery_config
+from simulator.delivery.webhook import check_url
+from simulator.engine.core import Simulator
+from simulator.errors import UsageError
+from simulator.verdicts.transcript import TranscriptWriter, read_transcript
 
 
 def add_parser(sub: Any) -> None:

@@ -14,9 +14,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .. import constants as C
-from ..errors import ConfigError
-from ._common import Parser, eprint, non_negative_float, positive_float, positive_int, seed_int
+from simulator import constants as C
+from simulator.cli._common import Parser, eprint, non_negative_float, positive_float, positive_int, seed_int
+from simulator.errors import ConfigError
 
 DEFAULT_KEEP = 100_000
 
@@ -91,16 +91,16 @@ def add_parser(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from ..clock import make_clock
-    from ..config import RetryPolicy
-    from ..faults import FaultSpec
-    from ..longconn.app import create_app
-    from ..longconn.frames import DEFAULT_FRAGMENT_SIZE, ClientConfig
-    from ..longconn.platform import Platform
-    from ..longconn.server import is_loopback
-    from ..longconn.state import PlatformOptions
-    from ..servers import bind_socket, loop_factory, url_of
-    from ..transcript import TranscriptWriter
+    from simulator.clock import make_clock
+    from simulator.config import RetryPolicy
+    from simulator.engine.faults import FaultSpec
+    from simulator.platform.app import create_app
+    from simulator.platform.core import Platform
+    from simulator.platform.server import is_loopback
+    from simulator.platform.state import PlatformOptions
+    from simulator.servers import bind_socket, loop_factory, url_of
+    from simulator.verdicts.transcript import TranscriptWriter
+    from simulator.wire.frames import DEFAULT_FRAGMENT_SIZE, ClientConfig
 
     if not args.app_id or not args.app_secret:
         raise ConfigError("--app-id and --app-secret must not be empty")

@@ -7,10 +7,10 @@ import asyncio
 import json
 from typing import Any
 
-from ..delivery.webhook import check_url
-from ..rand import SimRandom
-from ..verify import verify_url
-from ._common import Parser, add_app_options, app_profile, seed_int
+from simulator.cli._common import Parser, add_app_options, app_profile, seed_int
+from simulator.delivery.webhook import check_url
+from simulator.rand import SimRandom
+from simulator.verify import verify_url
 
 
 def add_parser(sub: Any) -> None:

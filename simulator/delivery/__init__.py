@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from ..verdict import Attempt, Channel
+from simulator.verdicts.model import Attempt, Channel
 
 
 class DeliveryChannel(Protocol):

@@ -25,11 +25,11 @@ from typing import Any, Literal
 
 import httpx
 
-from ..config import Budget
-from ..errors import TargetError
-from ..seal import Sealer
-from ..verdict import Attempt
-from .webhook import WebhookChannel, check_url
+from simulator.config import Budget
+from simulator.delivery.webhook import WebhookChannel, check_url
+from simulator.errors import TargetError
+from simulator.verdicts.model import Attempt
+from simulator.wire.seal import Sealer
 
 AppKind = Literal["asgi", "wsgi"]
 BASE_URL = "http://testserver"

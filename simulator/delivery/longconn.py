@@ -1,6 +1,6 @@
 """Long-connection delivery: the engine's ``DeliveryChannel`` over the mock platform's live connections.
 
-The platform owns the sockets and judges acks (``simulator.longconn.platform``); this adapter lets the
+The platform owns the sockets and judges acks (``simulator.platform.core``); this adapter lets the
 engine (``Simulator.deliver`` / ``push`` and its retry ladder) use it exactly like a webhook URL. The
 envelope goes out as plain JSON, never sealed: the long connection carries no encryption or signature
 (protocol §2.1), and ``EventFactory.generate(..., longconn=True)`` leaves ``header.token`` empty.
@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..verdict import Attempt, Channel
+from simulator.verdicts.model import Attempt, Channel
 
 if TYPE_CHECKING:
-    from ..longconn.platform import Platform
+    from simulator.platform.core import Platform
 
 
 class LongConnChannel:

@@ -15,11 +15,11 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from ..config import Budget
-from ..envelope import event_id_of, event_type_of
-from ..errors import TargetError
-from ..seal import Sealer
-from ..verdict import Attempt, Channel, Outcome
+from simulator.config import Budget
+from simulator.errors import TargetError
+from simulator.verdicts.model import Attempt, Channel, Outcome
+from simulator.wire.envelope import event_id_of, event_type_of
+from simulator.wire.seal import Sealer
 
 BODY_EXCERPT = 300
 

@@ -25,10 +25,10 @@ from typing import Any
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from .. import constants as C
-from .. import schemas
-from ..generator import EventFactory
-from ..seal import aes_key, canonical_json
+from simulator import constants as C
+from simulator.generation import schemas
+from simulator.generation.factory import EventFactory
+from simulator.wire.seal import aes_key, canonical_json
 
 _RID = f"\r\n{C.HEADER_REQUEST_ID}: ".encode()
 _TS = f"\r\n{C.HEADER_TIMESTAMP}: ".encode()
@@ -162,7 +162,7 @@ class EventSource:
 
 
 class ScenarioSource(EventSource):
-    """The events of a scenario (``simulator.scenarios``), one coherent meeting after another, in scenario
+    """The events of a scenario (``simulator.generation.scenarios``), one coherent meeting after another, in scenario
     order, sealed like ``EventSource``'s.
 
     Each meeting is played from its own seeded stream so that it ends at the time it is started (the
@@ -182,7 +182,7 @@ class ScenarioSource(EventSource):
         self._runs = 0
 
     def plaintext(self, now: float) -> bytes:
-        from .. import scenarios
+        from simulator.generation import scenarios
 
         if self._next >= len(self._batch):
             self._runs += 1

@@ -14,7 +14,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from ..errors import ConfigError
+from simulator.errors import ConfigError
 
 PLOTLY_HINT = "the HTML report needs plotly: pip install 'feishu-sim[load]'"
 

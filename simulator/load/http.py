@@ -17,8 +17,8 @@ from urllib.parse import urlsplit
 
 import httptools
 
-from .. import constants as C
-from ..errors import TargetError
+from simulator import constants as C
+from simulator.errors import TargetError
 
 
 class Target:

@@ -16,8 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-from .recorder import Recorder
-from .schedule import Schedule
+from simulator.load.recorder import Recorder
+from simulator.load.schedule import Schedule
 
 DISPATCH_GRACE_S = 1.0  # requests still unsent this long after the schedule's end are counted as unsent
 

@@ -1,6 +1,6 @@
 """What a run keeps: counters, one latency histogram and one row per second. Nothing per request.
 
-Verdicts follow ``simulator.verdict``: ``acked`` (HTTP 200, or any 2xx with ``accept_2xx``),
+Verdicts follow ``simulator.verdicts.model``: ``acked`` (HTTP 200, or any 2xx with ``accept_2xx``),
 ``non_200`` (the receiver answered something else; counted by status), ``timeout`` (no complete answer
 within the budget; recorded in the histogram *at* the budget, a lower bound, so the tail is not hidden),
 ``error`` (connect refused, reset, broken response; counted by kind). ``unsent`` are requests the
@@ -15,7 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from .histogram import LatencyHistogram
+from simulator.load.histogram import LatencyHistogram
 
 MAX_SAMPLES = 5  # non-200 / error examples kept for the report (bounded)
 

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
-from ..errors import ConfigError
-from .recorder import Aggregate, Interval
-from .runner import LoadPlan, WorkerStats
+from simulator import __version__
+from simulator.errors import ConfigError
+from simulator.load.recorder import Aggregate, Interval
+from simulator.load.runner import LoadPlan, WorkerStats
 
 CSV_FIELDS = ("second", "sent", "acked", "non_200", "timeout", "error", "p50_ms", "p90_ms", "p99_ms", "max_ms")
 

@@ -18,16 +18,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..clock import Clock, SystemClock
-from ..config import AppProfile, Budget
-from ..errors import SimulatorError, TargetError
-from ..generator import EventFactory
-from ..rand import SimRandom
-from .events import EventSource, ScenarioSource
-from .http import HttpConnection, Target, connect, describe_os_error, loop_name, new_event_loop
-from .openloop import OpenLoop
-from .recorder import Aggregate, Counts, Interval, Recorder
-from .schedule import Schedule
+from simulator.clock import Clock, SystemClock
+from simulator.config import AppProfile, Budget
+from simulator.errors import SimulatorError, TargetError
+from simulator.generation.factory import EventFactory
+from simulator.load.events import EventSource, ScenarioSource
+from simulator.load.http import HttpConnection, Target, connect, describe_os_error, loop_name, new_event_loop
+from simulator.load.openloop import OpenLoop
+from simulator.load.recorder import Aggregate, Counts, Interval, Recorder
+from simulator.load.schedule import Schedule
+from simulator.rand import SimRandom
 
 PLATFORM_PUSH_PATH = "/_sim/push"
 PLATFORM_BATCH_PATH = "/_sim/push/batch"
@@ -116,7 +116,7 @@ class Driver:
                 rand = rand.fork(f"load-worker-{worker}")
             factory = EventFactory(app=plan.app, rand=rand, clock=self.clock, locale=plan.locale)
             if plan.scenario is not None:
-                from .. import scenarios
+                from simulator.generation import scenarios
 
                 self.source = ScenarioSource(factory, scenarios.load(plan.scenario),
                                              encrypt_key=plan.app.encrypt_key)
@@ -353,7 +353,7 @@ def _worker_main(plan: LoadPlan, worker: int, workers: int, out: Any, go: Any, t
 async def run_workers(plan: LoadPlan, workers: int, on_interval: OnInterval
                       ) -> tuple[Aggregate, list[WorkerStats]]:
     """Run ``plan`` in ``workers`` processes; the parent's loop stays free (it may host the receiver)."""
-    from .histogram import LatencyHistogram
+    from simulator.load.histogram import LatencyHistogram
 
     ctx = mp.get_context("spawn")
     out = ctx.Queue()

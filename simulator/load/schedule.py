@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError, FixtureError
+from simulator.errors import ConfigError, FixtureError
 
 _EPS = 1e-9
 MAX_DURATION_S = 7 * 24 * 3600.0

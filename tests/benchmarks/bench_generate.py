@@ -18,9 +18,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from faker import Faker
 
-from simulator import schemas
 from simulator.clock import VirtualClock
-from simulator.generator import SEEDED_EPOCH, EventFactory
+from simulator.generation import schemas
+from simulator.generation.factory import SEEDED_EPOCH, EventFactory
 from simulator.rand import SimRandom
 
 ET = "vc.meeting.share_ended_v1"

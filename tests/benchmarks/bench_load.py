@@ -61,11 +61,11 @@ def env() -> dict[str, str]:
 def bench_costs() -> None:
     from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-    from simulator import schemas
-    from simulator.generator import EventFactory
+    from simulator.generation import schemas
+    from simulator.generation.factory import EventFactory
     from simulator.load.events import EventSource
     from simulator.rand import SimRandom
-    from simulator.seal import AesCipher, Sealer, canonical_json, sign
+    from simulator.wire.seal import AesCipher, Sealer, canonical_json, sign
 
     def per(fn: Any, n: int) -> float:
         t = time.perf_counter()
@@ -146,7 +146,7 @@ def steady_rate(rows: list[dict[str, Any]], key: str = "acked") -> float:
 
 
 def fixed_body() -> tuple[bytes, dict[str, str]]:
-    from simulator.generator import EventFactory
+    from simulator.generation.factory import EventFactory
     from simulator.load.events import EventSource
     from simulator.rand import SimRandom
 

@@ -51,8 +51,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from simulator.longconn import ClientConfig, PlatformServer  # noqa: E402
-from simulator.longconn import frames as F  # noqa: E402
+from simulator.platform import ClientConfig, PlatformServer  # noqa: E402
+from simulator.wire import frames as F  # noqa: E402
 
 APP_ID, SECRET = "cli_a1b2c3d4e5f60718", "bench-secret"
 CONFIG = ClientConfig(reconnect_count=-1, reconnect_interval=1, reconnect_nonce=0, ping_interval=60)

@@ -16,8 +16,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from simulator import SimConfig, Simulator, scenarios
-from simulator.generator import SEEDED_EPOCH
+from simulator import SimConfig, Simulator
+from simulator.generation import scenarios
+from simulator.generation.factory import SEEDED_EPOCH
 
 
 def bench(name: str, rounds: int) -> None:

@@ -20,10 +20,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from simulator.clock import SystemClock, VirtualClock
 from simulator.config import RetryPolicy, SimConfig
-from simulator.engine import Simulator
-from simulator.faults import FaultSpec
-from simulator.generator import SEEDED_EPOCH
-from simulator.verdict import Attempt, Channel, Delivery, Outcome
+from simulator.engine.core import Simulator
+from simulator.engine.faults import FaultSpec
+from simulator.generation.factory import SEEDED_EPOCH
+from simulator.verdicts.model import Attempt, Channel, Delivery, Outcome
 
 ET = "vc.meeting.share_ended_v1"
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 
-from simulator import schemas
+from simulator.generation import schemas
 from tests.catalog.helpers import create_s, factory
 
 EVENT_TYPE = "vc.meeting.example_v1"  # <- your event type

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from simulator.clock import VirtualClock
-from simulator.generator import SEEDED_EPOCH, EventFactory
+from simulator.generation.factory import SEEDED_EPOCH, EventFactory
 from simulator.rand import SimRandom
 
 VC = "vc.meeting."

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from simulator import schemas
+from simulator.generation import schemas
 from simulator.resources import fixtures_dir
 from tests.catalog.helpers import factory
 

@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
-from simulator import catalog, schemas
 from simulator.errors import UnknownEventType
+from simulator.generation import catalog, schemas
+from simulator.generation.schemas import schema_path
 from simulator.resources import schemas_dir
 from tests.catalog.helpers import create_s, factory, oid
 
@@ -55,11 +56,11 @@ def test_the_catalogue_lists_exactly_the_fifteen_types_with_their_sdk_handler() 
     for name, method in TYPES.items():
         spec = catalog.get(f"vc.meeting.{name}_v1")
         assert spec.sdk_register == method, name
-        assert spec.summary and (schemas_dir() / spec.schema_file).is_file()
+        assert spec.summary and schema_path(spec.event_type).is_file()
 
 
 def test_every_event_schema_has_a_generator() -> None:
-    files = {p.name.removesuffix(".schema.json") for p in schemas_dir().glob("vc.*.schema.json")}
+    files = {p.name.removesuffix(".schema.json") for p in schemas_dir().rglob("vc.*.schema.json")}
     assert files == set(ALL)
     with pytest.raises(UnknownEventType):
         catalog.get("vc.meeting.example_v1")  # the template is not registered
@@ -201,7 +202,7 @@ def test_schema_rejects(event_type: str, path: str, value: Any) -> None:
 
 @pytest.mark.parametrize("event_type", [t for t in ALL if "recording_ready" not in t and "send_meeting_im" not in t])
 def test_schema_says_start_time_is_the_start_and_names_the_doc_quirk(event_type: str) -> None:
-    doc = json.loads((schemas_dir() / f"{event_type}.schema.json").read_text(encoding="utf-8"))
+    doc = json.loads(schema_path(event_type).read_text(encoding="utf-8"))
     desc = doc["properties"]["event"]["properties"]["meeting"]["properties"]["start_time"]["description"]
     assert "start time" in desc.lower()
     name = event_type[len("vc.meeting."):-3]

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from simulator import scenarios
 from simulator.cli import main
+from simulator.generation import scenarios
 from simulator.rand import SimRandom
 from tests.catalog.helpers import factory
 from tests.catalog.invariants import check_sequence

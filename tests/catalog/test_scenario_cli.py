@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from simulator import scenarios
 from simulator.cli import main
+from simulator.generation import scenarios
 from tests.catalog.invariants import check_sequence
 
 

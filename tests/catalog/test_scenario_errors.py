@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from simulator import scenarios
 from simulator.cli import main
 from simulator.errors import FixtureError, UsageError
+from simulator.generation import scenarios
 
 BASE = """\
 [scenario]

@@ -9,8 +9,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from simulator import scenarios
 from simulator.errors import FixtureError
+from simulator.generation import scenarios
 from simulator.rand import SimRandom
 from tests.catalog.helpers import factory
 from tests.catalog.invariants import check_sequence

@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
-from simulator import SimConfig, Simulator, scenarios, schemas
+from simulator import SimConfig, Simulator
 from simulator.clock import VirtualClock
-from simulator.generator import SEEDED_EPOCH
+from simulator.generation import scenarios, schemas
+from simulator.generation.factory import SEEDED_EPOCH
 from simulator.rand import SimRandom
 from tests.catalog.helpers import factory, oid, short
 from tests.catalog.invariants import check_sequence
@@ -45,7 +46,7 @@ def test_every_scenario_event_is_schema_valid(name: str) -> None:
 
 def test_the_shipped_scenarios_cover_all_fifteen_types() -> None:
     seen = {env["header"]["event_type"] for name in SHIPPED for env in run(name, 1)}
-    from simulator import catalog
+    from simulator.generation import catalog
 
     assert seen == set(catalog.event_types())
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator
 
-from simulator import catalog, schemas
-from simulator.catalog import _template
+from simulator.generation import catalog, schemas
+from simulator.generation.catalog import _template
 from simulator.resources import schemas_dir
 from tests.catalog.helpers import factory
 
@@ -45,22 +45,23 @@ def registered_template(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iter
     copy of the schema directory, so the repository is not touched)."""
     import shutil
 
-    import simulator.schemas as schemas_mod
+    import simulator.generation.schemas as schemas_mod
 
     catalog.event_types()  # load the real catalogue first
     monkeypatch.setitem(catalog._REGISTRY, _template.EVENT_TYPE, _template.SPEC)
-    for path in schemas_dir().glob("*.schema.json"):
-        shutil.copy(path, tmp_path / path.name)
+    shutil.copytree(schemas_dir(), tmp_path, dirs_exist_ok=True)
     doc = json.loads(TEMPLATE_SCHEMA.read_text(encoding="utf-8"))
     doc["$id"] = doc["$id"].replace("_template", _template.EVENT_TYPE)
     (tmp_path / f"{_template.EVENT_TYPE}.schema.json").write_text(json.dumps(doc), encoding="utf-8")
     monkeypatch.setattr(schemas_mod, "schemas_dir", lambda: tmp_path)
     schemas_mod.validator.cache_clear()
     schemas_mod._registry.cache_clear()
+    schemas_mod._index.cache_clear()
     yield
     monkeypatch.undo()
     schemas_mod.validator.cache_clear()
     schemas_mod._registry.cache_clear()
+    schemas_mod._index.cache_clear()
 
 
 def test_the_test_template_passes_for_the_registered_template(registered_template: None,

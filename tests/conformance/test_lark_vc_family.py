@@ -13,7 +13,8 @@ from typing import Any
 import lark_oapi as lark
 import pytest
 
-from simulator import AppProfile, SimConfig, Simulator, catalog
+from simulator import AppProfile, SimConfig, Simulator
+from simulator.generation import catalog
 from simulator.servers import ThreadedServer
 from tests.lark_receiver import lark_asgi
 

@@ -11,10 +11,10 @@ import lark_oapi as lark
 import pytest
 
 from simulator.config import AppProfile, SimConfig
-from simulator.engine import Simulator
+from simulator.engine.core import Simulator
 from simulator.rand import SimRandom
 from simulator.servers import ThreadedServer
-from simulator.verdict import Delivery, Outcome
+from simulator.verdicts.model import Delivery, Outcome
 from simulator.verify import verify_url
 from tests.lark_receiver import lark_asgi
 

@@ -13,8 +13,9 @@ from typing import Any
 import lark_oapi as lark
 import pytest
 
-from simulator import AppProfile, SimConfig, Simulator, catalog
-from simulator.longconn.server import PlatformServer
+from simulator import AppProfile, SimConfig, Simulator
+from simulator.generation import catalog
+from simulator.platform.server import PlatformServer
 from tests.longconn.lark_ws import LarkWsThread
 
 pytestmark = pytest.mark.lark_sdk

@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 
 from simulator.config import AppProfile, SimConfig
-from simulator.engine import Simulator
-from simulator.seal import AesCipher, sign
+from simulator.engine.core import Simulator
+from simulator.wire.seal import AesCipher, sign
 
 NODE_DIR = Path(__file__).resolve().parent.parent / "node"
 MODULES = NODE_DIR / "node_modules"

@@ -8,8 +8,7 @@ import json
 from simulator.load.openloop import OpenLoop
 from simulator.load.runner import judge_batch_answer
 from simulator.load.schedule import Schedule
-
-from .test_load_openloop import SERVICE_S, Sim
+from tests.load.test_load_openloop import SERVICE_S, Sim
 
 
 def batched(sim: Sim, batch_max: int) -> Sim:

@@ -6,13 +6,13 @@ import json
 
 import pytest
 
-from simulator import schemas
 from simulator.clock import VirtualClock
 from simulator.config import AppProfile
-from simulator.generator import EventFactory
+from simulator.generation import schemas
+from simulator.generation.factory import EventFactory
 from simulator.load.events import EventSource
 from simulator.rand import SimRandom
-from simulator.seal import AesCipher, canonical_json, sign
+from simulator.wire.seal import AesCipher, canonical_json, sign
 
 EVENT = "vc.meeting.share_ended_v1"
 APP = AppProfile(encrypt_key="load-test-encrypt-key", verification_token="Vt0123456789abcdefABCDEFghijklmn")
@@ -131,7 +131,7 @@ def test_official_sdk_dispatches_load_events() -> None:
 
 
 def test_scenario_source_plays_coherent_meetings_in_order() -> None:
-    from simulator import scenarios
+    from simulator.generation import scenarios
     from simulator.load.events import ScenarioSource
 
     factory = EventFactory(app=APP, rand=SimRandom(5), clock=VirtualClock(NOW, scale=0))

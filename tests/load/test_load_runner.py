@@ -11,7 +11,7 @@ from simulator.clock import VirtualClock
 from simulator.config import AppProfile
 from simulator.load.runner import SEAL_AHEAD_MAX, Driver, LoadPlan
 from simulator.load.schedule import Schedule
-from simulator.seal import AesCipher
+from simulator.wire.seal import AesCipher
 
 APP = AppProfile(encrypt_key="runner-test-key", verification_token="Vt0123456789abcdefABCDEFghijklmn")
 

@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import websockets
 
-from simulator.longconn import frames as F
+from simulator.wire import frames as F
 
 AckPolicy = Callable[[dict[str, Any]], int | None]  # event -> ack code, or None to send no ack
 

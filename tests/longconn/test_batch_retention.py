@@ -8,10 +8,9 @@ from typing import Any
 import httpx
 import pytest
 
-from simulator.longconn import PlatformServer
-from simulator.verdict import Delivery, DeliveryLog
-
-from .miniclient import MiniClient
+from simulator.platform import PlatformServer
+from simulator.verdicts.model import Delivery, DeliveryLog
+from tests.longconn.miniclient import MiniClient
 
 APP, SECRET = "cli_0123456789abcdef", "s3cret"
 

@@ -15,8 +15,7 @@ from typing import Any
 import pytest
 
 from simulator.cli import main
-
-from .lark_ws import LarkWsThread
+from tests.longconn.lark_ws import LarkWsThread
 
 ROOT = Path(__file__).resolve().parents[2]
 APP_ID, SECRET = "cli_a1b2c3d4e5f60718", "cli-secret"

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from simulator.errors import ConfigError
-from simulator.longconn import frames as F
+from simulator.wire import frames as F
 
 
 def one(payload: bytes = b'{"a":1}', **kw: object) -> F.Frame:

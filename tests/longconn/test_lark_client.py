@@ -13,11 +13,10 @@ from typing import Any
 import lark_oapi as lark
 import pytest
 
-from simulator.longconn import TEST_CLIENT_CONFIG, ClientConfig, PlatformServer
-from simulator.verdict import Outcome
-
-from .lark_ws import LarkWsThread
-from .miniclient import MiniClient
+from simulator.platform import TEST_CLIENT_CONFIG, ClientConfig, PlatformServer
+from simulator.verdicts.model import Outcome
+from tests.longconn.lark_ws import LarkWsThread
+from tests.longconn.miniclient import MiniClient
 
 pytestmark = pytest.mark.lark_sdk
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from simulator.longconn import TEST_CLIENT_CONFIG, PlatformServer
-from simulator.verdict import Outcome
+from simulator.platform import TEST_CLIENT_CONFIG, PlatformServer
+from simulator.verdicts.model import Outcome
 
 NODE_DIR = Path(__file__).resolve().parent.parent / "node"
 MODULES = NODE_DIR / "node_modules"

@@ -13,11 +13,10 @@ import httpx
 import pytest
 import websockets
 
-from simulator.longconn import ClientConfig, PlatformServer
-from simulator.longconn import frames as F
-from simulator.verdict import Outcome
-
-from .miniclient import MiniClient
+from simulator.platform import ClientConfig, PlatformServer
+from simulator.wire import frames as F
+from simulator.verdicts.model import Outcome
+from tests.longconn.miniclient import MiniClient
 
 APP, SECRET = "cli_0123456789abcdef", "s3cret"
 CONFIG = ClientConfig(reconnect_count=3, reconnect_interval=2, reconnect_nonce=1, ping_interval=4)
@@ -323,7 +322,7 @@ def test_same_seed_same_events_and_same_connection_choices() -> None:
 def test_retry_ladder_plugs_in_and_transcript_records(tmp_path: Any) -> None:
     from simulator.clock import VirtualClock
     from simulator.config import RetryPolicy
-    from simulator.transcript import TranscriptWriter
+    from simulator.verdicts.transcript import TranscriptWriter
 
     path = tmp_path / "t.ndjson"
     with PlatformServer(app_id=APP, app_secret=SECRET, seed=1, retries=RetryPolicy.parse(2),
@@ -354,7 +353,7 @@ def test_assert_all_acked(platform: PlatformServer) -> None:
 
 def test_seeded_engine_faults_apply_to_platform_pushes() -> None:
     from simulator.clock import VirtualClock
-    from simulator.faults import FaultSpec
+    from simulator.engine.faults import FaultSpec
 
     with PlatformServer(app_id=APP, app_secret=SECRET, seed=5, faults=FaultSpec.parse("dup=1"),
                         clock=VirtualClock(1_700_000_000.0, scale=0)) as s:

@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from simulator.longconn import frames as F
-from simulator.longconn import pbbp2_pb2
+from simulator.wire import frames as F
+from simulator.wire import pbbp2_pb2
 
 ROOT = Path(__file__).resolve().parents[2]
-PROTO = "simulator/longconn/pbbp2.proto"
+PROTO = "simulator/wire/pbbp2.proto"
 
 
 def serialized_descriptor(source: str) -> bytes:
@@ -33,8 +33,8 @@ def test_generated_module_matches_proto(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "-m", "grpc_tools.protoc", f"-I{ROOT}", f"--python_out={tmp_path}", PROTO],
                          capture_output=True, text=True, check=False)
     assert out.returncode == 0, out.stderr
-    fresh = (tmp_path / "simulator/longconn/pbbp2_pb2.py").read_text()
-    committed = (ROOT / "simulator/longconn/pbbp2_pb2.py").read_text()
+    fresh = (tmp_path / "simulator/wire/pbbp2_pb2.py").read_text()
+    committed = (ROOT / "simulator/wire/pbbp2_pb2.py").read_text()
     assert serialized_descriptor(fresh) == serialized_descriptor(committed), \
         "pbbp2_pb2.py is stale: regenerate it from pbbp2.proto (command at the top of the .proto)"
 

@@ -15,8 +15,7 @@ import httpx
 import pytest
 
 from simulator.cli import main
-
-from .lark_ws import LarkWsThread
+from tests.longconn.lark_ws import LarkWsThread
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.lark_sdk

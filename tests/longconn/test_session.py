@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from simulator.longconn import frames as F
-from simulator.longconn.session import Acked, Pong, PongConfig, Problem, Session
+from simulator.wire import frames as F
+from simulator.platform.session import Acked, Pong, PongConfig, Problem, Session
 
 PING = F.encode(F.control_frame(F.MessageType.PING, service=42))
 

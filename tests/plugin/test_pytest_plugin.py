@@ -13,7 +13,7 @@ import starlette.applications  # noqa: F401
 import uvicorn.protocols.http.auto
 import uvicorn.protocols.websockets.auto  # noqa: F401
 
-import simulator.longconn
+import simulator.platform
 import simulator.pytest_plugin
 import simulator.receiver
 import simulator.servers  # noqa: F401

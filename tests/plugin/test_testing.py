@@ -17,11 +17,11 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from simulator.delivery.inprocess import app_kind
+from simulator.engine.faults import FaultSpec
 from simulator.errors import ConfigError, NotAcked, OverrideError, TargetError, UnknownEventType, UsageError
-from simulator.faults import FaultSpec
 from simulator.receiver import ReferenceReceiver
 from simulator.testing import FeishuSim, settings_from
-from simulator.verdict import Outcome
+from simulator.verdicts.model import Outcome
 
 
 @pytest.fixture
@@ -213,7 +213,7 @@ def test_apush_and_push_share_one_record(sim: FeishuSim) -> None:
 
 
 def test_a_platform_that_is_not_running_is_named(sim: FeishuSim) -> None:
-    from simulator.longconn import PlatformServer
+    from simulator.platform import PlatformServer
 
     platform = PlatformServer()  # never started
     try:
@@ -226,7 +226,7 @@ def test_a_platform_that_is_not_running_is_named(sim: FeishuSim) -> None:
 
 def test_transcript_option_writes_a_replayable_ndjson(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from simulator.cli import main
-    from simulator.transcript import iter_lines, read_transcript
+    from simulator.verdicts.transcript import iter_lines, read_transcript
 
     path = tmp_path / "feishu.ndjson"
     rr = ReferenceReceiver()

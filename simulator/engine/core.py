@@ -1,0 +1,283 @@
+"""``Simulator``: the one engine behind the CLI, the pytest plugin and the load generator.
+
+generate -> wrap in envelope -> seal -> deliver -> judge -> record. The engine owns the seeded random
+source, the clock, the retry ladder and the record of every delivery; channels (webhook, long
+connection) make single attempts.
+
+Delivery semantics (semantics §1.2, §2.1), the same for every channel: an attempt that is not acked
+(non-200, timeout, connection error, ack code != 200, no ack in 3 s, no connection online) is retried
+after the ``RetryPolicy`` gaps (Feishu: 15 s, 5 min, 1 h, 6 h), measured between the attempts' platform
+send times; the retry carries the same envelope (same event_id) and the channel seals it afresh. Every
+delivery ends ``acked`` (at attempt k) or ``exhausted``. Seeded faults (``faults.py``) add duplicates,
+reorders, delays, lost answers and bursts. All attempts are ordered by platform time through one
+discrete-event ``Scheduler`` (``schedule.py``), which is what keeps concurrent ladders deterministic
+on a virtual clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import functools
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from simulator.clock import Clock, SystemClock, VirtualClock
+from simulator.config import SimConfig
+from simulator.delivery import DeliveryChannel
+from simulator.delivery.webhook import WebhookChannel
+from simulator.engine.faults import Duplicate, FaultPlan
+from simulator.engine.schedule import TIME_EPSILON, Batch, Feed, Scheduler
+from simulator.errors import NotAcked
+from simulator.generation import scenarios, schemas
+from simulator.generation.factory import EventFactory
+from simulator.generation.overrides import Overrides
+from simulator.generation.scenarios import Scenario
+from simulator.rand import SimRandom
+from simulator.verdicts.model import Delivery, DeliveryLog, Outcome, Summary
+from simulator.verdicts.transcript import TranscriptWriter
+from simulator.wire.envelope import event_id_of, event_type_of
+from simulator.wire.seal import Sealer
+
+AttemptHook = Callable[[Delivery], None]
+
+
+def _event_time(envelope: dict[str, Any]) -> float:
+    return int(envelope["header"]["create_time"]) / 1000
+@dataclass(eq=False)
+class _Job:
+    """A delivery in progress: which channel, its fault key and its place in the send order."""
+
+    delivery: Delivery
+    channel: DeliveryChannel
+    key: str
+    order: tuple[int, int]
+    batch: Batch
+
+
+def default_clock(config: SimConfig) -> Clock:
+    if config.time_scale is None:
+        return SystemClock() if config.start_time is None else VirtualClock(config.start_time, scale=1.0)
+    return VirtualClock(config.start_time, scale=config.time_scale)
+
+
+class Simulator:
+    """A seeded run against one app. Async core; ``run()`` is the sync facade for scripts."""
+
+    def __init__(self, config: SimConfig | None = None, *, clock: Clock | None = None,
+                 transcript: TranscriptWriter | None = None) -> None:
+        self.config = config or SimConfig()
+        self.rand = SimRandom(self.config.seed)
+        self.clock: Clock = clock or default_clock(self.config)
+        self.factory = EventFactory(app=self.config.app, rand=self.rand, clock=self.clock, locale=self.config.locale,
+                                    validate_all=self.config.validate_all)
+        self.sealer = Sealer(self.config.app.encrypt_key, self.rand.fork("seal"))
+        self.transcript = transcript
+        self.deliveries = DeliveryLog()  # a platform shares one (bounded) log among its engines
+        self.on_delivery: list[AttemptHook] = []
+        self._scenario_runs = 0
+        self.faults = FaultPlan(self.config.faults, self.rand.fork("faults"))
+        self._sched: Scheduler | None = None
+        self._submitted = 0
+
+    # -- generation --------------------------------------------------------------------------------
+    def generate(self, event_type: str, *, overrides: Overrides | None = None, validate: bool | None = None,
+                 longconn: bool = False) -> dict[str, Any]:
+        return self.factory.generate(event_type, overrides=overrides,
+                                     validate=self.config.validate if validate is None else validate,
+                                     longconn=longconn)
+
+    def generate_many(self, event_type: str, count: int, *, overrides: Overrides | None = None,
+                      validate: bool | None = None, longconn: bool = False) -> list[dict[str, Any]]:
+        """``count`` envelopes, event times spread a few seconds apart on a virtual clock."""
+        out = []
+        for _ in range(count):
+            out.append(self.generate(event_type, overrides=overrides, validate=validate, longconn=longconn))
+            if isinstance(self.clock, VirtualClock) and self.clock.scale == 0:
+                self.clock.advance(self.rand.uniform(0.5, 20.0))
+        return out
+
+    def generate_scenario(self, scenario: str | Path | Scenario, *, runs: int = 1,
+                          longconn: bool = False) -> list[dict[str, Any]]:
+        """The envelopes of ``runs`` back-to-back meetings of a scenario (a shipped name, a file or a loaded
+        ``Scenario``), in time order. On a virtual clock the first meeting starts at the clock's now and
+        the clock moves past the last event; on the real clock the last meeting ends now (the platform
+        never sends events from the future)."""
+        sc = scenario if isinstance(scenario, Scenario) else scenarios.load(scenario)
+        gap = 60.0
+        batches: list[list[dict[str, Any]]] = []
+        virtual = isinstance(self.clock, VirtualClock)
+        cursor = self.clock.now()
+        for _ in range(runs):
+            self._scenario_runs += 1
+            r = self.rand.fork(f"scenario:{sc.name}:{self._scenario_runs}")
+            if virtual:
+                envs = scenarios.play(sc, self.factory, r, start=cursor, longconn=longconn)
+                cursor = _event_time(envs[-1]) + gap
+                batches.append(envs)
+            else:
+                envs = scenarios.play(sc, self.factory, r, end=cursor, longconn=longconn)
+                cursor = _event_time(envs[0]) - gap
+                batches.insert(0, envs)
+        if virtual:
+            assert isinstance(self.clock, VirtualClock)
+            self.clock.advance(cursor - gap - self.clock.now())
+        out = [env for batch in batches for env in batch]
+        if self.factory.validate_all:
+            for env in out:
+                schemas.validate(env)
+        return out
+
+    # -- channels ----------------------------------------------------------------------------------
+    def webhook(self, url: str, *, client: httpx.AsyncClient | None = None,
+                transport: httpx.AsyncBaseTransport | None = None) -> WebhookChannel:
+        return WebhookChannel(url, self.sealer, budget=self.config.budget, accept_2xx=self.config.accept_2xx,
+                              client=client, transport=transport)
+
+    # -- delivery ----------------------------------------------------------------------------------
+    def _scheduler(self) -> Scheduler:
+        loop = asyncio.get_running_loop()
+        if self._sched is None or self._sched.loop is not loop:
+            self._sched = Scheduler(self.clock)
+        return self._sched
+
+    def _new_delivery(self, envelope: dict[str, Any], *, expect_rejected: bool, origin: str = "event",
+                      duplicate_of: str | None = None) -> Delivery:
+        d = Delivery(event_id=event_id_of(envelope), event_type=event_type_of(envelope), envelope=envelope,
+                     expect_rejected=expect_rejected, origin=origin, duplicate_of=duplicate_of,
+                     seq=self.deliveries.total)
+        self.deliveries.append(d)
+        return d
+
+    def _submit(self, sched: Scheduler, batch: Batch, envelope: dict[str, Any], channel: DeliveryChannel, *,
+                base: float, expect_rejected: bool, origin: str = "event") -> Delivery:
+        index = self._submitted
+        self._submitted += 1
+        release = self.faults.release(index)
+        d = self._new_delivery(envelope, expect_rejected=expect_rejected, origin=origin)
+        job = _Job(d, channel, key=f"e{index}", order=(release.order, 0), batch=batch)
+        self._schedule_attempt(sched, job, base + release.offset)
+        return d
+
+    def _schedule_attempt(self, sched: Scheduler, job: _Job, due: float) -> None:
+        number = len(job.delivery.attempts) + 1
+        # A partial rather than a closure: fewer GC-tracked objects per planned attempt (cells, function),
+        # which matters when a push plans hundreds of thousands of them at once.
+        sched.schedule(job.batch, due, (*job.order, number), functools.partial(self._attempt, sched, job, number, due))
+
+    async def _attempt(self, sched: Scheduler, job: _Job, number: int, due: float) -> None:
+        d = job.delivery
+        now = self.clock.now()
+        # On time (always, on an instant clock) the send time is the planned one exactly, so the gaps are
+        # exactly the ladder's; late (all slots were busy, or a compressed clock ran on) it is the real one.
+        sent_at = now if now - due > TIME_EPSILON else due
+        att = await job.channel.attempt(d.envelope, attempt_no=number, sent_at=sent_at)
+        if att.outcome.ok and self.faults.drop(job.key, number):
+            att.outcome = Outcome.DROPPED
+            att.detail = "fault: the receiver's answer was lost; the platform counts a failure and retries"
+            att.extra["fault"] = "drop"
+        d.record(att)
+        if self.transcript is not None:
+            self.transcript.attempt(att, d.envelope if number == 1 else None, delivery=d.seq, origin=d.origin)
+        delays = self.config.retries.delays
+        if att.outcome.ok:
+            if d.origin == "event":
+                for dup in self.faults.duplicates(job.key):
+                    self._spawn_duplicate(sched, job, dup, att.sent_at)
+        elif number <= len(delays):
+            self._schedule_attempt(sched, job, att.sent_at + delays[number - 1])
+            return
+        self._close(d)
+
+    def _spawn_duplicate(self, sched: Scheduler, job: _Job, dup: Duplicate, acked_sent_at: float) -> None:
+        parent = job.delivery
+        envelope = parent.envelope
+        if dup.new_id is not None:
+            envelope = copy.deepcopy(envelope)
+            envelope.setdefault("header", {})["event_id"] = dup.new_id
+        d = self._new_delivery(envelope, expect_rejected=parent.expect_rejected, origin=dup.kind,
+                               duplicate_of=parent.event_id)
+        rank = 1 if dup.new_id is None else 2
+        twin = _Job(d, job.channel, key=f"{job.key}.{dup.kind}", order=(job.order[0], rank), batch=job.batch)
+        self._schedule_attempt(sched, twin, acked_sent_at + dup.after)
+
+    def _close(self, d: Delivery) -> None:
+        d.close()
+        if self.transcript is not None:
+            self.transcript.delivery(d)
+        for hook in self.on_delivery:
+            hook(d)
+
+    async def _run_batch(self, sched: Scheduler, batch: Batch) -> None:
+        try:
+            await asyncio.shield(batch.done)
+        except asyncio.CancelledError:
+            sched.cancel(batch)
+            raise
+
+    async def deliver(self, envelope: dict[str, Any], channel: DeliveryChannel, *,
+                      expect_rejected: bool = False) -> Delivery:
+        """Deliver one envelope through the retry ladder (and the configured faults); every attempt is
+        re-sealed by the channel. Returns when the ladder -- and any duplicate it spawned -- is over."""
+        sched = self._scheduler()
+        batch = sched.batch(None)
+        d = self._submit(sched, batch, envelope, channel, base=self.clock.now(), expect_rejected=expect_rejected)
+        await self._run_batch(sched, batch)
+        return d
+
+    async def push(self, channel: DeliveryChannel, envelopes: Iterable[dict[str, Any]], *, concurrency: int = 1,
+                   expect_rejected: bool = False) -> list[Delivery]:
+        """Deliver ``envelopes`` with at most ``concurrency`` attempts in flight (a burst fault raises that
+        to the burst size); events go out in input order unless faults delay or reorder them. Returns the
+        deliveries in input order; fault-injected duplicates are in ``deliveries`` and the summary."""
+        items = list(envelopes)
+        if not items:
+            return []
+        sched = self._scheduler()
+        batch = sched.batch(max(concurrency, self.faults.min_in_flight, 1))
+        base = self.clock.now()
+        if self.faults.spec.active:
+            out = [self._submit(sched, batch, env, channel, base=base, expect_rejected=expect_rejected)
+                   for env in items]
+        else:
+            # No faults: every first attempt is due at ``base`` in input order, ahead of any retry (which is
+            # due later), so the scheduler can make them as it reaches them -- the same order as planning
+            # them all at once, without holding a planned attempt per event.
+            out = [self._new_delivery(env, expect_rejected=expect_rejected) for env in items]
+            first = self._submitted
+            self._submitted += len(out)
+            sched.feed(batch, self._first_attempts(sched, batch, out, channel, first, base))
+        await self._run_batch(sched, batch)
+        return out
+
+    def _first_attempts(self, sched: Scheduler, batch: Batch, deliveries: list[Delivery], channel: DeliveryChannel,
+                        first: int, base: float) -> Feed:
+        for i, d in enumerate(deliveries):
+            index = first + i
+            job = _Job(d, channel, key=f"e{index}", order=(index, 0), batch=batch)
+            yield base, (index, 0, 1), functools.partial(self._attempt, sched, job, 1, base)
+
+    # -- results -----------------------------------------------------------------------------------
+    def summary(self) -> Summary:
+        return Summary.of(self.deliveries)
+
+    def unexpected(self) -> list[Delivery]:
+        """Deliveries that did not end as expected: not acked (unless a rejection was expected)."""
+        return [d for d in self.deliveries if d.acked == d.expect_rejected]
+
+    def assert_all_acked(self) -> None:
+        bad = [d for d in self.deliveries if not d.acked]
+        if bad:
+            raise NotAcked(f"{len(bad)} of {len(self.deliveries)} deliveries not acked: " + bad[0].summary_line())
+
+    def assert_acked(self, event_id: str) -> Delivery:
+        for d in self.deliveries:
+            if d.event_id == event_id:
+                if not d.acked:
+                    raise NotAcked(d.summary_line())
+                return d
+        raise NotAcked(f"no delivery with event_id {event_id}")

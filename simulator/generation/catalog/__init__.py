@@ -1,0 +1,55 @@
+"""The event catalogue: a registry of ``EventSpec`` by event type.
+
+Adding an event type = a JSON Schema in ``schemas/<event_type>.schema.json`` (copy
+``schemas/_template.schema.json``) plus a generator module in this package (copy ``_template.py``); the
+module registers its ``EventSpec`` on import. Duplicate registrations fail at import.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+from simulator.errors import UnknownEventType
+from simulator.generation.catalog._base import EventSpec, GenContext, Generator
+
+_REGISTRY: dict[str, EventSpec] = {}
+
+
+def register(spec: EventSpec) -> EventSpec:
+    if spec.event_type in _REGISTRY:
+        raise RuntimeError(f"event type {spec.event_type} registered twice")
+    _REGISTRY[spec.event_type] = spec
+    return spec
+
+
+def get(event_type: str) -> EventSpec:
+    _load()
+    try:
+        return _REGISTRY[event_type]
+    except KeyError:
+        raise UnknownEventType(event_type) from None
+
+
+def event_types() -> list[str]:
+    _load()
+    return sorted(_REGISTRY)
+
+
+_loaded = False
+
+
+def _load() -> None:
+    """Import every family package under ``simulator.generation.families``: each registers its event
+    types on import, so a new family is a folder dropped there (``_``-prefixed names are not loaded)."""
+    global _loaded
+    if not _loaded:
+        _loaded = True
+        from simulator.generation import families
+
+        for info in pkgutil.iter_modules(families.__path__):
+            if not info.name.startswith("_"):
+                importlib.import_module(f"{families.__name__}.{info.name}")
+
+
+__all__ = ["EventSpec", "GenContext", "Generator", "event_types", "get", "register"]
