@@ -49,13 +49,24 @@ def add_parser(sub: Any) -> None:
     p.set_defaults(func=run)
 
 
+def print_catalogue() -> None:
+    """The event types grouped by family: a heading per family, then one line per type with its summary."""
+    by_family: dict[str, list[catalog.EventSpec]] = {}
+    for et in catalog.event_types():
+        spec = catalog.get(et)
+        by_family.setdefault(spec.family or "other", []).append(spec)
+    width = max(len(et) for et in catalog.event_types())
+    for i, (family, specs) in enumerate(sorted(by_family.items())):
+        print(("\n" if i else "") + f"{family} ({len(specs)} types)")
+        for spec in specs:
+            print(f"  {spec.event_type:<{width}}  {spec.summary}")
+
+
 def run(args: argparse.Namespace) -> int:
     from simulator.engine.core import Simulator
 
     if args.list:
-        for et in catalog.event_types():
-            spec = catalog.get(et)
-            print(f"{et}\t{spec.summary}")
+        print_catalogue()
         return 0
     if args.list_scenarios:
         return list_scenarios()

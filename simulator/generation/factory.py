@@ -35,6 +35,8 @@ class EventFactory:
         self._population_size = population_size
         self.validate_all = validate_all
         self._population: Population | None = None
+        # Family state that lasts for the run (chats, messages seen...): see ``GenContext.world``.
+        self.world: dict[str, Any] = {}
         self._ids = self.rand.fork("event-ids")
         self._data = self.rand.fork("event-data")
 
@@ -48,6 +50,7 @@ class EventFactory:
         return self._ids.hex(32)
 
     def context(self, *, now: float | None = None, **kwargs: Any) -> GenContext:
+        kwargs.setdefault("world", self.world)
         return GenContext(rand=self._data, population=self.population, app_id=self.app.app_id,
                           now=self.clock.now() if now is None else now, **kwargs)
 

@@ -18,10 +18,13 @@ def lines(text: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in text.splitlines()]
 
 
-def test_list_shows_the_fifteen_types(capsys: pytest.CaptureFixture[str]) -> None:
+def test_list_groups_the_types_by_family(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["generate", "--list"]) == 0
-    rows = capsys.readouterr().out.splitlines()
-    assert len(rows) == 15 and all(r.startswith("vc.meeting.") and "\t" in r for r in rows)
+    out = capsys.readouterr().out
+    blocks = {block.splitlines()[0]: block.splitlines()[1:] for block in out.strip().split("\n\n")}
+    assert "vc_meeting (15 types)" in blocks
+    rows = blocks["vc_meeting (15 types)"]
+    assert len(rows) == 15 and all(r.startswith("  vc.meeting.") and r.split(maxsplit=1)[1] for r in rows)
 
 
 def test_list_scenarios(capsys: pytest.CaptureFixture[str]) -> None:

@@ -17,17 +17,24 @@ from simulator.rand import SimRandom
 class GenContext:
     """Everything a generator may use. ``now`` is the platform time of the event (epoch seconds).
 
-    Scenarios pass a fixed ``meeting`` (and usually ``operator``); lone events get a fresh meeting.
-    ``params`` carries event-specific inputs (``leave_reason``, ``leave_user``, ``url``, ...).
+    - ``scene``: the family objects this event shares with the events around it, by name (a scenario
+      passes its ``"meeting"``, its ``"chat"``, the ``"message"`` a reaction targets...). A lone event
+      starts with an empty scene and its generator invents what it needs (and may leave it there).
+    - ``world``: state that lasts for the whole run of one ``EventFactory``, shared by every event and
+      every family (the chats of the tenant, the messages the bot has seen...). A family keeps its own
+      objects under keys it owns (by convention prefixed with the family name).
+    - ``operator``: who acts, when the caller decides; ``params``: event-specific inputs
+      (``leave_reason``, ``url``, ``message_type``...), documented by each family.
     """
 
     rand: SimRandom
     population: Population
     app_id: str
     now: float
-    meeting: Any = None
     operator: Person | None = None
     params: dict[str, Any] = field(default_factory=dict)
+    scene: dict[str, Any] = field(default_factory=dict)
+    world: dict[str, Any] = field(default_factory=dict)
 
 
 Generator = Callable[[GenContext], dict[str, Any]]
@@ -38,6 +45,8 @@ class EventSpec:
     event_type: str
     generate: Generator
     summary: str
+    # The family the type belongs to (its folder under ``simulator/generation/families/``), for listings.
+    family: str = ""
     # lark-oapi 1.7.5 builder method with a typed handler, or None when the SDK needs
     # ``register_p2_customized_event`` (protocol §3.2).
     sdk_register: str | None = None

@@ -28,7 +28,7 @@ EVENT_TYPE = "vc.meeting.example_v1"
 
 
 def generate(ctx: GenContext) -> dict[str, Any]:
-    """The ``event`` body. Use what a scenario passes (``ctx.meeting``, ``ctx.operator``, ``ctx.params``)
+    """The ``event`` body. Use what a scenario passes (``ctx.scene["meeting"]``, ``ctx.operator``, ``ctx.params``)
     and invent the rest from ``ctx.rand`` (never ``random`` or the wall clock) so the seed decides."""
     m = meeting_of(ctx)  # a scenario's meeting, or a fresh coherent one for a lone event
     op = operator_of(ctx, m)  # a scenario's operator, or a plausible one (host or participant)

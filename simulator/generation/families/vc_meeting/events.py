@@ -46,11 +46,11 @@ PersonPicker = Callable[[GenContext, Meeting], Person]
 
 def meeting_of(ctx: GenContext, *, just_started: bool = False) -> Meeting:
     """The scenario's meeting, or (lone event) a fresh coherent one kept on ``ctx``."""
-    m = ctx.meeting
+    m = ctx.scene.get("meeting")
     if m is None:
         make = just_started_meeting if just_started else lone_meeting
         m = make(ctx.rand, ctx.population, ctx.now)
-        ctx.meeting = m
+        ctx.scene["meeting"] = m
     assert isinstance(m, Meeting)
     return m
 
@@ -170,7 +170,7 @@ def send_meeting_im(ctx: GenContext) -> dict[str, Any]:
 
 def _reg(name: str, generate: Generator, summary: str, *, typed: bool = True) -> None:
     event_type = f"vc.meeting.{name}_v1"
-    register(EventSpec(event_type, generate, summary,
+    register(EventSpec(event_type, generate, summary, family="vc_meeting",
                        sdk_register=f"register_p2_vc_meeting_{name}_v1" if typed else None))
 
 
