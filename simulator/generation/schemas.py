@@ -17,11 +17,12 @@ from simulator.resources import schemas_dir
 
 @cache
 def _index() -> dict[str, Path]:
-    """Every schema file under ``schemas/`` (one folder per family) by its name less ``.schema.json``."""
+    """Every event schema under ``schemas/`` (one folder per family) by its event type. Event types have
+    dots (``im.message.receive_v1``); shared files (``common``, ``envelope_v2``, ``message_content``) do not."""
     found: dict[str, Path] = {}
     for path in sorted(schemas_dir().rglob("*.schema.json")):
         name = path.name.removesuffix(".schema.json")
-        if name != "common":
+        if "." in name:
             found.setdefault(name, path)
     return found
 
