@@ -1,39 +1,89 @@
-"""Every fenced python block in README.md runs, and the shell examples for generate work."""
+"""The command-line and Python examples of README.md, docs/cli.md and docs/python-api.md run as written."""
 
 from __future__ import annotations
 
-import re
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+from simulator.cli import main
+from simulator.receiver import ReferenceReceiver
+from simulator.servers import ThreadedServer
+from tests.docs_examples import ROOT, example
+
+KEY, TOKEN = "readme-key", "readme-token"
 
 
-def python_blocks(heading: str | None = None) -> list[str]:
-    text = README.read_text(encoding="utf-8")
-    if heading is not None:
-        start = text.index(heading)
-        nxt = text.find("\n## ", start + len(heading))
-        text = text[start: nxt if nxt != -1 else len(text)]
-    return re.findall(r"```python\n(.*?)```", text, re.S)
+def with_keys(argv: list[str]) -> list[str]:
+    """``$KEY`` / ``$TOKEN`` (shlex keeps them literally) replaced by the test's keys."""
+    return [{"$KEY": KEY, "$TOKEN": TOKEN}.get(a, a) for a in argv]
 
 
-@pytest.mark.parametrize("block", python_blocks("## Using it from Python"))
-def test_python_example_runs(block: str) -> None:
-    exec(compile(block, "README.md", "exec"), {"__name__": "__readme__"})
+@pytest.mark.parametrize("name", ["python-api-push", "python-api-feishusim"])
+def test_python_example_runs(name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    block = example(name)
+    exec(compile(block.code, block.where, "exec"), {"__name__": "__readme__"})
+    capsys.readouterr()
 
 
 def test_generate_examples(capsys: pytest.CaptureFixture[str]) -> None:
-    from simulator.cli import main
-
-    text = README.read_text(encoding="utf-8")
-    start = text.index("## Generating events")
-    section = text[start:text.index("\n## ", start)]
-    commands = re.findall(r"^feishu-sim (generate[^#\n]*)", section, re.M)
+    commands = example("cli-generate").commands()
     assert len(commands) == 3
-    import shlex
-
-    for cmd in commands:
-        assert main(shlex.split(cmd)) == 0, cmd
+    for argv in commands:
+        assert main(argv[1:]) == 0, argv
     capsys.readouterr()
+
+
+@pytest.mark.parametrize("name", ["readme-push", "cli-push"])
+def test_push_examples_reach_a_receiver_with_the_same_keys(name: str, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    (argv,) = example(name).commands()
+    url = "http://127.0.0.1:8000/webhook/event"
+    assert url in argv
+    receiver = ReferenceReceiver(encrypt_key=KEY, verification_token=TOKEN)
+    with ThreadedServer(receiver.app()) as srv:
+        argv = [srv.url + "/webhook/event" if a == url else a for a in with_keys(argv)]
+        assert main(argv[1:]) == 0, argv
+    out = capsys.readouterr().out
+    count = int(argv[argv.index("--count") + 1])
+    assert len(receiver.state.unique) == count and receiver.state.rejected == []
+    if "--json" in argv:
+        assert json.loads(out)["summary"]["acked"] == count
+    if "--transcript" in argv:
+        assert (tmp_path / argv[argv.index("--transcript") + 1]).stat().st_size > 0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_receive_and_verify_url(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    receive, verify = example("cli-receive-verify").commands()
+    assert receive[1] == "receive" and verify[1] == "verify-url"
+    port = str(free_port())
+    receive = [port if a == "9000" else a for a in with_keys(receive)]
+    ready = tmp_path / "ready"
+    proc = subprocess.Popen([sys.executable, "-m", "simulator", *receive[1:], "--ready-file", str(ready)],
+                            env={**os.environ, "PYTHONPATH": str(ROOT)}, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 15
+        while not ready.exists():
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.02)
+        verify = [a.replace(":9000/", f":{port}/") for a in with_keys(verify)]
+        assert main(verify[1:]) == 0
+        out = capsys.readouterr().out
+        assert "PASS" in out and "FAIL" not in out
+    finally:
+        proc.terminate()
+        proc.wait(10)

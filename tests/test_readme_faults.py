@@ -1,8 +1,7 @@
-"""Every command in the README's "Faults, retries, replay and audit" section runs and succeeds."""
+"""The examples of docs/faults.md (retries, faults, replay, audit) run and succeed."""
 
 from __future__ import annotations
 
-import re
 import shlex
 from pathlib import Path
 
@@ -11,45 +10,32 @@ import pytest
 from simulator.cli import main
 from simulator.receiver import ReferenceReceiver
 from simulator.servers import ThreadedServer
-
-README = Path(__file__).resolve().parent.parent / "README.md"
-HEADING = "## Faults, retries, replay and audit"
-
-
-def section() -> str:
-    text = README.read_text(encoding="utf-8")
-    start = text.index(HEADING)
-    end = text.find("\n## ", start + len(HEADING))
-    return text[start:end]
+from tests.docs_examples import example
 
 
 def test_python_example_runs() -> None:
-    blocks = re.findall(r"```python\n(.*?)```", section(), re.S)
-    assert len(blocks) == 1
-    exec(compile(blocks[0], "README.md", "exec"), {"__name__": "__readme__"})
+    block = example("faults-python")
+    exec(compile(block.code, block.where, "exec"), {"__name__": "__readme__"})
 
 
-def commands() -> list[str]:
-    blocks = re.findall(r"```bash\n(.*?)```", section(), re.S)
-    return [line for block in blocks for line in block.splitlines() if line.startswith("feishu-sim ")]
+def commands() -> list[list[str]]:
+    return example("faults-shell").commands() + example("audit-shell").commands()
 
 
-def test_section_has_the_examples() -> None:
+def test_the_examples_are_there() -> None:
     cmds = commands()
     assert len(cmds) == 5
-    assert {c.split()[1] for c in cmds} == {"push", "replay", "audit"}
+    assert {c[1] for c in cmds} == {"push", "replay", "audit"}
 
 
-def test_readme_commands_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_commands_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                          capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.chdir(tmp_path)
-    env = {"KEY": "readme-key", "TOKEN": "readme-token"}
-    receiver = ReferenceReceiver(encrypt_key=env["KEY"], verification_token=env["TOKEN"])
+    env = {"$KEY": "readme-key", "$TOKEN": "readme-token"}
+    receiver = ReferenceReceiver(encrypt_key=env["$KEY"], verification_token=env["$TOKEN"])
     with ThreadedServer(receiver.app()) as srv:
-        for cmd in commands():
-            cmd = cmd.replace("http://127.0.0.1:9000", srv.url)
-            for name, value in env.items():
-                cmd = cmd.replace(f'"${name}"', value)
-            assert main(shlex.split(cmd)[1:]) == 0, cmd
+        for argv in commands():
+            argv = [env.get(a, a).replace("http://127.0.0.1:9000", srv.url) for a in argv]
+            assert main(argv[1:]) == 0, shlex.join(argv)
             capsys.readouterr()
     assert (tmp_path / "run.ndjson").exists()

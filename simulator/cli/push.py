@@ -54,7 +54,7 @@ def add_delivery_options(p: argparse.ArgumentParser) -> None:
                         "and --time-scale 0 the transcript is then the same on every run")
     g.add_argument("--faults", default=None, metavar="SPEC",
                    help="seeded delivery faults, e.g. dup=0.1,dup_new_id=0.05,reorder=5,delay=200ms..2s,drop=0.1,"
-                        "burst=50 (see the README); --seed makes them repeatable")
+                        "burst=50 (see docs/faults.md); --seed makes them repeatable")
     g.add_argument("--json", action="store_true", help="print a machine-readable summary instead of lines")
     g.add_argument("--transcript", default=None, metavar="FILE", help="write every attempt as NDJSON to FILE")
     g = p.add_argument_group("long connection")

@@ -1,8 +1,9 @@
 """TEMPLATE (not collected): copy to ``tests/catalog/test_<name>.py`` when adding an event type.
 
-The generic tests (``test_event_types.py``) already validate many seeded events of every registered type
-against its schema; here go the type's own rules (which fields relate to which, what the doc promises)
-and at least one mutation the schema must reject, so the schema is shown to be strict.
+The generic tests (``test_event_types.py``) validate many seeded events of each ``vc.meeting`` type they
+list against its schema (add a new ``vc.meeting`` type there); here go the type's own rules (which fields
+relate to which, what the doc promises) and at least one mutation the schema must reject, so the schema is
+shown to be strict.
 """
 
 from __future__ import annotations

@@ -12,15 +12,29 @@ import pytest
 
 from simulator.receiver import ReferenceReceiver
 from simulator.servers import ThreadedServer
+from tests.docs_examples import example
 
 ROOT = Path(__file__).resolve().parents[2]
 KEY = "locust-encrypt-key"
 TOKEN = "Vt0123456789abcdefABCDEFghijklmn"
-# The README's locustfile (tests/load/test_load_readme.py checks they are the same).
+# The locustfile of docs/load.md (tests/load/test_load_readme.py checks they are the same).
 LOCUSTFILE = "from simulator.locust import FeishuEventUser  # noqa: F401  (Locust runs the user classes it finds)\n"
 
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("locust") is None,
                                 reason="locust is not installed (pip install 'feishu-sim[locust]')")
+
+
+def documented_command(host: str, csv: Path) -> list[str]:
+    """The ``locust`` command of docs/load.md, shortened (2 users for 3 s), pointed at ``host``, with a
+    seed and a CSV report added."""
+    (argv,) = example("locust-shell").commands("locust")
+    values = {"-u": "2", "-r": "2", "-t": "3s", "--host": host, "--feishu-encrypt-key": KEY,
+              "--feishu-verification-token": TOKEN}
+    assert set(values) <= set(argv), argv
+    for i, arg in enumerate(argv[:-1]):
+        if arg in values:
+            argv[i + 1] = values[arg]
+    return [*argv[1:], "--only-summary", "--stop-timeout", "1", "--feishu-seed", "3", "--csv", str(csv)]
 
 
 def test_locust_headless_posts_sealed_events(tmp_path: Path) -> None:
@@ -29,12 +43,10 @@ def test_locust_headless_posts_sealed_events(tmp_path: Path) -> None:
     receiver = ReferenceReceiver(encrypt_key=KEY, verification_token=TOKEN)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     with ThreadedServer(receiver.app()) as server:
-        proc = subprocess.run(
-            [sys.executable, "-m", "locust", "-f", str(locustfile), "--headless", "-u", "2", "-r", "2", "-t", "3s",
-             "--host", server.url + "/webhook/event", "--only-summary", "--stop-timeout", "1",
-             "--feishu-encrypt-key", KEY, "--feishu-verification-token", TOKEN, "--feishu-seed", "3",
-             "--csv", str(tmp_path / "run")],
-            capture_output=True, text=True, timeout=90, env=env, cwd=tmp_path)
+        argv = documented_command(server.url + "/webhook/event", tmp_path / "run")
+        assert argv[:2] == ["-f", "locustfile.py"]
+        proc = subprocess.run([sys.executable, "-m", "locust", *argv],
+                              capture_output=True, text=True, timeout=90, env=env, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     stats = (tmp_path / "run_stats.csv").read_text().splitlines()
     row = next(line for line in stats if line.startswith("POST,vc.meeting.share_ended_v1"))

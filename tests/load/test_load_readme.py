@@ -1,41 +1,21 @@
-"""The examples of README's "Load testing" section run as written."""
+"""The load examples of README.md and docs/load.md run as written."""
 
 from __future__ import annotations
 
-import re
-import shlex
 from pathlib import Path
 
 import pytest
 
 from simulator.cli import build_parser, main
-
-README = Path(__file__).resolve().parents[2] / "README.md"
-
-
-def section() -> str:
-    text = README.read_text(encoding="utf-8")
-    start = text.index("## Load testing")
-    return text[start:text.index("\n## ", start + 5)]
-
-
-def blocks(lang: str) -> list[str]:
-    return re.findall(rf"```{lang}\n(.*?)```", section(), re.S)
-
-
-def commands(block: str) -> list[list[str]]:
-    joined = block.replace("\\\n", " ")
-    return [shlex.split(line) for line in joined.splitlines() if line.strip().startswith(("feishu-sim", "locust"))]
+from tests.docs_examples import example
 
 
 def test_local_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
                             ) -> None:
     pytest.importorskip("plotly")
     monkeypatch.chdir(tmp_path)
-    stages = re.findall(r"```json\n(.*?)```", section(), re.S)
-    assert stages, "the stages example"
-    (tmp_path / "stages.json").write_text(stages[0].strip().replace("\n  ", "\n"))
-    local = commands(blocks("bash")[0])
+    (tmp_path / "stages.json").write_text(example("load-stages").code)
+    local = example("load-readme").commands() + example("load-local").commands()
     assert len(local) == 3
     for argv in local:
         assert argv[0] == "feishu-sim"
@@ -45,7 +25,7 @@ def test_local_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cap
 
 
 def test_remote_example_parses() -> None:
-    (argv,) = commands(blocks("bash")[1])
+    (argv,) = example("load-remote").commands()
     args = build_parser().parse_args(argv[1:])
     assert args.command == "load" and args.args == ["http://127.0.0.1:8000/webhook/event"]
     assert args.connections == 64
@@ -54,4 +34,4 @@ def test_remote_example_parses() -> None:
 def test_locustfile_example_is_the_one_tested() -> None:
     from tests.load.test_load_locust import LOCUSTFILE
 
-    assert blocks("python") == [LOCUSTFILE]
+    assert example("locustfile").code == LOCUSTFILE

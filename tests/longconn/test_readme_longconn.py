@@ -1,4 +1,4 @@
-"""The examples of README.md's "## Long connection" section, executed."""
+"""The long-connection examples of README.md and docs/long-connection.md, executed."""
 
 from __future__ import annotations
 
@@ -15,24 +15,14 @@ import httpx
 import pytest
 
 from simulator.cli import main
+from tests.docs_examples import ROOT, example
 from tests.longconn.lark_ws import LarkWsThread
 
-ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.lark_sdk
 
 
-def section() -> str:
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    start = text.index("## Long connection")
-    return text[start:text.index("\n## ", start + 5)]
-
-
-def blocks(lang: str) -> list[str]:
-    return re.findall(rf"```{lang}\n(.*?)```", section(), re.S)
-
-
 def test_python_example_runs() -> None:
-    [block] = blocks("python")
+    block = example("longconn-python").code
     # A subprocess: the example leaves its lark.ws.Client thread running until the interpreter exits.
     out = subprocess.run([sys.executable, "-c", block], env={**os.environ, "PYTHONPATH": str(ROOT)},
                          capture_output=True, text=True, timeout=60, check=False)
@@ -41,7 +31,7 @@ def test_python_example_runs() -> None:
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[str, list[str]]]:
-    serve_block, curl_block = blocks("bash")
+    serve_block, curl_block = example("longconn-shell").code, example("longconn-curl").code
     lines = [ln for ln in serve_block.splitlines() if ln.startswith("feishu-sim ")]
     serve, push = lines
     argv = shlex.split(serve.rstrip("&"))[1:]
@@ -64,7 +54,7 @@ def served(tmp_path: Path) -> Iterator[tuple[str, list[str]]]:
 def test_shell_examples_work(served: tuple[str, list[str]], capsys: pytest.CaptureFixture[str]) -> None:
     domain, commands = served
     push, *curls = [c.replace("http://127.0.0.1:9001", domain) for c in commands]
-    app_line = next(ln for ln in blocks("bash")[0].splitlines() if "lark.ws.Client(" in ln)
+    app_line = next(ln for ln in example("longconn-shell").code.splitlines() if "lark.ws.Client(" in ln)
     app_id, secret = re.findall(r'"([^"]+)"', app_line)[:2]
     with LarkWsThread(domain, app_id, secret, on_share_ended=lambda _e: None):
         deadline = time.monotonic() + 10

@@ -1,57 +1,51 @@
-"""The README's "Using it in pytest" examples are real test suites: run them with pytester.
+"""The pytest examples (README.md and docs/pytest.md, markers ``pytest-*``) are real test suites: run them
+with pytester.
 
-Each fenced python block starts with ``# <file name>``; a ``conftest.py`` block goes with the test file
-block after it. Every test in them must pass.
+Each block starts with ``# <file name>``; a ``conftest.py`` block goes with the test file block after it.
+Every test in them must pass.
 """
 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import flask  # noqa: F401  (kept loaded across in-process runs, see test_pytest_plugin)
 import pytest
 
 import simulator.pytest_plugin  # noqa: F401
+from tests.docs_examples import examples
 from tests.plugin.test_pytest_plugin import HAVE_LARK, PLUGIN
 
 pytest_plugins = ["pytester"]
 
-README = Path(__file__).resolve().parents[2] / "README.md"
-HEADING = "## Using it in pytest"
-
 
 def section_blocks() -> list[tuple[str, str]]:
-    text = README.read_text(encoding="utf-8")
-    start = text.index(HEADING)
-    end = text.find("\n## ", start + len(HEADING))
-    blocks = re.findall(r"```python\n(.*?)```", text[start:end if end != -1 else len(text)], re.S)
     out = []
-    for block in blocks:
-        first = block.splitlines()[0]
+    for block in examples("pytest-"):
+        first = block.code.splitlines()[0]
         match = re.fullmatch(r"# (\w+\.py)", first)
-        assert match, f"README pytest example must start with '# <file>.py': {first!r}"
-        out.append((match.group(1), block))
+        assert match, f"{block.where}: a pytest example must start with '# <file>.py': {first!r}"
+        out.append((match.group(1), block.code))
     return out
 
 
-def examples() -> list[dict[str, str]]:
-    groups: list[dict[str, str]] = []
+def groups() -> list[dict[str, str]]:
+    out: list[dict[str, str]] = []
     pending: dict[str, str] = {}
     for name, source in section_blocks():
         pending[name] = source
         if name != "conftest.py":
-            groups.append(pending)
+            out.append(pending)
             pending = {}
     assert not pending, "a conftest.py block must be followed by a test file block"
-    return groups
+    return out
 
 
 def test_the_section_has_examples() -> None:
-    assert len(examples()) >= 3
+    assert len(groups()) >= 5
 
 
-@pytest.mark.parametrize("files", examples(), ids=lambda files: "+".join(files))
+@pytest.mark.parametrize("files", groups(), ids=lambda files: "+".join(files))
 def test_readme_example_passes(pytester: pytest.Pytester, files: dict[str, str]) -> None:
     if any("lark_oapi" in source for source in files.values()) and not HAVE_LARK:
         pytest.skip("lark-oapi is not installed")

@@ -1,8 +1,9 @@
 """The event catalogue: a registry of ``EventSpec`` by event type.
 
-Adding an event type = a JSON Schema in ``schemas/<event_type>.schema.json`` (copy
-``schemas/_template.schema.json``) plus a generator module in this package (copy ``_template.py``); the
-module registers its ``EventSpec`` on import. Duplicate registrations fail at import.
+Adding an event type = a JSON Schema in ``schemas/<family>/<event_type>.schema.json`` plus a generator in
+the family's package under ``simulator/generation/families/``, which registers its ``EventSpec`` when
+imported (``_template.py`` is an annotated example; docs/catalogue.md walks through it). Duplicate
+registrations fail at import.
 """
 
 from __future__ import annotations

@@ -1,13 +1,16 @@
-"""TEMPLATE (not loaded): copy me to add an event type to the catalogue.
+"""TEMPLATE (not loaded): an annotated generator, to copy when adding an event type (docs/catalogue.md).
 
-1. Write the schema first: copy ``schemas/_template.schema.json`` to ``schemas/<event_type>.schema.json``
-   and describe the body strictly (string ids and timestamps, enums, ``additionalProperties: false``),
-   citing the doc page; note any doc quirk in the descriptions.
-2. Copy this module to ``simulator/generation/catalog/<name>.py`` (no leading underscore: every public module of the
-   package is imported, and registers, on first use), set ``EVENT_TYPE``, write ``generate`` and
-   uncomment ``register(SPEC)``.
-3. Copy ``tests/catalog/_template_tests.py`` to ``tests/catalog/test_<name>.py``; the generic tests already
-   validate many seeded events of every registered type against its schema.
+1. Write the schema first: copy ``schemas/_template.schema.json`` to
+   ``schemas/<family>/<event_type>.schema.json`` (in a family folder its references become
+   ``../envelope_v2.schema.json`` and ``common.schema.json#/$defs/...``) and describe the body strictly
+   (string ids and timestamps, enums, ``additionalProperties: false``), citing the doc page; note any doc
+   quirk in the descriptions.
+2. Put the generator in the family's package under ``simulator/generation/families/<family>/`` (the
+   catalogue imports every family package on first use, and the import registers its types): set
+   ``EVENT_TYPE``, write ``generate`` and register the ``SPEC``.
+3. Copy ``tests/catalog/_template_tests.py`` to ``tests/catalog/test_<name>.py``. For a ``vc.meeting``
+   type, also add it to the list in ``tests/catalog/test_event_types.py``, whose generic tests validate
+   many seeded events of each listed type against its schema.
 4. If the docs give an example payload, save it verbatim as ``fixtures/events/<event_type>/doc_example.json``.
 5. ``feishu-sim generate --list`` now shows the type; ``feishu-sim generate <event_type> --seed 1`` prints one.
 
