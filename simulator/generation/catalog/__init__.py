@@ -32,6 +32,12 @@ def get(event_type: str) -> EventSpec:
         raise UnknownEventType(event_type) from None
 
 
+def find(event_type: str) -> EventSpec | None:
+    """The spec of ``event_type``, or None (a hand-made envelope of a type nobody registered)."""
+    _load()
+    return _REGISTRY.get(event_type)
+
+
 def event_types() -> list[str]:
     _load()
     return sorted(_REGISTRY)
@@ -53,4 +59,4 @@ def _load() -> None:
                 importlib.import_module(f"{families.__name__}.{info.name}")
 
 
-__all__ = ["EventSpec", "GenContext", "Generator", "event_types", "get", "register"]
+__all__ = ["EventSpec", "GenContext", "Generator", "event_types", "find", "get", "register"]

@@ -11,6 +11,7 @@ from typing import Any
 
 from simulator.generation.population import Person, Population
 from simulator.rand import SimRandom
+from simulator.verdicts.answers import AnswerKind
 
 
 @dataclass
@@ -25,6 +26,7 @@ class GenContext:
       objects under keys it owns (by convention prefixed with the family name).
     - ``operator``: who acts, when the caller decides; ``params``: event-specific inputs
       (``leave_reason``, ``url``, ``message_type``...), documented by each family.
+    - ``tenant_key``: the app's tenant (the envelope's ``header.tenant_key``), for bodies that repeat it.
     """
 
     rand: SimRandom
@@ -35,6 +37,7 @@ class GenContext:
     params: dict[str, Any] = field(default_factory=dict)
     scene: dict[str, Any] = field(default_factory=dict)
     world: dict[str, Any] = field(default_factory=dict)
+    tenant_key: str = ""
 
 
 Generator = Callable[[GenContext], dict[str, Any]]
@@ -50,3 +53,12 @@ class EventSpec:
     # lark-oapi 1.7.5 builder method with a typed handler, or None when the SDK needs
     # ``register_p2_customized_event`` (protocol §3.2).
     sdk_register: str | None = None
+    # A synchronous callback (card.action.trigger, url.preview.get): the kind its answer body is judged as.
+    # None for an event.
+    callback: AnswerKind | None = None
+
+    @property
+    def retried(self) -> bool:
+        """Whether a failed delivery goes on the retry ladder: events yes; callbacks never (they are
+        synchronous, docs/semantics.md#callbacks-are-not-retried)."""
+        return self.callback is None

@@ -311,7 +311,7 @@ def _render(sc: Scenario, factory: EventFactory, people: Cast, records: list[_Re
         end_time = final_end if rec.ended or sc.live_end_time == "final" else int(now)
         ctx = GenContext(rand=r, population=people.population, app_id=factory.app.app_id, now=now,
                          scene={"meeting": replace(m, end_time=end_time)}, operator=rec.operator,
-                         params=dict(rec.params), world=factory.world)
+                         params=dict(rec.params), world=factory.world, tenant_key=factory.app.tenant_key)
         body = catalog.get(rec.event_type).generate(ctx)
         out.append(factory.wrap(rec.event_type, body, now=now, longconn=longconn))
     return out
