@@ -168,7 +168,8 @@ class Delivery:
         status = "" if last.status is None else f" status={last.status}"
         if self.callback is not None:  # one attempt, judged by its answer: lead with the attempt's outcome
             what = last.answer.describe() if last.outcome.ok and last.answer is not None else last.detail
-            return f"{last.outcome} {self.event_id} {self.event_type}{status} {last.latency_ms:.1f}ms {what}".rstrip()
+            # the attempt's type: a click sent as a legacy card request is card.action.trigger_v1
+            return f"{last.outcome} {self.event_id} {last.event_type}{status} {last.latency_ms:.1f}ms {what}".rstrip()
         detail = f" {last.detail}" if last.detail and not last.outcome.ok else ""
         return (
             f"{self.final} {self.event_id} {self.event_type} attempts={len(self.attempts)} "
