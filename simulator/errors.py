@@ -11,7 +11,8 @@
     │   ├── ConfigError            an invalid option value (empty key, bad rate, bad fault spec, ...)
     │   └── TargetError            a target URL that is malformed or unreachable before a run starts
     └── ReceiverError              the receiver under test misbehaved; raised only by ``assert_*`` helpers
-        └── NotAcked               an event did not end acked
+        ├── NotAcked               an event did not end acked
+        └── BadAnswer              a callback's answer is invalid, or not the toast / card a test expects
 
 The engine itself never raises ``ReceiverError`` while delivering: it records verdicts and lets the
 caller (CLI exit code, pytest fixture teardown, ``assert_*``) decide.
@@ -63,3 +64,7 @@ class ReceiverError(SimulatorError):
 
 class NotAcked(ReceiverError):
     """One or more deliveries did not end acked."""
+
+
+class BadAnswer(ReceiverError):
+    """A callback's answer is invalid, or not the toast or card the test expects."""
