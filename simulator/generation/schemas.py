@@ -14,14 +14,18 @@ from referencing import Registry, Resource
 from simulator.errors import UnknownEventType, ValidationFailed
 from simulator.resources import schemas_dir
 
+# Schemas under ``schemas/`` that describe no event: a family's shared definitions, the envelope, the
+# scenario file format (read by ``generation.scenarios``) and the copy-me template.
+NOT_EVENTS = frozenset({"common", "envelope_v2", "scenario", "_template"})
+
 
 @cache
 def _index() -> dict[str, Path]:
-    """Every schema file under ``schemas/`` (one folder per family) by its name less ``.schema.json``."""
+    """Every event schema under ``schemas/`` (one folder per family) by its name less ``.schema.json``."""
     found: dict[str, Path] = {}
     for path in sorted(schemas_dir().rglob("*.schema.json")):
         name = path.name.removesuffix(".schema.json")
-        if name != "common":
+        if name not in NOT_EVENTS:
             found.setdefault(name, path)
     return found
 
