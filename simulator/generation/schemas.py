@@ -14,6 +14,9 @@ from referencing import Registry, Resource
 from simulator.errors import UnknownEventType, ValidationFailed
 from simulator.resources import schemas_dir
 
+# Schemas under ``schemas/`` that describe no event (a family's shared definitions, the envelope, the scenario
+# file format read by ``generation.scenarios``, the copy-me template) have no dot in their name.
+
 
 @cache
 def _index() -> dict[str, Path]:
