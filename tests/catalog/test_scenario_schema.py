@@ -21,7 +21,7 @@ from simulator.generation.scenarios import _schema_check
 from simulator.generation.scenarios._vocabulary import FAMILIES
 from simulator.generation.schemas import schema_path
 from simulator.resources import schemas_dir
-from tests.catalog.test_readme_catalogue import blocks
+from tests.docs_examples import example
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -48,7 +48,7 @@ def test_every_shipped_scenario_and_the_readme_example_validate() -> None:
     files = sorted(scenarios.scenarios_dir().glob("*.toml"))
     assert [f.stem for f in files] == scenarios.names() and files
     docs = [tomllib.loads(f.read_text(encoding="utf-8")) for f in files]
-    docs.append(tomllib.loads(blocks("toml")[0]))
+    docs.append(tomllib.loads(example("scenario-toml").code))
     for doc in docs:
         assert [e.message for e in v.iter_errors(doc)] == []
         doc["step"][0]["colour"] = "red"  # and the same file with an unknown key does not
