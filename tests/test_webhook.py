@@ -86,9 +86,9 @@ def test_request_headers_and_body_recorded() -> None:
 
 
 def test_invalid_url_is_a_usage_error() -> None:
-    from simulator.errors import TargetError
+    from simulator.errors import ConfigError
 
-    with pytest.raises(TargetError):
+    with pytest.raises(ConfigError):
         deliver(None, url="nope://x")
 
 

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from simulator.config import Budget
-from simulator.errors import TargetError
+from simulator.errors import ConfigError
 from simulator.verdicts.model import Attempt, Channel, Outcome
 from simulator.wire.envelope import event_id_of, event_type_of
 from simulator.wire.seal import Sealer
@@ -27,11 +27,11 @@ BODY_EXCERPT = 300
 def check_url(url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc or not parts.hostname:
-        raise TargetError(f"invalid URL {url!r}: expected http(s)://host[:port]/path")
+        raise ConfigError(f"invalid URL {url!r}: expected http(s)://host[:port]/path")
     try:
         _ = parts.port
     except ValueError:
-        raise TargetError(f"invalid URL {url!r}: bad port") from None
+        raise ConfigError(f"invalid URL {url!r}: bad port") from None
     return url
 
 

@@ -25,6 +25,8 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from simulator.errors import ConfigError
+
 
 class Outcome(str, enum.Enum):
     ACKED = "acked"
@@ -197,7 +199,7 @@ class DeliveryLog(list[Delivery]):
     def __init__(self, keep: int | None = None) -> None:
         super().__init__()
         if keep is not None and keep < 1:
-            raise ValueError("keep must be >= 1")
+            raise ConfigError(f"keep must be >= 1, got {keep!r}")
         self.keep = keep
         self.total = 0
         self.dropped = 0

@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from simulator.errors import UnknownEventType
+from simulator.errors import UnknownEventType, UsageError
 from simulator.generation.catalog._base import EventSpec, GenContext, Generator
 
 _REGISTRY: dict[str, EventSpec] = {}
@@ -18,7 +18,7 @@ _REGISTRY: dict[str, EventSpec] = {}
 
 def register(spec: EventSpec) -> EventSpec:
     if spec.event_type in _REGISTRY:
-        raise RuntimeError(f"event type {spec.event_type} registered twice")
+        raise UsageError(f"event type {spec.event_type} registered twice")
     _REGISTRY[spec.event_type] = spec
     return spec
 
@@ -28,7 +28,7 @@ def get(event_type: str) -> EventSpec:
     try:
         return _REGISTRY[event_type]
     except KeyError:
-        raise UnknownEventType(event_type) from None
+        raise UnknownEventType(event_type, _REGISTRY) from None
 
 
 def event_types() -> list[str]:

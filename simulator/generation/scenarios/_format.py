@@ -202,6 +202,8 @@ class LineMap:
         return keys.get(key, line) if key else line
 
 
+# parse_duration / parse_span raise ValueError on purpose: it never reaches a user, the step parser below
+# turns it into a FixtureError naming the file, the line and the step.
 def parse_duration(value: Any) -> float:
     """Seconds from a number or a string like ``"90s"``, ``"5m"``, ``"1h30m"``, ``"250ms"``."""
     if isinstance(value, bool):
