@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -22,6 +22,8 @@ from simulator.wire.envelope import event_id_of, event_type_of
 from simulator.wire.seal import Sealer
 
 BODY_EXCERPT = 300
+
+_Channel = TypeVar("_Channel", bound="WebhookChannel")
 
 
 def check_url(url: str) -> str:
@@ -47,6 +49,9 @@ def excerpt(data: bytes | str, limit: int = BODY_EXCERPT) -> str:
 
 
 class WebhookChannel:
+    """Delivers to ``url`` over HTTP, one attempt per call. An async context manager: ``async with``
+    closes the HTTP client it made (an injected ``client`` stays its owner's)."""
+
     channel = Channel.WEBHOOK
     late_answer_hint = ""  # appended to the detail of an answer judged late (subclasses know why)
 
@@ -117,3 +122,9 @@ class WebhookChannel:
     async def aclose(self) -> None:
         if self._own_client:
             await self.client.aclose()
+
+    async def __aenter__(self: _Channel) -> _Channel:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
