@@ -1,7 +1,7 @@
 """``audit``: a security report card for a webhook receiver.
 
 Every case is one HTTP request an attacker (or a broken network) could send, built here without IO
-(``build_cases``), sent in order by ``run_audit``, and graded from the answer:
+(``CaseBuilder.build``), sent in order by ``run_audit``, and graded from the answer:
 
 * **PASS** -- the receiver did what a secure receiver does (refused a forged request, accepted the real
   one);

@@ -90,7 +90,7 @@ def real_seconds(clock: Clock, platform_seconds: float) -> float:
 
 
 def make_clock(time_scale: float | None, start: float | None = None) -> Clock:
-    """``None`` or ``1`` gives real time; anything else a virtual clock at that scale."""
+    """``None`` (or ``1`` without a ``start``) gives real time; anything else a virtual clock at that scale."""
     if time_scale is None or (time_scale == 1 and start is None):
         return SystemClock()
     return VirtualClock(start=start, scale=time_scale)

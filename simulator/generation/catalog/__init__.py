@@ -1,8 +1,10 @@
 """The event catalogue: a registry of ``EventSpec`` by event type.
 
-Adding an event type = a JSON Schema in ``schemas/<event_type>.schema.json`` (copy
-``schemas/_template.schema.json``) plus a generator module in this package (copy ``_template.py``); the
-module registers its ``EventSpec`` on import. Duplicate registrations fail at import.
+Event families (``simulator.generation.families``) register their types when imported, and the catalogue
+imports every family on first use. Adding an event type = a JSON Schema in
+``schemas/<family>/<event_type>.schema.json`` (copy ``schemas/_template.schema.json``) plus a generator
+in the family's package (copy ``_template.py``). A duplicate registration is a ``UsageError``; an unknown
+type is an ``UnknownEventType`` naming the closest registered ones.
 """
 
 from __future__ import annotations

@@ -1,11 +1,13 @@
 """TEMPLATE (not loaded): copy me to add an event type to the catalogue.
 
-1. Write the schema first: copy ``schemas/_template.schema.json`` to ``schemas/<event_type>.schema.json``
-   and describe the body strictly (string ids and timestamps, enums, ``additionalProperties: false``),
-   citing the doc page; note any doc quirk in the descriptions.
-2. Copy this module to ``simulator/generation/catalog/<name>.py`` (no leading underscore: every public module of the
-   package is imported, and registers, on first use), set ``EVENT_TYPE``, write ``generate`` and
-   uncomment ``register(SPEC)``.
+1. Write the schema first: copy ``schemas/_template.schema.json`` to
+   ``schemas/<family>/<event_type>.schema.json`` and describe the body strictly (string ids and
+   timestamps, enums, ``additionalProperties: false``), citing the doc page; note any doc quirk in the
+   descriptions.
+2. Copy this module into the family's package, ``simulator/generation/families/<family>/<name>.py``, and
+   import it from the family's ``__init__.py`` (the catalogue imports every family package on first use,
+   and a family registers what it imports); set ``EVENT_TYPE``, write ``generate`` and uncomment
+   ``register(SPEC)``.
 3. Copy ``tests/catalog/_template_tests.py`` to ``tests/catalog/test_<name>.py``; the generic tests already
    validate many seeded events of every registered type against its schema.
 4. If the docs give an example payload, save it verbatim as ``fixtures/events/<event_type>/doc_example.json``.
@@ -22,7 +24,7 @@ from simulator.generation.catalog._base import EventSpec, GenContext
 from simulator.generation.families.vc_meeting.events import meeting_of, operator_of
 from simulator.generation.families.vc_meeting.meeting import NO_CALENDAR, meeting_json, user_json
 
-# from . import register
+# from simulator.generation.catalog import register
 
 EVENT_TYPE = "vc.meeting.example_v1"
 
