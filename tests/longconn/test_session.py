@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from simulator.wire import frames as F
 from simulator.platform.session import Acked, Pong, PongConfig, Problem, Session
+from simulator.wire import frames as F
 
 PING = F.encode(F.control_frame(F.MessageType.PING, service=42))
 
