@@ -1,7 +1,7 @@
 """``audit``: a security report card for a webhook receiver.
 
 Every case is one HTTP request an attacker (or a broken network) could send, built here without IO
-(``build_cases``), sent in order by ``run_audit``, and graded from the answer:
+(``CaseBuilder.build``), sent in order by ``run_audit``, and graded from the answer:
 
 * **PASS** -- the receiver did what a secure receiver does (refused a forged request, accepted the real
   one);
@@ -357,9 +357,8 @@ async def run_audit(url: str, app: AppProfile, *, event_type: str = C.DEFAULT_EV
     builder = CaseBuilder(app, rand=rand, clock=clock or SystemClock(), event_type=event_type,
                           budget_s=budget.total_s)
     cases = builder.build()
-    channel = WebhookChannel(url, builder.sealer, budget=budget, transport=transport)
     report = Report(url)
-    try:
+    async with WebhookChannel(url, builder.sealer, budget=budget, transport=transport) as channel:
         for case in cases:
             att = Attempt(event_id="", event_type=event_type, attempt=1, channel=Channel.WEBHOOK,
                           outcome=Outcome.CONNECTION_ERROR, sent_at=time.time(), latency_ms=0.0, target=url)
@@ -367,6 +366,4 @@ async def run_audit(url: str, app: AppProfile, *, event_type: str = C.DEFAULT_EV
             answer = Answer(att.outcome, att.status, att.response_body, att.detail, att.latency_ms)
             grade, reason = case.judge(answer)
             report.results.append(CaseResult(case.name, case.title, grade, reason, att.status, att.latency_ms))
-    finally:
-        await channel.aclose()
     return report

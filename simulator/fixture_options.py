@@ -6,7 +6,6 @@ Values are checked here, once, with messages that name the option (the plugin ad
 
 from __future__ import annotations
 
-import difflib
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -15,7 +14,7 @@ from typing import Any
 from simulator import constants as C
 from simulator.config import AppProfile, Budget, RetryPolicy, SimConfig
 from simulator.engine.faults import FAULT_NAMES, FaultSpec
-from simulator.errors import ConfigError
+from simulator.errors import ConfigError, did_you_mean
 
 DEFAULT_PATH = "/webhook/event"
 
@@ -111,9 +110,7 @@ def check_names(options: Mapping[str, Any]) -> None:
     """Reject unknown option names, suggesting the closest known one."""
     for name in options:
         if name not in OPTIONS:
-            close = difflib.get_close_matches(str(name), OPTIONS, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise ConfigError(f"unknown option {name!r}{hint}; known: {', '.join(OPTIONS)}")
+            raise ConfigError(f"unknown option {name!r}{did_you_mean(str(name), OPTIONS)}; known: {', '.join(OPTIONS)}")
 
 
 def settings_from(options: Mapping[str, Any], *, default_seed: int | None = None) -> Settings:

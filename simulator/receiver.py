@@ -31,7 +31,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from simulator import constants as C
-from simulator.wire.seal import AesCipher, DecryptError, sign
+from simulator.errors import DecryptError
+from simulator.wire.seal import AesCipher, sign
 
 DEFAULT_MAX_BODY = 1024 * 1024
 
@@ -118,7 +119,7 @@ class ReferenceReceiver:
                 return self.reject(400, "encrypted body but no encrypt key configured")
             try:
                 payload = json.loads(self.cipher.decrypt(str(outer["encrypt"])))
-            except (DecryptError, ValueError) as exc:
+            except (DecryptError, ValueError) as exc:  # ValueError: not JSON
                 return self.reject(400, f"cannot decrypt: {exc}")
             if not isinstance(payload, dict):
                 return self.reject(400, "decrypted body is not a JSON object")

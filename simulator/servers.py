@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 import uvicorn
 
-from simulator.errors import ConfigError
+from simulator.errors import ConfigError, TargetError
 
 
 def bind_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
@@ -24,7 +24,7 @@ def bind_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
         sock.bind((host, port))
     except OSError as exc:
         sock.close()
-        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+        raise TargetError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     sock.listen(2048)
     sock.setblocking(False)
     return sock
@@ -77,7 +77,7 @@ async def serving(app: Any, host: str = "127.0.0.1", port: int = 0, **kwargs: An
         while not server.started:
             if task.done():
                 task.result()
-                raise RuntimeError("server stopped during start-up")
+                raise TargetError("server stopped during start-up")
             await asyncio.sleep(0.005)
         yield url_of(sock)
     finally:
@@ -123,11 +123,11 @@ class ThreadedServer:
         waited = 0.0
         while not self.server.started:
             if self.error is not None or not self.thread.is_alive():
-                raise RuntimeError(f"server failed to start: {self.error!r}")
+                raise TargetError(f"server failed to start: {self.error!r}")
             deadline.wait(0.01)
             waited += 0.01
             if waited > timeout:
-                raise RuntimeError("server did not start in time")
+                raise TargetError(f"server did not start within {timeout:g} s")
         return self
 
     def stop(self, timeout: float = 10.0) -> None:

@@ -14,7 +14,7 @@ from simulator.engine.faults import FaultPlan, FaultSpec, parse_duration
 from simulator.errors import ConfigError
 from simulator.generation.factory import SEEDED_EPOCH
 from simulator.rand import SimRandom
-from simulator.verdicts.model import Final, Outcome
+from simulator.verdicts.model import DeliveryState, Outcome
 from tests.fakes import ET, FakeChannel, fail_first
 
 
@@ -116,7 +116,7 @@ def test_same_seed_same_fault_plan_different_seed_different_plan() -> None:
 def test_drop_makes_the_platform_retry_an_acked_attempt() -> None:
     sim, ch = run("drop=1", 3, retries="2")
     for d in sim.deliveries:
-        assert [a.outcome for a in d.attempts] == [Outcome.DROPPED] * 3 and d.final is Final.EXHAUSTED
+        assert [a.outcome for a in d.attempts] == [Outcome.DROPPED] * 3 and d.final is DeliveryState.EXHAUSTED
         assert all(a.status == 200 and a.extra["fault"] == "drop" for a in d.attempts)
     assert len(ch.log) == 9  # the receiver got (and acked) every attempt
 

@@ -222,8 +222,5 @@ async def _run(args: argparse.Namespace, url: str | None, event_type: str, ov: d
 
 
 async def _push(sim: Simulator, url: str, envelopes: list[dict[str, Any]], concurrency: int) -> list[Delivery]:
-    channel = sim.webhook(url)
-    try:
+    async with sim.webhook(url) as channel:
         return await sim.push(channel, envelopes, concurrency=concurrency)
-    finally:
-        await channel.aclose()

@@ -66,7 +66,9 @@ def default_clock(config: SimConfig) -> Clock:
 
 
 class Simulator:
-    """A seeded run against one app. Async core; ``run()`` is the sync facade for scripts."""
+    """A seeded run against one app; every method that delivers is a coroutine (``FeishuSim`` is the
+    blocking face). An async context manager: ``async with Simulator(config) as sim:`` closes, on the
+    way out, the channels that ``webhook()`` made."""
 
     def __init__(self, config: SimConfig | None = None, *, clock: Clock | None = None,
                  transcript: TranscriptWriter | None = None) -> None:
@@ -83,6 +85,20 @@ class Simulator:
         self.faults = FaultPlan(self.config.faults, self.rand.fork("faults"))
         self._sched: Scheduler | None = None
         self._submitted = 0
+        self._channels: list[WebhookChannel] = []
+
+    async def __aenter__(self) -> Simulator:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the channels ``webhook()`` made (a channel built elsewhere and given to ``push`` stays its
+        owner's). The simulator stays usable: a later ``webhook()`` makes a new channel."""
+        channels, self._channels = self._channels, []
+        for channel in channels:
+            await channel.aclose()
 
     # -- generation --------------------------------------------------------------------------------
     def generate(self, event_type: str, *, overrides: Overrides | None = None, validate: bool | None = None,
@@ -135,8 +151,12 @@ class Simulator:
     # -- channels ----------------------------------------------------------------------------------
     def webhook(self, url: str, *, client: httpx.AsyncClient | None = None,
                 transport: httpx.AsyncBaseTransport | None = None) -> WebhookChannel:
-        return WebhookChannel(url, self.sealer, budget=self.config.budget, accept_2xx=self.config.accept_2xx,
-                              client=client, transport=transport)
+        """A channel to ``url`` sealing with this run's app and budget; ``aclose()`` (or leaving
+        ``async with``) closes it."""
+        channel = WebhookChannel(url, self.sealer, budget=self.config.budget, accept_2xx=self.config.accept_2xx,
+                                 client=client, transport=transport)
+        self._channels.append(channel)
+        return channel
 
     # -- delivery ----------------------------------------------------------------------------------
     def _scheduler(self) -> Scheduler:

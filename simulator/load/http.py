@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import httptools
 
 from simulator import constants as C
-from simulator.errors import TargetError
+from simulator.errors import ConfigError
 
 
 class Target:
@@ -27,11 +27,11 @@ class Target:
     def __init__(self, url: str) -> None:
         parts = urlsplit(url)
         if parts.scheme != "http" or not parts.hostname:
-            raise TargetError(f"invalid load target {url!r}: expected http://host[:port]/path (no TLS)")
+            raise ConfigError(f"invalid load target {url!r}: expected http://host[:port]/path (no TLS)")
         try:
             port = parts.port or 80
         except ValueError:
-            raise TargetError(f"invalid URL {url!r}: bad port") from None
+            raise ConfigError(f"invalid URL {url!r}: bad port") from None
         self.url = url
         self.host = parts.hostname
         self.port = port

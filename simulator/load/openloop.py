@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
+from simulator.errors import ConfigError
 from simulator.load.recorder import Recorder
 from simulator.load.schedule import Schedule
 
@@ -44,7 +45,7 @@ class OpenLoop:
                  budget_s: float, accept_2xx: bool = False, wake: Callable[[], None] = lambda: None,
                  batch_max: int = 1, make_batch: Callable[[int], bytes] | None = None) -> None:
         if batch_max > 1 and make_batch is None:
-            raise ValueError("batch_max > 1 needs make_batch")
+            raise ConfigError("batch_max > 1 needs make_batch")
         self.schedule = schedule
         # Batching (the platform's batch push): a freed connection takes every due request, up to
         # ``batch_max``, in one call; each keeps its own intended time and gets its own verdict.

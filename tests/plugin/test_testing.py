@@ -149,11 +149,11 @@ def test_assertions(sim: FeishuSim) -> None:
     (lambda s: s.push(Starlette(), "vc.meeting.nope"), UnknownEventType, "unknown event type 'vc.meeting.nope'"),
     (lambda s: s.push(Starlette(), set={"event.nope.x": 1}), OverrideError, "does not exist"),
     (lambda s: s.push(Starlette(), count=0), ConfigError, "count must be an int >= 1, got 0"),
-    (lambda s: s.push(Starlette(), path="webhook"), TargetError, "invalid path 'webhook'"),
-    (lambda s: s.push(3.5), TargetError, "target 3.5 (builtins.float) is neither"),
+    (lambda s: s.push(Starlette(), path="webhook"), ConfigError, "invalid path 'webhook'"),
+    (lambda s: s.push(3.5), ConfigError, "target 3.5 (builtins.float) is neither"),
     (lambda s: s.push_scenario(Starlette(), "no-such-scenario"), UsageError, "no-such-scenario"),
     (lambda s: s.push_scenario(Starlette(), "plain-meeting", runs=0), ConfigError, "runs must be an int >= 1"),
-    (lambda s: s.push("ftp://host/x"), TargetError, "invalid URL 'ftp://host/x'"),
+    (lambda s: s.push("ftp://host/x"), ConfigError, "invalid URL 'ftp://host/x'"),
 ])
 def test_bad_push_input(sim: FeishuSim, call: Any, error: type[Exception], message: str) -> None:
     with pytest.raises(error, match=message.replace("(", r"\(").replace(")", r"\)").replace(".", r"\.")):

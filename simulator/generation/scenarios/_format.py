@@ -56,6 +56,8 @@ _DURATION_TOKEN = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
 _UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
+# parse_duration / parse_span raise ValueError on purpose: it never reaches a user, the step parser below
+# turns it into a FixtureError naming the file, the line and the step.
 def parse_duration(value: Any) -> float:
     """Seconds from a number or a string like ``"90s"``, ``"5m"``, ``"1h30m"``, ``"250ms"``."""
     if isinstance(value, bool):
