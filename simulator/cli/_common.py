@@ -8,6 +8,7 @@ from typing import Any, NoReturn
 
 from simulator import constants as C
 from simulator.config import AppProfile, Budget, RetryPolicy, SimConfig
+from simulator.durations import parse_duration
 from simulator.engine.faults import FaultSpec
 from simulator.errors import ConfigError, UsageError
 from simulator.generation.overrides import parse_assignments
@@ -38,14 +39,12 @@ def seed_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected an integer seed, got {text!r}") from None
 
 
-def positive_float(text: str) -> float:
+def positive_duration(text: str) -> float:
+    """Seconds > 0, in the one duration grammar (``simulator.durations``: ``3``, ``500ms``, ``1m30s``...)."""
     try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
-    return value
+        return parse_duration(text, what="duration", positive=True)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def non_negative_float(text: str) -> float:

@@ -19,7 +19,7 @@ from simulator.cli._common import (
     eprint,
     non_negative_float,
     overrides,
-    positive_float,
+    positive_duration,
     positive_int,
     sim_config,
 )
@@ -38,9 +38,9 @@ from simulator.verdicts.transcript import TranscriptWriter
 def add_delivery_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("delivery")
     g.add_argument("--concurrency", "-c", type=positive_int, default=1, help="events in flight at once (default 1)")
-    g.add_argument("--timeout", type=positive_float, default=C.WEBHOOK_TOTAL_BUDGET_S,
+    g.add_argument("--timeout", type=positive_duration, default=C.WEBHOOK_TOTAL_BUDGET_S,
                    help="total budget per request in seconds (default 3)")
-    g.add_argument("--connect-timeout", type=positive_float, default=C.WEBHOOK_CONNECT_BUDGET_S,
+    g.add_argument("--connect-timeout", type=positive_duration, default=C.WEBHOOK_CONNECT_BUDGET_S,
                    help="TCP connect budget in seconds (default 2)")
     g.add_argument("--accept-2xx", action="store_true", help="count any 2xx as acked (the platform wants 200)")
     g.add_argument("--retries", default=None, metavar="feishu|none|N",

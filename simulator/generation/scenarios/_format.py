@@ -43,7 +43,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from simulator.errors import FixtureError
+from simulator.durations import parse_duration
+from simulator.errors import ConfigError, FixtureError
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -84,8 +85,6 @@ _TABLES = {
     "people": {"named", "crowds"},
 }
 _LABEL = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
-_DURATION_TOKEN = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
-_UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 DEFAULT_DELAY = (2.0, 20.0)
 DEFAULT_READY_DELAY = (30.0, 300.0)
@@ -202,32 +201,16 @@ class LineMap:
         return keys.get(key, line) if key else line
 
 
-def parse_duration(value: Any) -> float:
-    """Seconds from a number or a string like ``"90s"``, ``"5m"``, ``"1h30m"``, ``"250ms"``."""
-    if isinstance(value, bool):
-        raise ValueError(f"expected a duration, got {value!r}")
-    if isinstance(value, (int, float)):
-        if value < 0:
-            raise ValueError(f"a duration must be >= 0, got {value!r}")
-        return float(value)
-    if isinstance(value, str):
-        text = value.strip().replace(" ", "")
-        tokens = _DURATION_TOKEN.findall(text)
-        if tokens and "".join(n + u for n, u in tokens) == text:
-            return sum(float(n) * _UNIT[u] for n, u in tokens)
-    raise ValueError(f"expected a duration like 30, \"90s\", \"5m\" or \"1h30m\", got {value!r}")
-
-
-def parse_span(value: Any) -> Span:
-    """A fixed duration, or ``[min, max]``."""
+def parse_span(value: Any, *, what: str) -> Span:
+    """A fixed duration (``simulator.durations``), or ``[min, max]``; ``ConfigError`` names ``what``."""
     if isinstance(value, list):
         if len(value) != 2:
-            raise ValueError(f"expected a duration or [min, max], got {value!r}")
-        lo, hi = parse_duration(value[0]), parse_duration(value[1])
+            raise ConfigError(f"invalid {what} {value!r}: expected a duration or [min, max]")
+        lo, hi = parse_duration(value[0], what=what), parse_duration(value[1], what=what)
         if hi < lo:
-            raise ValueError(f"range {value!r} has max < min")
+            raise ConfigError(f"invalid {what} {value!r}: the range's max is below its min")
         return Span(lo, hi)
-    d = parse_duration(value)
+    d = parse_duration(value, what=what)
     return Span(d, d)
 
 
@@ -414,9 +397,9 @@ class _Parser:
 
         def span(key: str) -> Span:
             try:
-                return parse_span(raw[key])
-            except ValueError as exc:
-                raise sc.error(f"{key}: {exc}", step, key=key) from None
+                return parse_span(raw[key], what=key)
+            except ConfigError as exc:
+                raise sc.error(str(exc), step, key=key) from None
 
         if "after" in raw and "at" in raw:
             raise sc.error("give either 'after' or 'at', not both", step, key="at")
