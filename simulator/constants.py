@@ -14,6 +14,10 @@ WEBHOOK_CONNECT_BUDGET_S: Final = 2.0
 CHALLENGE_BUDGET_S: Final = 1.0
 # semantics §2.1: long-connection handlers must finish within 3 s.
 LONGCONN_ACK_BUDGET_S: Final = 3.0
+# docs/semantics.md: a webhook acks with HTTP 200; a long-connection client with ack code 200
+# (the rule that reads them: ``simulator.verdicts.ack``).
+ACK_HTTP_STATUS: Final = 200
+ACK_CODE: Final = 200
 
 # semantics §1.2: retry after 15 s, 5 min, 1 h, 6 h (gap after the previous attempt), at most 4 retries.
 FEISHU_RETRY_DELAYS_S: Final[tuple[float, ...]] = (15.0, 300.0, 3600.0, 21600.0)

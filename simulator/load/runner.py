@@ -28,6 +28,7 @@ from simulator.load.openloop import OpenLoop
 from simulator.load.recorder import Aggregate, Counts, Interval, Recorder
 from simulator.load.schedule import Schedule
 from simulator.rand import SimRandom
+from simulator.verdicts.ack import http_acked
 
 PLATFORM_PUSH_PATH = "/_sim/push"
 PLATFORM_BATCH_PATH = "/_sim/push/batch"
@@ -183,7 +184,7 @@ class Driver:
                 self.recorder.sample(f"{label}: {conn.body_excerpt[:300].decode('utf-8', 'replace')}")
             self.ol.verdict(conn, ok, label, self.perf())
             return
-        if status != 200 and not (self.plan.accept_2xx and 200 <= status < 300):
+        if not http_acked(status, accept_2xx=self.plan.accept_2xx):
             self.recorder.sample(f"HTTP {status}: {conn.body_excerpt.decode('utf-8', 'replace')}")
         self.ol.response(conn, status, self.perf())
 
