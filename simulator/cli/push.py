@@ -110,14 +110,6 @@ async def probe(url: str, timeout: float = C.WEBHOOK_CONNECT_BUDGET_S) -> None:
         await writer.wait_closed()
 
 
-def delivery_json(d: Delivery) -> dict[str, Any]:
-    return {"event_id": d.event_id, "event_type": d.event_type, "final": str(d.final), "origin": d.origin,
-            "duplicate_of": d.duplicate_of, "acked_at_attempt": d.acked_at_attempt,
-            "attempts": [{"attempt": a.attempt, "outcome": str(a.outcome), "status": a.status,
-                          "sent_at": a.sent_at, "latency_ms": round(a.latency_ms, 3), "detail": a.detail}
-                         for a in d.attempts]}
-
-
 def render(deliveries: list[Delivery], sim: Simulator, *, as_json: bool, target: str) -> None:
     """Every delivery of the run (fault-injected duplicates included), then the summary."""
     if as_json:
@@ -125,7 +117,7 @@ def render(deliveries: list[Delivery], sim: Simulator, *, as_json: bool, target:
             "target": target,
             "seed": sim.rand.seed,
             "summary": sim.summary().to_json(),
-            "deliveries": [delivery_json(d) for d in deliveries],
+            "deliveries": [d.to_json() for d in deliveries],
         }
         print(json.dumps(doc, ensure_ascii=False, indent=2))
     else:
