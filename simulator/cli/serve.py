@@ -94,11 +94,12 @@ def run(args: argparse.Namespace) -> int:
     from simulator.clock import make_clock
     from simulator.config import RetryPolicy
     from simulator.engine.faults import FaultSpec
+    from simulator.loops import loop_factory
     from simulator.platform.app import create_app
     from simulator.platform.core import Platform
     from simulator.platform.server import is_loopback
     from simulator.platform.state import PlatformOptions
-    from simulator.servers import bind_socket, loop_factory, url_of
+    from simulator.servers import bind_socket, url_of
     from simulator.verdicts.transcript import TranscriptWriter
     from simulator.wire.frames import DEFAULT_FRAGMENT_SIZE, ClientConfig
 

@@ -23,10 +23,11 @@ from simulator.config import AppProfile, Budget
 from simulator.errors import SimulatorError, TargetError
 from simulator.generation.factory import EventFactory
 from simulator.load.events import EventSource, ScenarioSource
-from simulator.load.http import HttpConnection, Target, connect, describe_os_error, loop_name, new_event_loop
+from simulator.load.http import HttpConnection, Target, connect, describe_os_error
 from simulator.load.openloop import OpenLoop
 from simulator.load.recorder import Aggregate, Counts, Interval, Recorder
 from simulator.load.schedule import Schedule
+from simulator.loops import loop_name, new_event_loop
 from simulator.rand import SimRandom
 from simulator.verdicts.ack import http_acked
 
