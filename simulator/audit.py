@@ -250,7 +250,7 @@ class CaseBuilder:
     def signed(self, body: bytes) -> dict[str, str]:
         """Valid signature headers for arbitrary bytes (isolates the check a case is about)."""
         ts = str(int(self.clock.now()))
-        nonce = str(self.rand.randint(100_000_000, 9_999_999_999))
+        nonce = str(self.rand.randint(C.NONCE_MIN, C.NONCE_MAX))
         return {"Content-Type": C.CONTENT_TYPE_JSON, C.HEADER_REQUEST_ID: self.rand.uuid(),
                 C.HEADER_TIMESTAMP: ts, C.HEADER_NONCE: nonce, C.HEADER_SIGNATURE: sign(ts, nonce, self.key, body)}
 

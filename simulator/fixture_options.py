@@ -17,7 +17,7 @@ from simulator.config import AppProfile, Budget, RetryPolicy, SimConfig
 from simulator.engine.faults import FAULT_NAMES, FaultSpec
 from simulator.errors import ConfigError
 
-DEFAULT_PATH = "/webhook/event"
+DEFAULT_PATH = C.DEFAULT_WEBHOOK_PATH
 
 # The configuration vocabulary shared by ``@pytest.mark.feishu(...)``, the ``feishu_config`` fixture and
 # ``FeishuSim.from_options``: name -> one-line help (the marker's registered signature is built from it).
@@ -32,7 +32,7 @@ OPTIONS: dict[str, str] = {
     "faults": "seeded faults: a spec such as 'dup=0.3,reorder=4' (as --faults), a FaultSpec or a dict of its fields",
     "time_scale": "virtual clock: 0 (default) runs the ladder instantly, None is real time",
     "start_time": "platform time of the first event (epoch seconds)",
-    "locale": "Faker locale (default zh_CN)",
+    "locale": f"Faker locale (default {C.DEFAULT_LOCALE})",
     "validate": "validate generated events against their JSON Schema (default True)",
     "accept_2xx": "count any 2xx as acked (the platform wants 200)",
     "timeout": "total budget per request in seconds (default 3)",
@@ -138,7 +138,7 @@ def settings_from(options: Mapping[str, Any], *, default_seed: int | None = None
     start_time = o.get("start_time")
     if start_time is not None:
         start_time = _number("start_time", start_time, minimum=0)
-    locale = o.get("locale", "zh_CN")
+    locale = o.get("locale", C.DEFAULT_LOCALE)
     if not isinstance(locale, str) or not locale:
         raise _type_error("locale", "a locale name such as 'en_US'", locale)
     budget = Budget(connect_s=_number("connect_timeout", o.get("connect_timeout", C.WEBHOOK_CONNECT_BUDGET_S),

@@ -12,9 +12,10 @@ from simulator import constants as C
 from simulator.cli._common import (
     Parser,
     add_app_options,
+    add_budget_options,
+    add_locale_option,
     app_profile,
     eprint,
-    positive_duration,
     positive_int,
     seed_int,
 )
@@ -57,13 +58,10 @@ def add_parser(sub: Any) -> None:
                         'the previous rate; replaces --duration)')
     g.add_argument("--workers", "-w", type=positive_int, default=1,
                    help="processes sharing the rate and the connections (default 1)")
-    g.add_argument("--timeout", type=positive_duration, default=C.WEBHOOK_TOTAL_BUDGET_S,
-                   help="budget per request in seconds (default 3)")
-    g.add_argument("--connect-timeout", type=positive_duration, default=C.WEBHOOK_CONNECT_BUDGET_S,
-                   help="TCP connect budget in seconds (default 2)")
+    add_budget_options(g)
     g.add_argument("--accept-2xx", action="store_true", help="count any 2xx as acked (the platform wants 200)")
     g.add_argument("--seed", type=seed_int, default=None, help="seed: the same seed gives the same events")
-    g.add_argument("--locale", default="zh_CN", help="Faker locale: zh_CN (default) or en_US")
+    add_locale_option(g)
     g.add_argument("--platform", default=None, metavar="DOMAIN",
                    help="load a running `feishu-sim serve` platform (e.g. http://127.0.0.1:9001) instead of a webhook: "
                         "each due event is pushed to a connected long-connection client and its judged ack "
@@ -167,7 +165,7 @@ async def _run(args: argparse.Namespace, url: str | None, event_type: str, app: 
         return await _drive(args, build_plan(args, url, event_type, app, schedule), embedded=False)
     receiver = ReferenceReceiver(encrypt_key=app.encrypt_key, verification_token=app.verification_token)
     async with serving(receiver.app()) as base:
-        target = base + "/webhook/event"
+        target = base + C.DEFAULT_WEBHOOK_PATH
         if not args.quiet and sys.stderr.isatty():
             eprint(f"no URL given: loading the built-in reference receiver at {target}")
         result = await _drive(args, build_plan(args, target, event_type, app, schedule), embedded=True)

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from simulator import constants as C
 from simulator.clock import Clock, SystemClock
 from simulator.config import AppProfile, Budget
 from simulator.errors import SimulatorError, TargetError
@@ -31,8 +32,8 @@ from simulator.loops import loop_name, new_event_loop
 from simulator.rand import SimRandom
 from simulator.verdicts.ack import http_acked
 
-PLATFORM_PUSH_PATH = "/_sim/push"
-PLATFORM_BATCH_PATH = "/_sim/push/batch"
+PLATFORM_PUSH_PATH = f"{C.CONTROL_PREFIX}/push"
+PLATFORM_BATCH_PATH = f"{C.CONTROL_PREFIX}/push/batch"
 PLATFORM_BATCH_MAX = 256  # events per batch push: due events a freed connection takes at once
 PLATFORM_SLACK_S = 2.0  # the platform judges the 3 s ack budget itself; its HTTP answer may take a bit longer
 SEAL_AHEAD_S = 0.002  # seal at most this much of the schedule ahead of sending ...
@@ -54,7 +55,7 @@ class LoadPlan:
     event_type: str = "vc.meeting.share_ended_v1"
     app: AppProfile = field(default_factory=AppProfile)
     seed: int | None = None
-    locale: str = "zh_CN"
+    locale: str = C.DEFAULT_LOCALE
     budget: Budget = field(default_factory=Budget)
     accept_2xx: bool = False
     pool_size: int = 512

@@ -36,7 +36,7 @@ from simulator.verdicts.model import Delivery, Summary
 
 log = logging.getLogger("simulator.platform")
 
-CONTROL_PREFIX = "/_sim"
+CONTROL_PREFIX = C.CONTROL_PREFIX
 
 
 def push_result_json(deliveries: list[Delivery]) -> dict[str, Any]:
