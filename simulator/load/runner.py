@@ -52,7 +52,7 @@ class LoadPlan:
     url: str
     schedule: Schedule
     connections: int = 32
-    event_type: str = "vc.meeting.share_ended_v1"
+    event_type: str = C.DEFAULT_EVENT_TYPE
     app: AppProfile = field(default_factory=AppProfile)
     seed: int | None = None
     locale: str = C.DEFAULT_LOCALE
