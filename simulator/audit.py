@@ -40,6 +40,7 @@ from simulator.delivery.webhook import WebhookChannel
 from simulator.errors import ConfigError
 from simulator.generation.factory import EventFactory
 from simulator.rand import SimRandom
+from simulator.verdicts.ack import http_acked
 from simulator.verdicts.model import Attempt, Channel, Outcome
 from simulator.wire.envelope import challenge
 from simulator.wire.seal import SealedRequest, Sealer, canonical_json, sign
@@ -69,7 +70,13 @@ class Answer:
 
     @property
     def accepted(self) -> bool:
-        return self.status is not None and 200 <= self.status < 300
+        """Any 2xx: the receiver took the request (a FAIL for a forged one)."""
+        return self.status is not None and http_acked(self.status, accept_2xx=True)
+
+    @property
+    def acked(self) -> bool:
+        """What the platform counts as delivered (HTTP 200)."""
+        return self.status is not None and http_acked(self.status)
 
     @property
     def unreachable(self) -> bool:
@@ -146,7 +153,7 @@ def _unless_silent(a: Answer, budget_s: float, answered: tuple[Grade, str]) -> t
 
 def must_accept(budget_s: float) -> Judge:
     def judge(a: Answer) -> tuple[Grade, str]:
-        if a.status == 200:
+        if a.acked:
             return Grade.PASS, f"accepted: HTTP 200 in {a.latency_ms:.1f} ms"
         if a.accepted:
             return Grade.FAIL, f"answered HTTP {a.status}: the platform counts only 200 as delivered and retries"
@@ -176,7 +183,7 @@ def advisory_if_accepted(advice: str, budget_s: float) -> Judge:
 
 def duplicate_judge(budget_s: float) -> Judge:
     def judge(a: Answer) -> tuple[Grade, str]:
-        if a.status == 200:
+        if a.acked:
             return Grade.ADVISORY, ("answered 200, as it must (anything else makes the platform retry); whether it "
                                     "processed the event twice is not visible from outside: dedupe on "
                                     "header.event_id (semantics §1.3)")
@@ -243,7 +250,7 @@ class CaseBuilder:
     def signed(self, body: bytes) -> dict[str, str]:
         """Valid signature headers for arbitrary bytes (isolates the check a case is about)."""
         ts = str(int(self.clock.now()))
-        nonce = str(self.rand.randint(100_000_000, 9_999_999_999))
+        nonce = str(self.rand.randint(C.NONCE_MIN, C.NONCE_MAX))
         return {"Content-Type": C.CONTENT_TYPE_JSON, C.HEADER_REQUEST_ID: self.rand.uuid(),
                 C.HEADER_TIMESTAMP: ts, C.HEADER_NONCE: nonce, C.HEADER_SIGNATURE: sign(ts, nonce, self.key, body)}
 

@@ -90,7 +90,8 @@ def real_seconds(clock: Clock, platform_seconds: float) -> float:
 
 
 def make_clock(time_scale: float | None, start: float | None = None) -> Clock:
-    """``None`` (or ``1`` without a ``start``) gives real time; anything else a virtual clock at that scale."""
-    if time_scale is None or (time_scale == 1 and start is None):
+    """The clock for a run: real time (``SystemClock``) when ``time_scale`` is None or 1 and no ``start``
+    is pinned; otherwise a ``VirtualClock`` from ``start`` (None: now) at ``time_scale`` (None: 1)."""
+    if start is None and time_scale in (None, 1):
         return SystemClock()
-    return VirtualClock(start=start, scale=time_scale)
+    return VirtualClock(start, scale=1.0 if time_scale is None else time_scale)

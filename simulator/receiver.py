@@ -167,7 +167,7 @@ class ReferenceReceiver:
 
     def app(self) -> Starlette:
         return Starlette(routes=[
-            Route("/_sim/received", self.received, methods=["GET"]),
+            Route(f"{C.CONTROL_PREFIX}/received", self.received, methods=["GET"]),
             Route("/{path:path}", self.handle, methods=["POST"]),
         ])
 

@@ -7,12 +7,13 @@ import asyncio
 import contextlib
 import socket
 import threading
-from collections.abc import AsyncIterator, Callable
-from typing import Any, Literal
+from collections.abc import AsyncIterator
+from typing import Any
 
 import uvicorn
 
-from simulator.errors import ConfigError, TargetError
+from simulator.errors import TargetError
+from simulator.loops import EventLoopChoice, loop_factory
 
 
 def bind_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
@@ -35,28 +36,6 @@ def url_of(sock: socket.socket, scheme: str = "http") -> str:
     if ":" in host:
         host = f"[{host}]"
     return f"{scheme}://{host}:{port}"
-
-
-EventLoopChoice = Literal["asyncio", "uvloop", "auto"]
-EVENT_LOOPS: tuple[EventLoopChoice, ...] = ("asyncio", "uvloop", "auto")
-
-
-def loop_factory(choice: EventLoopChoice = "asyncio") -> Callable[[], asyncio.AbstractEventLoop]:
-    """How a server thread makes its loop: the stdlib's, uvloop's (several times faster per socket
-    operation; ``ConfigError`` when not installed) or ``auto`` (uvloop when installed). Only that thread's
-    loop changes: no global event-loop policy is touched."""
-    if choice not in EVENT_LOOPS:
-        raise ConfigError(f"unknown event loop {choice!r}: use one of {', '.join(EVENT_LOOPS)}")
-    if choice != "asyncio":
-        try:
-            import uvloop
-        except ImportError:
-            if choice == "uvloop":
-                raise ConfigError("event loop uvloop requested but uvloop is not installed") from None
-        else:
-            factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
-            return factory
-    return asyncio.new_event_loop
 
 
 def _config(app: Any, **kwargs: Any) -> uvicorn.Config:

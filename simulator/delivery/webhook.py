@@ -17,6 +17,7 @@ import httpx
 
 from simulator.config import Budget
 from simulator.errors import ConfigError
+from simulator.verdicts.ack import judge_status
 from simulator.verdicts.model import Attempt, Channel, Outcome
 from simulator.wire.envelope import event_id_of, event_type_of
 from simulator.wire.seal import Sealer
@@ -35,12 +36,6 @@ def check_url(url: str) -> str:
     except ValueError:
         raise ConfigError(f"invalid URL {url!r}: bad port") from None
     return url
-
-
-def judge_status(status: int, *, accept_2xx: bool) -> Outcome:
-    if status == 200 or (accept_2xx and 200 <= status < 300):
-        return Outcome.ACKED
-    return Outcome.REJECTED
 
 
 def excerpt(data: bytes | str, limit: int = BODY_EXCERPT) -> str:

@@ -26,7 +26,7 @@ from typing import Any
 
 import httpx
 
-from simulator.clock import Clock, SystemClock, VirtualClock
+from simulator.clock import Clock, VirtualClock, make_clock
 from simulator.config import SimConfig
 from simulator.delivery import DeliveryChannel
 from simulator.delivery.webhook import WebhookChannel
@@ -59,12 +59,6 @@ class _Job:
     batch: Batch
 
 
-def default_clock(config: SimConfig) -> Clock:
-    if config.time_scale is None:
-        return SystemClock() if config.start_time is None else VirtualClock(config.start_time, scale=1.0)
-    return VirtualClock(config.start_time, scale=config.time_scale)
-
-
 class Simulator:
     """A seeded run against one app; every method that delivers is a coroutine (``FeishuSim`` is the
     blocking face). An async context manager: ``async with Simulator(config) as sim:`` closes, on the
@@ -74,7 +68,7 @@ class Simulator:
                  transcript: TranscriptWriter | None = None) -> None:
         self.config = config or SimConfig()
         self.rand = SimRandom(self.config.seed)
-        self.clock: Clock = clock or default_clock(self.config)
+        self.clock: Clock = clock or make_clock(self.config.time_scale, self.config.start_time)
         self.factory = EventFactory(app=self.config.app, rand=self.rand, clock=self.clock, locale=self.config.locale,
                                     validate_all=self.config.validate_all)
         self.sealer = Sealer(self.config.app.encrypt_key, self.rand.fork("seal"))

@@ -115,7 +115,7 @@ class EventSource:
         if sec != self._ts_sec:
             self._ts_sec, self._ts = sec, b"%d" % sec
         ts = self._ts
-        nonce = b"%d" % rng.randint(100_000_000, 9_999_999_999)  # numeric string (semantics §1.7)
+        nonce = b"%d" % rng.randint(C.NONCE_MIN, C.NONCE_MAX)
         h = hashlib.sha256(ts)
         h.update(nonce)
         h.update(self._sign_key)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Any
 from urllib.parse import urlsplit
 
 import httptools
@@ -141,17 +140,3 @@ def describe_os_error(exc: BaseException) -> str:
     if isinstance(exc, asyncio.TimeoutError):
         return "connect timed out"
     return str(exc) or type(exc).__name__
-
-
-def new_event_loop() -> asyncio.AbstractEventLoop:
-    """uvloop when it is installed (roughly twice the throughput of the default loop), else asyncio's."""
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.new_event_loop()
-    loop: asyncio.AbstractEventLoop = uvloop.new_event_loop()
-    return loop
-
-
-def loop_name(loop: Any) -> str:
-    return "uvloop" if type(loop).__module__.startswith("uvloop") else "asyncio"

@@ -19,6 +19,7 @@ from typing import Protocol
 from simulator.errors import ConfigError
 from simulator.load.recorder import Recorder
 from simulator.load.schedule import Schedule
+from simulator.verdicts.ack import http_acked
 
 DISPATCH_GRACE_S = 1.0  # requests still unsent this long after the schedule's end are counted as unsent
 
@@ -176,7 +177,7 @@ class OpenLoop:
 
     def response(self, conn: Conn, status: int, now: float) -> None:
         """A webhook answer: acked on HTTP 200 (any 2xx with ``accept_2xx``)."""
-        ok = status == 200 or (self.accept_2xx and 200 <= status < 300)
+        ok = http_acked(status, accept_2xx=self.accept_2xx)
         self.verdict(conn, ok, str(status), now)
 
     def verdict(self, conn: Conn, ok: bool, label: str, now: float) -> None:

@@ -109,6 +109,15 @@ class Attempt:
         data["kind"] = "attempt"
         return data
 
+    def verdict_json(self, *, reproducible: bool = False) -> dict[str, Any]:
+        """The attempt's verdict without the request and response (``Delivery.to_json``'s attempts);
+        ``reproducible``: only what the seed decides (no latency, target, detail or extras)."""
+        data: dict[str, Any] = {"attempt": self.attempt, "outcome": str(self.outcome), "status": self.status,
+                                "sent_at": self.sent_at}
+        if not reproducible:
+            data.update(latency_ms=round(self.latency_ms, 3), detail=self.detail, target=self.target, extra=self.extra)
+        return data
+
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Attempt:
         fields = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
@@ -158,6 +167,19 @@ class Delivery:
         """Mark the end of the ladder: a still-pending delivery is exhausted."""
         if self.final is DeliveryState.PENDING:
             self.final = DeliveryState.EXHAUSTED
+
+    def to_json(self, *, reproducible: bool = False) -> dict[str, Any]:
+        """The delivery as JSON, the same for every face: ``push --json``, the platform's ``/_sim/push``
+        answer and the transcript's ``delivery`` lines. ``reproducible`` (the transcript, the same for the
+        same seed): only what the seed decides, without the summary line and the attempts' latencies."""
+        data: dict[str, Any] = {
+            "event_id": self.event_id, "event_type": self.event_type, "final": str(self.final), "origin": self.origin,
+            "duplicate_of": self.duplicate_of, "acked_at_attempt": self.acked_at_attempt,
+        }
+        if not reproducible:
+            data["summary"] = self.summary_line()
+        data["attempts"] = [a.verdict_json(reproducible=reproducible) for a in self.attempts]
+        return data
 
     def summary_line(self) -> str:
         last = self.last

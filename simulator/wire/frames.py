@@ -27,6 +27,7 @@ from typing import Any, Final
 from google.protobuf.message import DecodeError, EncodeError
 
 from simulator.errors import ConfigError, FrameError
+from simulator.verdicts.ack import code_acked
 from simulator.wire.pbbp2_pb2 import Frame
 
 __all__ = [
@@ -258,7 +259,7 @@ class Ack:
 
     @property
     def ok(self) -> bool:
-        return self.code == 200
+        return code_acked(self.code)
 
 
 # Acks that need no JSON parse: Node/Go (compact) and Python (spaced) forms of a plain success.

@@ -118,7 +118,7 @@ class Sealer:
             return SealedRequest(plain, headers)
         body = b'{"encrypt":"' + self.cipher.encrypt(plain, self.rand.token_bytes(16)).encode("ascii") + b'"}'
         ts = str(int(timestamp))
-        nonce = str(self.rand.randint(100_000_000, 9_999_999_999))  # numeric string (semantics §1.7)
+        nonce = str(self.rand.randint(C.NONCE_MIN, C.NONCE_MAX))
         headers[C.HEADER_TIMESTAMP] = ts
         headers[C.HEADER_NONCE] = nonce
         headers[C.HEADER_SIGNATURE] = sign(ts, nonce, self.cipher.encrypt_key, body)
