@@ -36,9 +36,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from simulator import constants as C
+from simulator.errors import DecryptError
 from simulator.generation import catalog
 from simulator.wire.legacy_card import verify_legacy_signature
-from simulator.wire.seal import AesCipher, DecryptError, sign
+from simulator.wire.seal import AesCipher, sign
 
 DEFAULT_MAX_BODY = 1024 * 1024
 
@@ -139,7 +140,7 @@ class ReferenceReceiver:
                 return self.reject(400, "encrypted body but no encrypt key configured")
             try:
                 payload = json.loads(self.cipher.decrypt(str(outer["encrypt"])))
-            except (DecryptError, ValueError) as exc:
+            except (DecryptError, ValueError) as exc:  # ValueError: not JSON
                 return self.reject(400, f"cannot decrypt: {exc}")
             if not isinstance(payload, dict):
                 return self.reject(400, "decrypted body is not a JSON object")
@@ -197,7 +198,7 @@ class ReferenceReceiver:
 
     def app(self) -> Starlette:
         return Starlette(routes=[
-            Route("/_sim/received", self.received, methods=["GET"]),
+            Route(f"{C.CONTROL_PREFIX}/received", self.received, methods=["GET"]),
             Route("/{path:path}", self.handle, methods=["POST"]),
         ])
 

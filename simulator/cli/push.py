@@ -15,11 +15,11 @@ from simulator import constants as C
 from simulator.cli._common import (
     Parser,
     add_app_options,
+    add_budget_options,
     add_generation_options,
     eprint,
     non_negative_float,
     overrides,
-    positive_float,
     positive_int,
     sim_config,
 )
@@ -41,10 +41,7 @@ from simulator.verdicts.transcript import TranscriptWriter
 def add_delivery_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("delivery")
     g.add_argument("--concurrency", "-c", type=positive_int, default=1, help="events in flight at once (default 1)")
-    g.add_argument("--timeout", type=positive_float, default=C.WEBHOOK_TOTAL_BUDGET_S,
-                   help="total budget per request in seconds (default 3)")
-    g.add_argument("--connect-timeout", type=positive_float, default=C.WEBHOOK_CONNECT_BUDGET_S,
-                   help="TCP connect budget in seconds (default 2)")
+    add_budget_options(g)
     g.add_argument("--accept-2xx", action="store_true", help="count any 2xx as acked (the platform wants 200)")
     g.add_argument("--retries", default=None, metavar="feishu|none|N",
                    help="retry ladder: feishu (15 s, 5 min, 1 h, 6 h), none (default: one attempt per event), "
@@ -117,21 +114,6 @@ async def probe(url: str, timeout: float = C.WEBHOOK_CONNECT_BUDGET_S) -> None:
         await writer.wait_closed()
 
 
-def delivery_json(d: Delivery) -> dict[str, Any]:
-    doc: dict[str, Any] = {
-        "event_id": d.event_id, "event_type": d.event_type, "final": str(d.final), "origin": d.origin,
-        "duplicate_of": d.duplicate_of, "acked_at_attempt": d.acked_at_attempt,
-        "attempts": [{"attempt": a.attempt, "outcome": str(a.outcome), "status": a.status,
-                      "sent_at": a.sent_at, "latency_ms": round(a.latency_ms, 3), "detail": a.detail}
-                     for a in d.attempts]}
-    if d.callback is not None:  # a callback: what was sent, and the judged answer of each attempt
-        doc["callback"] = d.callback
-        for a, out in zip(d.attempts, doc["attempts"], strict=True):
-            out["event_type"] = a.event_type
-            out["answer"] = None if a.answer is None else a.answer.to_json()
-    return doc
-
-
 def legacy_card_mode(args: argparse.Namespace, event_type: str) -> str:
     """``card.action.trigger_v1`` is ``card.action.trigger --legacy-card``; ``--legacy-card`` takes clicks only,
     over a webhook. Returns the event type to generate."""
@@ -160,7 +142,7 @@ def render(deliveries: list[Delivery], sim: Simulator, *, as_json: bool, target:
             "target": target,
             "seed": sim.rand.seed,
             "summary": sim.summary().to_json(),
-            "deliveries": [delivery_json(d) for d in deliveries],
+            "deliveries": [d.to_json() for d in deliveries],
         }
         print(json.dumps(doc, ensure_ascii=False, indent=2))
     else:
@@ -209,7 +191,7 @@ async def deliver_all(args: argparse.Namespace, url: str | None, sim: Simulator,
             receiver = ReferenceReceiver(encrypt_key=config.app.encrypt_key,
                                          verification_token=config.app.verification_token)
             async with serving(receiver.app()) as base:
-                target = base + ("/webhook/card" if legacy else "/webhook/event")
+                target = base + ("/webhook/card" if legacy else C.DEFAULT_WEBHOOK_PATH)
                 eprint(f"no URL given: pushing to the built-in reference receiver at {target}")
                 if transcript is not None:
                     transcript.run(run_info(args, config, sim, target, **info))
@@ -263,9 +245,6 @@ async def _run(args: argparse.Namespace, url: str | None, event_type: str, ov: d
 
 async def _push(sim: Simulator, url: str, envelopes: list[dict[str, Any]], concurrency: int, *,
                 legacy: bool = False) -> list[Delivery]:
-    inner = sim.webhook(url)
-    channel: DeliveryChannel = LegacyCardChannel(inner, sim.config.app.verification_token) if legacy else inner
-    try:
+    async with sim.webhook(url) as inner:
+        channel: DeliveryChannel = LegacyCardChannel(inner, sim.config.app.verification_token) if legacy else inner
         return await sim.push(channel, envelopes, concurrency=concurrency)
-    finally:
-        await channel.aclose()

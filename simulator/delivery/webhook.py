@@ -10,14 +10,15 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
 
 from simulator.config import Budget
-from simulator.errors import TargetError
+from simulator.errors import ConfigError
 from simulator.generation import catalog
+from simulator.verdicts.ack import judge_status
 from simulator.verdicts.answers import AnswerKind
 from simulator.verdicts.callbacks import judge_callback
 from simulator.verdicts.model import Attempt, Channel, Outcome
@@ -26,22 +27,18 @@ from simulator.wire.seal import Sealer
 
 BODY_EXCERPT = 300
 
+_Channel = TypeVar("_Channel", bound="WebhookChannel")
+
 
 def check_url(url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc or not parts.hostname:
-        raise TargetError(f"invalid URL {url!r}: expected http(s)://host[:port]/path")
+        raise ConfigError(f"invalid URL {url!r}: expected http(s)://host[:port]/path")
     try:
         _ = parts.port
     except ValueError:
-        raise TargetError(f"invalid URL {url!r}: bad port") from None
+        raise ConfigError(f"invalid URL {url!r}: bad port") from None
     return url
-
-
-def judge_status(status: int, *, accept_2xx: bool) -> Outcome:
-    if status == 200 or (accept_2xx and 200 <= status < 300):
-        return Outcome.ACKED
-    return Outcome.REJECTED
 
 
 def excerpt(data: bytes | str, limit: int = BODY_EXCERPT) -> str:
@@ -50,6 +47,9 @@ def excerpt(data: bytes | str, limit: int = BODY_EXCERPT) -> str:
 
 
 class WebhookChannel:
+    """Delivers to ``url`` over HTTP, one attempt per call. An async context manager: ``async with``
+    closes the HTTP client it made (an injected ``client`` stays its owner's)."""
+
     channel = Channel.WEBHOOK
     late_answer_hint = ""  # appended to the detail of an answer judged late (subclasses know why)
 
@@ -125,3 +125,9 @@ class WebhookChannel:
     async def aclose(self) -> None:
         if self._own_client:
             await self.client.aclose()
+
+    async def __aenter__(self: _Channel) -> _Channel:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()

@@ -14,6 +14,9 @@ from referencing import Registry, Resource
 from simulator.errors import UnknownEventType, ValidationFailed
 from simulator.resources import schemas_dir
 
+# Schemas under ``schemas/`` that describe no event (a family's shared definitions, the envelope, the scenario
+# file format read by ``generation.scenarios``, the copy-me template) have no dot in their name.
+
 
 @cache
 def _index() -> dict[str, Path]:
@@ -29,10 +32,11 @@ def _index() -> dict[str, Path]:
 
 def schema_path(event_type: str) -> Path:
     """The schema file of ``event_type`` (in its family's folder), or ``UnknownEventType``."""
+    index = _index()
     try:
-        return _index()[event_type]
+        return index[event_type]
     except KeyError:
-        raise UnknownEventType(event_type) from None
+        raise UnknownEventType(event_type, index) from None
 
 
 @cache

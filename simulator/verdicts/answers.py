@@ -40,7 +40,7 @@ from typing import Any, Final
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
-from simulator.errors import SimulatorError
+from simulator.errors import AnswerDecodeError
 from simulator.resources import schemas_dir
 from simulator.verdicts.answer_problems import SHOWN_VALUE, a, describe, json_type
 
@@ -60,10 +60,6 @@ LEGACY_CARD_KEYS: Final = frozenset(
 ANSWERS_SCHEMA: Final = "callbacks/answers.schema.json"
 
 _RAW_IN_TRANSCRIPT: Final = 2000  # characters of an unparsed answer kept by ``to_json``
-
-
-class AnswerDecodeError(SimulatorError):
-    """An ack's ``data`` that is not base64 (to move into ``simulator.errors``)."""
 
 
 class AnswerKind(str, enum.Enum):

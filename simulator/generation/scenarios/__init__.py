@@ -2,9 +2,9 @@
 
 A receiver never sees share_ended alone: it sees a meeting start, people join, shares and recordings,
 people leave, the meeting end, all with the same meeting and people, in time order. A scenario file
-(``fixtures/scenarios/*.toml``, format in ``_format``) declares that life; ``load`` parses and checks it
-(``_check``: coherent for every seed, or one ``FixtureError`` line naming file, line and step), ``play``
-realises it from a seeded stream (``_play``).
+(``fixtures/scenarios/*.toml``; its format is ``schemas/scenario.schema.json``, read by ``_format``)
+declares that life; ``load`` parses and checks it (``_check``: coherent for every seed, or one
+``FixtureError`` line naming file, line and step), ``play`` realises it from a seeded stream (``_play``).
 """
 
 from __future__ import annotations
@@ -15,8 +15,10 @@ from typing import Any
 from simulator.errors import FixtureError
 from simulator.generation.factory import EventFactory
 from simulator.generation.scenarios._check import Plan, check
-from simulator.generation.scenarios._format import ACTIONS, Scenario, Step, parse, read
+from simulator.generation.scenarios._format import parse, read
+from simulator.generation.scenarios._model import Scenario, Step
 from simulator.generation.scenarios._play import play as _play
+from simulator.generation.scenarios._vocabulary import ACTIONS
 from simulator.rand import SimRandom
 from simulator.resources import fixtures_dir
 

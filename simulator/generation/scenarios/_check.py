@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from simulator.generation.scenarios._format import Scenario, Step
+from simulator.generation.scenarios._model import Scenario, Step
 
 
 @dataclass

@@ -25,7 +25,7 @@ from simulator.generation.families.vc_meeting.events import LEAVE_KICKED, LEAVE_
 from simulator.generation.families.vc_meeting.meeting import Meeting, new_meeting
 from simulator.generation.population import Person, Population
 from simulator.generation.scenarios._check import Plan, check
-from simulator.generation.scenarios._format import DEFAULT_READY_DELAY, Scenario, Span, Step
+from simulator.generation.scenarios._model import DEFAULT_READY_DELAY, Scenario, Span, Step
 from simulator.rand import SimRandom
 
 

@@ -1,0 +1,89 @@
+"""The parsed model of a scenario file: the scenario, its steps and their time spans."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from simulator.errors import FixtureError
+from simulator.generation.scenarios._lines import LineMap
+from simulator.generation.scenarios._vocabulary import VC_MEETING, Vocabulary
+
+DEFAULT_DELAY = (2.0, 20.0)
+DEFAULT_READY_DELAY = (30.0, 300.0)
+
+
+@dataclass(frozen=True)
+class Span:
+    """A duration in seconds, fixed (lo == hi) or drawn uniformly from [lo, hi]."""
+
+    lo: float
+    hi: float
+
+
+@dataclass
+class Step:
+    index: int  # position in the file, 0-based
+    line: int | None
+    id: str
+    action: str  # short name, one of the vocabulary's actions
+    after: str | None = None
+    at: Span | None = None
+    delay: Span = Span(*DEFAULT_DELAY)
+    spread: float = 0.0
+    who: tuple[str, ...] = ()
+    crowd: str | None = None  # set when ``who`` names a crowd
+    count: int | None = None
+    by: str | None = None
+    reason: int = 1
+    content: str | None = None
+    ready_delay: Span = Span(*DEFAULT_READY_DELAY)
+    vocabulary: Vocabulary = VC_MEETING
+
+    @property
+    def event_type(self) -> str:
+        return self.vocabulary.event_type(self.action)
+
+
+@dataclass
+class Scenario:
+    name: str
+    source: str  # the file, for messages
+    description: str = ""
+    mirror_all_meeting: bool = False
+    subscribers: tuple[str, ...] = ()
+    live_end_time: str = "event"
+    host: str = ""
+    cohosts: tuple[str, ...] = ()
+    owner: str | None = None
+    topic: str | None = None
+    meeting_source: int = 4
+    sub_type: int | None = None
+    webinar_type: int | None = None
+    security_level: int | None = None
+    named: tuple[str, ...] = ()
+    crowds: dict[str, int] = field(default_factory=dict)
+    steps: list[Step] = field(default_factory=list)
+    lines: LineMap | None = None
+
+    def where(self, step: Step | None = None, key: str | None = None, table: str | None = None, *,
+              show_key: bool = True) -> str:
+        """``file:line: step N ('id')`` or ``file:line: [table] key`` for error messages; ``key`` picks the
+        line (its own, else the header's)."""
+        line = None
+        if self.lines is not None:
+            if step is not None:
+                line = self.lines.step_line(step.index, key)
+            elif table is not None:
+                line = self.lines.table_line(table, key)
+        if line is None and step is not None:
+            line = step.line
+        loc = f"{self.source}:{line}" if line else self.source
+        if step is not None:
+            return f"{loc}: step {step.index + 1} ({step.id!r})"
+        if table is not None:
+            return f"{loc}: [{table}]" + (f" {key}" if key and show_key else "")
+        return loc
+
+    def error(self, message: str, step: Step | None = None, *, key: str | None = None,
+              table: str | None = None, show_key: bool = True) -> FixtureError:
+        return FixtureError(f"{self.where(step, key, table, show_key=show_key)}: {message}")
