@@ -38,9 +38,12 @@ from simulator.clock import Clock, SystemClock
 from simulator.config import AppProfile, Budget
 from simulator.delivery.webhook import WebhookChannel
 from simulator.errors import ConfigError
+from simulator.generation import catalog
 from simulator.generation.factory import EventFactory
 from simulator.rand import SimRandom
 from simulator.verdicts.ack import http_acked
+from simulator.verdicts.answers import Answer as JudgedAnswer
+from simulator.verdicts.answers import AnswerKind
 from simulator.verdicts.model import Attempt, Channel, Outcome
 from simulator.wire.envelope import challenge
 from simulator.wire.seal import SealedRequest, Sealer, canonical_json, sign
@@ -67,6 +70,7 @@ class Answer:
     body: str = ""
     detail: str = ""
     latency_ms: float = 0.0
+    judged: JudgedAnswer | None = None  # a callback case's answer, judged (``simulator/audit_callbacks.py``)
 
     @property
     def accepted(self) -> bool:
@@ -100,6 +104,7 @@ class Case:
     body: bytes
     headers: dict[str, str]
     judge: Judge
+    answer: AnswerKind | None = None  # a callback: judge the 200 answer's body as this kind
 
 
 @dataclass
@@ -355,22 +360,36 @@ def _oversized(rand: SimRandom, size: int) -> bytes:
 
 
 # -- sending -----------------------------------------------------------------------------------------
+def build_cases(app: AppProfile, *, rand: SimRandom, clock: Clock, event_type: str, budget_s: float,
+                legacy_card: bool = False) -> list[Case]:
+    """The cases for an event receiver, a callback receiver (``card.action.trigger``, ``url.preview.get``:
+    the event cases plus its answers) or a legacy card request URL (``simulator/audit_callbacks.py``)."""
+    from simulator.audit_callbacks import LegacyCaseBuilder, callback_cases
+
+    if legacy_card:
+        return LegacyCaseBuilder(app, rand=rand, clock=clock, budget_s=budget_s).build()
+    builder = CaseBuilder(app, rand=rand, clock=clock, event_type=event_type, budget_s=budget_s)
+    spec = catalog.find(event_type)
+    return builder.build() if spec is None or spec.callback is None else callback_cases(builder, spec.callback)
+
+
 async def run_audit(url: str, app: AppProfile, *, event_type: str = C.DEFAULT_EVENT_TYPE, seed: int | None = None,
                     budget: Budget | None = None, clock: Clock | None = None,
-                    transport: httpx.AsyncBaseTransport | None = None) -> Report:
+                    transport: httpx.AsyncBaseTransport | None = None, legacy_card: bool = False) -> Report:
     """Send every case to ``url`` in order and grade the answers."""
     budget = budget or Budget()
     rand = SimRandom(seed)
-    builder = CaseBuilder(app, rand=rand, clock=clock or SystemClock(), event_type=event_type,
-                          budget_s=budget.total_s)
-    cases = builder.build()
+    cases = build_cases(app, rand=rand, clock=clock or SystemClock(), event_type=event_type,
+                        budget_s=budget.total_s, legacy_card=legacy_card)
     report = Report(url)
-    async with WebhookChannel(url, builder.sealer, budget=budget, transport=transport) as channel:
+    # ``send`` posts the cases' own bytes: the channel's sealer is never used
+    async with WebhookChannel(url, Sealer(None, rand.fork("audit-channel")), budget=budget,
+                              transport=transport) as channel:
         for case in cases:
             att = Attempt(event_id="", event_type=event_type, attempt=1, channel=Channel.WEBHOOK,
                           outcome=Outcome.CONNECTION_ERROR, sent_at=time.time(), latency_ms=0.0, target=url)
-            att = await channel.send(case.body, case.headers, att)
-            answer = Answer(att.outcome, att.status, att.response_body, att.detail, att.latency_ms)
+            att = await channel.send(case.body, case.headers, att, answer=case.answer)
+            answer = Answer(att.outcome, att.status, att.response_body, att.detail, att.latency_ms, att.answer)
             grade, reason = case.judge(answer)
             report.results.append(CaseResult(case.name, case.title, grade, reason, att.status, att.latency_ms))
     return report

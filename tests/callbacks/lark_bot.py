@@ -8,7 +8,7 @@
 
 ``MODE`` decides what the click handler answers: ``toast`` (a success toast naming the clicked value),
 ``raw`` (a raw card), ``template`` (a template card), ``empty`` (``P2CardActionTriggerResponse()``: ``{}``),
-``bad_toast`` (toast type ``ok``), ``slow`` (a valid toast after 3.5 s), ``huge`` (a 40 KB card).
+``bad_toast`` (toast type ``ok``), ``slow`` (a valid toast after ``delay``, 3.5 s), ``huge`` (a 40 KB card).
 """
 
 from __future__ import annotations
@@ -38,8 +38,10 @@ HUGE_CARD = {"schema": "2.0", "body": {"elements": [{"tag": "markdown", "content
 class Bot:
     """Records what its handlers received; answers according to ``mode``."""
 
-    def __init__(self, mode: str = "toast", encrypt_key: str = "", verification_token: str = "") -> None:
+    def __init__(self, mode: str = "toast", encrypt_key: str = "", verification_token: str = "", *,
+                 delay: float = 3.5) -> None:
         self.mode = mode
+        self.delay = delay  # how long a ``slow`` bot takes
         self.clicks: list[Any] = []
         self.previews: list[Any] = []
         self.legacy: list[Any] = []
@@ -53,7 +55,7 @@ class Bot:
     def answer(self, title: str) -> dict[str, Any]:
         mode = self.mode
         if mode == "slow":
-            time.sleep(3.5)
+            time.sleep(self.delay)
         if mode in ("toast", "slow"):
             return {"toast": {"type": "success", "content": title}}
         if mode == "raw":
@@ -81,7 +83,7 @@ class Bot:
         with self.lock:
             self.legacy.append(card)
         if self.mode == "slow":
-            time.sleep(3.5)
+            time.sleep(self.delay)
         if self.mode == "huge":
             return HUGE_CARD
         if self.mode == "bad_toast":
