@@ -23,6 +23,7 @@ from simulator.clock import Clock, SystemClock
 from simulator.config import AppProfile, Budget
 from simulator.errors import SimulatorError, TargetError
 from simulator.generation.factory import EventFactory
+from simulator.load.answers import BAD_ANSWER, AnswerCache, answer_cache
 from simulator.load.events import EventSource, ScenarioSource
 from simulator.load.http import HttpConnection, Target, connect, describe_os_error
 from simulator.load.openloop import OpenLoop
@@ -126,6 +127,7 @@ class Driver:
             else:
                 self.source = EventSource(factory, plan.event_type, encrypt_key=plan.app.encrypt_key,
                                           pool_size=plan.pool_size, refresh_every=plan.refresh_every)
+        self.answers: AnswerCache | None = answer_cache(plan.event_type) if self.source and not plan.scenario else None
         self.recorder = Recorder(plan.budget.total_s, service_time=plan.service_time)
         self.ol = OpenLoop(self.schedule, self.recorder, connections=max(1, self.connections),
                            make_request=self._request if self.source else self._platform_request,
@@ -170,6 +172,8 @@ class Driver:
         conn = HttpConnection(self._on_response, self._on_failure, self._on_closed)
         if self.source is None:
             conn.body_limit = 1 << 20  # platform answers are judged by their body
+        elif self.answers is not None:
+            conn.body_limit = self.answers.body_limit  # so are a callback's answers
         return conn
 
     def _on_response(self, conn: HttpConnection, status: int) -> None:
@@ -188,6 +192,9 @@ class Driver:
             return
         if not http_acked(status, accept_2xx=self.plan.accept_2xx):
             self.recorder.sample(f"HTTP {status}: {conn.body_excerpt.decode('utf-8', 'replace')}")
+        elif self.answers is not None and (problem := self.answers.problem(conn.body_excerpt)) is not None:
+            self.recorder.sample(f"bad_answer: {problem}")
+            return self.ol.verdict(conn, False, BAD_ANSWER, self.perf())
         self.ol.response(conn, status, self.perf())
 
     def _on_failure(self, conn: HttpConnection, kind: str, detail: str) -> None:
