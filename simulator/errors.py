@@ -10,8 +10,10 @@
     │   ├── FixtureError           a fixture / scenario / transcript file that cannot be read or parsed
     │   ├── ConfigError            an invalid option value (empty key, bad rate, bad fault spec, ...)
     │   └── TargetError            a target URL that is malformed or unreachable before a run starts
-    └── ReceiverError              the receiver under test misbehaved; raised only by ``assert_*`` helpers
-        └── NotAcked               an event did not end acked
+    ├── ReceiverError              the receiver under test misbehaved; raised only by ``assert_*`` helpers
+    │   ├── NotAcked               an event did not end acked
+    │   └── BotCallMissing         the bot did not make an expected OpenAPI call (``assert_replied``...)
+    └── ApiRefused                 the mock OpenAPI's refusal of a bot's call; answered, never raised to callers
 
 The engine itself never raises ``ReceiverError`` while delivering: it records verdicts and lets the
 caller (CLI exit code, pytest fixture teardown, ``assert_*``) decide.
@@ -63,3 +65,25 @@ class ReceiverError(SimulatorError):
 
 class NotAcked(ReceiverError):
     """One or more deliveries did not end acked."""
+
+
+class BotCallMissing(ReceiverError):
+    """The bot under test did not make the OpenAPI call a test expected (``assert_replied``, ``wait_for_reply``)."""
+
+
+class ApiRefused(SimulatorError):
+    """The mock OpenAPI refuses a bot's call with a platform error ``code`` (docs/openapi.md#error-envelope).
+
+    Raised and caught inside the platform's HTTP layer, which turns it into the error answer; it never reaches
+    the caller of the simulator. ``status`` is the HTTP status (400, or 429 for the gateway's rate limit),
+    ``headers`` extra answer headers, ``detail`` a field violation or hint appended to the message."""
+
+    def __init__(self, code: int, msg: str, *, status: int = 400, headers: dict[str, str] | None = None,
+                 field: str = "", detail: str = "") -> None:
+        super().__init__(f"{code}: {msg}" + (f" ({detail})" if detail else ""))
+        self.code = code
+        self.msg = msg
+        self.status = status
+        self.headers = headers or {}
+        self.field = field
+        self.detail = detail
