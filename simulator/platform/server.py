@@ -52,6 +52,7 @@ from simulator.errors import ConfigError, NotAcked
 from simulator.generation.overrides import Overrides
 from simulator.platform.app import create_app
 from simulator.platform.core import Platform
+from simulator.platform.openapi.view import BotApi
 from simulator.platform.session import PongConfig
 from simulator.platform.state import PlatformOptions
 from simulator.servers import EventLoopChoice, ThreadedServer
@@ -107,9 +108,11 @@ class PlatformServer:
             max_connections=max_connections, pong_config=pong_config, seed=seed,
             retries=retries or RetryPolicy(), faults=faults or FaultSpec(), keep_deliveries=keep_deliveries)
         self.platform = Platform(options, clock=clock, transcript=transcript)
-        self.server = ThreadedServer(create_app(self.platform, control_token=control_token), host, port,
-                                     event_loop=event_loop, **uvicorn_options)
+        app = create_app(self.platform, control_token=control_token)
+        self.server = ThreadedServer(app, host, port, event_loop=event_loop, **uvicorn_options)
         self.domain = self.server.url
+        # The bot's OpenAPI calls on the same origin: record, assertions, faults (simulator/platform/openapi/view.py).
+        self.api = BotApi(app.state.openapi, run=self._run)
 
     # -- lifecycle ----------------------------------------------------------------------------------
     def start(self, timeout: float = 10.0) -> PlatformServer:
@@ -233,3 +236,4 @@ class PlatformServer:
 
     def clear(self) -> None:
         self._run(self.platform.clear)
+        self.api.clear()
