@@ -109,6 +109,7 @@ class PlatformServer:
             retries=retries or RetryPolicy(), faults=faults or FaultSpec(), keep_deliveries=keep_deliveries)
         self.platform = Platform(options, clock=clock, transcript=transcript)
         app = create_app(self.platform, control_token=control_token)
+        uvicorn_options.setdefault("http", "h11")  # keeps the OpenAPI's header casing (openapi/routes.py)
         self.server = ThreadedServer(app, host, port, event_loop=event_loop, **uvicorn_options)
         self.domain = self.server.url
         # The bot's OpenAPI calls on the same origin: record, assertions, faults (simulator/platform/openapi/view.py).

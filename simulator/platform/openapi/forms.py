@@ -14,6 +14,8 @@ from starlette.requests import Request
 
 from simulator.platform.openapi import codes
 
+BINARY_FIELDS = frozenset({"image", "file"})  # the upload fields, sent by the SDK without a filename
+
 
 @dataclass(frozen=True)
 class Part:
@@ -39,7 +41,7 @@ class Form:
         """What the call log keeps of a form: text fields as text, files as their name and size."""
         out: dict[str, Any] = {}
         for name, part in self.parts.items():
-            if part.filename is not None or len(part.data) > 1024:
+            if part.filename is not None or name in BINARY_FIELDS or len(part.data) > 1024:
                 out[name] = {"filename": part.filename, "size": len(part.data), "content_type": part.content_type}
             else:
                 out[name] = part.data.decode("utf-8", "replace")

@@ -95,15 +95,38 @@ def _endpoint(state: OpenApiState, api: str, handler: Handler, *, auth: bool = T
         else:
             response = JSONResponse(answer.doc, status_code=status, headers=headers)
             recorded = answer.doc
+        _canonical_case(response)
         code = int(answer.doc.get("code", 0)) if answer.doc is not None else 0
         state.calls.add(ApiCall(
             seq=0, time=now, method=request.method, path=request.url.path, api=api,
-            query=dict(request.query_params), body=body.summary() if isinstance(body, Form) else body,
+            query=dict(request.query_params), body=_for_log(body),
             status=status, code=code, answer=recorded, app_id=app_id, log_id=log_id,
             latency_ms=(time.perf_counter() - started) * 1000))
         return response
 
     return run
+
+
+_CANONICAL = {b"content-type": b"Content-Type", b"content-length": b"Content-Length",
+              b"content-disposition": b"Content-Disposition", b"x-tt-logid": b"X-Tt-Logid"}
+_JSON = b"application/json; charset=utf-8"
+
+
+def _canonical_case(response: Response) -> None:
+    """Header names as the platform writes them. The Python SDK looks ``Content-Type`` and ``X-Tt-Logid`` up
+    case-sensitively (raw requests, resource downloads, ``get_log_id``); Starlette lowercases names, and only an
+    HTTP implementation that keeps the application's casing (uvicorn's h11) puts these on the wire."""
+    response.raw_headers = [(_CANONICAL.get(k, k), _JSON if v == b"application/json" else v)
+                            for k, v in response.raw_headers]
+
+
+def _for_log(body: Any) -> Any:
+    """What the call log keeps of a body: forms summarised, the app secret of a token request masked."""
+    if isinstance(body, Form):
+        return body.summary()
+    if isinstance(body, dict) and "app_secret" in body:
+        return {**body, "app_secret": "***"}
+    return body
 
 
 # -- handlers -------------------------------------------------------------------------------------------------
