@@ -39,8 +39,8 @@ def user_says(server: PlatformServer, text: str, *, chat: Chat | None = None, me
         body = text
         if mention_bot:
             body = f"@_user_1 {text}"
-            mentions = [{"key": "@_user_1", "id": {"open_id": world.bot.open_id, "union_id": world.bot.union_id,
-                                                   "user_id": ""}, "name": world.bot.name,
+            mentions = [{"key": "@_user_1", "id": {"open_id": world.bot.open_id, "union_id": world.bot.union_id},
+                         "name": world.bot.name,
                          "tenant_key": server.api.state.tenant_key}]
         now_ms = server.api.state.now_ms()
         return world.record(Message(world.new_message_id(), where.chat_id, now_ms, person, msg_type,
