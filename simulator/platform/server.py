@@ -33,6 +33,8 @@ seed, app_id, concurrency, timeout)``        the engine's retry ladder); ``list[
 ``ack_judgement(delay_s=0, drop=False)``     judge acks later, or ignore them (timeouts)
 ``set_client_config(**keys)``                change ClientConfig; live clients get it in their next pong
 ``clear()``                                  forget deliveries/counters, lift faults, restore config
+``api``                                      the bot's OpenAPI calls on this origin (``calls``, ``last``,
+                                             ``sent_messages``, ``assert_replied``, ``wait_for_reply``, ``fail``)
 """
 
 from __future__ import annotations

@@ -90,6 +90,14 @@ def test_card_token_two_uses_within_30_minutes(vclock: VirtualClock) -> None:
         cards.use(other, APP, vclock.now())
 
 
+def test_card_token_made_elsewhere_can_be_accepted(vclock: VirtualClock) -> None:
+    cards = CardTokens()
+    cards.accept("c-from-an-event", APP, "om_9", vclock.now())
+    assert cards.use("c-from-an-event", APP, vclock.now()).message_id == "om_9"
+    with pytest.raises(ApiRefused, match="start with c-"):
+        cards.accept("t-wrong", APP, "om_9", vclock.now())
+
+
 def test_card_tokens_are_bounded() -> None:
     cards = CardTokens(max_tokens=3)
     first = cards.mint(APP, "om_0", 0.0)

@@ -116,6 +116,10 @@ class OpenApiState:
         ``POST /open-apis/interactive/v1/card/update``)."""
         return self.cards.mint(app_id or self.default_app, message_id, self.clock.now(), open_id=open_id)
 
+    def accept_card_token(self, token: str, message_id: str, *, app_id: str | None = None, open_id: str = "") -> None:
+        """Make a ``c-`` token minted elsewhere (a generated click event's ``token``) valid from now on."""
+        self.cards.accept(token, app_id or self.default_app, message_id, self.clock.now(), open_id=open_id)
+
     # -- bot messages --------------------------------------------------------------------------------------
     def bot_messages(self, app_id: str | None = None) -> list[Message]:
         """The messages the bot sent that its world still remembers, oldest first."""

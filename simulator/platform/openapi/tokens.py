@@ -112,10 +112,16 @@ class CardTokens:
         self._grants: OrderedDict[str, CardGrant] = OrderedDict()
 
     def mint(self, app_id: str, message_id: str, now: float, *, open_id: str = "") -> str:
+        return self.accept("c-" + secrets.token_hex(20), app_id, message_id, now, open_id=open_id)
+
+    def accept(self, token: str, app_id: str, message_id: str, now: float, *, open_id: str = "") -> str:
+        """Grant a token made elsewhere (e.g. carried by a generated ``card.action.trigger``) from ``now`` on."""
+        if not token.startswith("c-"):
+            raise codes.invalid("token", "card tokens start with c-")
         for t in [t for t, g in self._grants.items() if g.expires_at <= now]:
             del self._grants[t]
-        token = "c-" + secrets.token_hex(20)
         self._grants[token] = CardGrant(app_id, message_id, open_id, now + self.life_s, self.uses)
+        self._grants.move_to_end(token)
         while len(self._grants) > self.max_tokens:
             self._grants.popitem(last=False)
         return token
