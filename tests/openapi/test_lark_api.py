@@ -3,6 +3,7 @@ thread, card patch, reactions, bot info, message get, resources, uploads, and ev
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import re
@@ -165,6 +166,24 @@ def test_wait_for_reply_from_another_thread(server: PlatformServer, client: Any)
     worker.join(5)
     with pytest.raises(BotCallMissing, match=r"after 0.2 s: no reply"):
         server.api.wait_for_reply(user_says(server, "anyone?").message_id, timeout=0.2)
+
+
+def test_await_reply_lets_an_async_bot_on_the_same_loop_run(server: PlatformServer, client: Any) -> None:
+    asked = user_says(server, "async ping")
+
+    async def bot() -> Any:
+        await asyncio.sleep(0.05)  # the test is already waiting when the bot answers
+        body = ReplyMessageRequestBody.builder().content(text("async pong")).msg_type("text").build()
+        return await client.im.v1.message.areply(ReplyMessageRequest.builder().message_id(asked.message_id)
+                                                 .request_body(body).build())
+
+    async def scenario() -> tuple[dict[str, Any], Any]:
+        task = asyncio.ensure_future(bot())
+        got = await server.api.await_reply(asked.message_id, timeout=5, text="async pong")
+        return got, await task
+
+    got, resp = asyncio.run(scenario())
+    assert resp.code == 0 and got["message_id"] == resp.data.message_id
 
 
 # -- cards, reactions, reading --------------------------------------------------------------------------------

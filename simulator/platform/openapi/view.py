@@ -8,6 +8,7 @@ Reads go through the thread-safe call log; anything that touches the state runs 
 
 from __future__ import annotations
 
+import asyncio
 import fnmatch
 import json
 import re
@@ -102,6 +103,12 @@ class BotApi:
         if call is None:
             raise BotCallMissing(f"after {timeout:g} s: " + self._missing(message_id, text, in_thread, msg_type))
         return call.data
+
+    async def await_reply(self, message_id: str, timeout: float = 5.0, *, text: TextMatch = None,
+                          in_thread: bool | None = None, msg_type: str | None = None) -> dict[str, Any]:
+        """``wait_for_reply`` for async tests: waits in a worker thread, so a bot on the caller's loop runs on."""
+        return await asyncio.to_thread(self.wait_for_reply, message_id, timeout, text=text, in_thread=in_thread,
+                                       msg_type=msg_type)
 
     def wait_for_call(self, method: str, path: str, timeout: float = 5.0) -> ApiCall:
         """Block until a call with this method and path glob arrives (counting retained ones)."""
