@@ -303,9 +303,9 @@ def test_bad_fault_rules(doc: dict[str, object]) -> None:
         FaultRule.from_json(doc)
 
 
-def _call(n: int, code: int = 0) -> ApiCall:
+def _call(n: int, code: int = 0, size: int = 0) -> ApiCall:
     return ApiCall(seq=0, time=0.0, method="POST", path=f"/p/{n}", api="POST /p", query={}, body=None, status=200,
-                   code=code, answer={})
+                   code=code, answer={}, size=size)
 
 
 def test_call_log_bounded_with_exact_counts() -> None:
@@ -319,3 +319,12 @@ def test_call_log_bounded_with_exact_counts() -> None:
     assert log.wait(lambda c: c.path == "/p/0", 0.01) is None  # forgotten
     log.clear()
     assert log.add(_call(11)).seq == 11  # numbers go on across clear
+
+
+def test_call_log_bounded_in_bytes() -> None:
+    log = CallLog(keep=100, keep_bytes=1000)
+    for i in range(10):
+        log.add(_call(i, size=300))
+    assert [c.seq for c in log.calls()] == [8, 9, 10] and log.counts()["total"] == 10
+    log.add(_call(99, size=5000))  # one call over the budget is still kept, alone
+    assert [c.path for c in log.calls()] == ["/p/99"]

@@ -9,10 +9,11 @@ from __future__ import annotations
 import threading
 from collections import Counter, deque
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 KEEP_CALLS = 10_000
+KEEP_BYTES = 64 * 1024 * 1024  # request and answer bytes of the retained calls (a text message can be 150 KB)
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ class ApiCall:
     app_id: str = ""
     log_id: str = ""
     latency_ms: float = 0.0
-    headers: dict[str, str] = field(default_factory=dict)
+    size: int = 0  # bytes of request and answer bodies, for the log's memory bound
 
     @property
     def ok(self) -> bool:
@@ -58,11 +59,14 @@ class ApiCall:
 
 
 class CallLog:
-    """The newest ``keep`` calls, plus exact counts of all of them (total, per API, per answer code)."""
+    """The newest ``keep`` calls (and at most ``keep_bytes`` of their bodies), plus exact counts of all of them
+    (total, per API, per answer code)."""
 
-    def __init__(self, keep: int = KEEP_CALLS) -> None:
+    def __init__(self, keep: int = KEEP_CALLS, keep_bytes: int = KEEP_BYTES) -> None:
         self.keep = keep
-        self._calls: deque[ApiCall] = deque(maxlen=keep)
+        self.keep_bytes = keep_bytes
+        self._bytes = 0
+        self._calls: deque[ApiCall] = deque()
         self._cond = threading.Condition()
         self.total = 0
         self._seq = 0
@@ -81,6 +85,9 @@ class CallLog:
             self._seq += 1
             call = replace(call, seq=self._seq)
             self._calls.append(call)
+            self._bytes += call.size
+            while len(self._calls) > 1 and (len(self._calls) > self.keep or self._bytes > self.keep_bytes):
+                self._bytes -= self._calls.popleft().size
             self.total += 1
             self.per_api[call.api] += 1
             self.per_code[call.code] += 1
@@ -115,6 +122,7 @@ class CallLog:
     def clear(self) -> None:
         with self._cond:
             self._calls.clear()
+            self._bytes = 0
             self.total = 0
             self.per_api.clear()
             self.per_code.clear()

@@ -65,7 +65,7 @@ def _endpoint(state: OpenApiState, api: str, handler: Handler, *, auth: bool = T
         log_id = state.new_log_id()
         now = state.clock.now()
         headers = {"X-Tt-Logid": log_id}
-        app_id, body, status = "", None, 200
+        app_id, body, status, raw = "", None, 200, b""
         answer = Answer()
         try:
             raw = await read_body(request, MAX_BODY)
@@ -101,7 +101,7 @@ def _endpoint(state: OpenApiState, api: str, handler: Handler, *, auth: bool = T
             seq=0, time=now, method=request.method, path=request.url.path, api=api,
             query=dict(request.query_params), body=_for_log(body),
             status=status, code=code, answer=recorded, app_id=app_id, log_id=log_id,
-            latency_ms=(time.perf_counter() - started) * 1000))
+            latency_ms=(time.perf_counter() - started) * 1000, size=len(raw) + len(response.body)))
         return response
 
     return run
