@@ -24,7 +24,9 @@ from simulator.engine.core import Simulator
 from simulator.engine.faults import FaultSpec
 from simulator.errors import (
     AnswerDecodeError,
+    ApiRefused,
     BadAnswer,
+    BotCallMissing,
     ConfigError,
     DecryptError,
     FixtureError,
@@ -81,9 +83,11 @@ __all__ = [
     "Answer",
     "AnswerDecodeError",
     "AnswerKind",
+    "ApiRefused",
     "AppProfile",
     "Attempt",
     "BadAnswer",
+    "BotCallMissing",
     "Budget",
     "Channel",
     "Clock",
