@@ -1,6 +1,6 @@
 """Callback answers under load: a callback type's 200 answers are judged by their body too
 (``simulator.verdicts.answers``); an invalid one is the verdict ``bad_answer``, counted apart from the
-non-200 answers, and the report gives the share of valid answers (docs/load.md#callbacks).
+non-200 answers, and the report gives the share of valid answers (docs/callbacks.md#under-load).
 """
 
 from __future__ import annotations
