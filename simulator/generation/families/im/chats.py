@@ -60,11 +60,13 @@ def _change(ctx: GenContext, chat: Chat, change: str) -> tuple[dict[str, Any], d
     r, s = ctx.rand, settings(ctx, chat)
     if change == "name":
         before = {"name": chat.name, "i18n_names": chat.i18n_names()}
-        chat.name = world(ctx).group_name()
+        while chat.name == before["name"]:
+            chat.name = world(ctx).group_name()
         return before, {"name": chat.name, "i18n_names": chat.i18n_names()}, {}
     if change == "description":
         before = {"description": chat.description}
-        chat.description = r.choice(vocab(ctx).texts)
+        while chat.description == before["description"]:
+            chat.description = r.choice(vocab(ctx).texts)
         return before, {"description": chat.description}, {}
     if change == "avatar":
         before = {"avatar": s["avatar"]}

@@ -67,8 +67,11 @@ def reaction(created: bool) -> Any:
         chat = _chat_of(w, m)
         emoji = ctx.params.get("emoji_type")
         operator = person_param(ctx, "operator") or ctx.operator
-        as_app = ctx.params.get("operator_type") == "app" or (operator is None and r.chance(0.05))
-        if not created and emoji is None and operator is None and not as_app and m.reactions:
+        kind = ctx.params.get("operator_type")
+        if kind not in (None, "user", "app"):
+            raise ConfigError(f"param operator_type={kind!r}: expected 'user' or 'app'")
+        as_app = kind == "app" or (kind is None and operator is None and r.chance(0.05))
+        if not created and emoji is None and operator is None and kind is None and m.reactions:
             emoji, who = r.choice(m.reactions)  # take back a reaction that is there
             as_app = who.startswith("app:")
             if not as_app:
