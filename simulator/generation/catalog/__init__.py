@@ -12,7 +12,7 @@ import pkgutil
 from typing import Any
 
 from simulator.errors import UnknownEventType
-from simulator.generation.catalog._base import DedupeKey, EventSpec, GenContext, Generator
+from simulator.generation.catalog._base import EventSpec, GenContext, Generator
 
 _REGISTRY: dict[str, EventSpec] = {}
 
@@ -71,4 +71,4 @@ def _load() -> None:
                 importlib.import_module(f"{families.__name__}.{info.name}")
 
 
-__all__ = ["DedupeKey", "EventSpec", "GenContext", "Generator", "business_key", "event_types", "get", "register"]
+__all__ = ["EventSpec", "GenContext", "Generator", "business_key", "event_types", "get", "register"]
