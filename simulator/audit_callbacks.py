@@ -36,6 +36,7 @@ from simulator.audit import (
 from simulator.clock import Clock
 from simulator.config import AppProfile
 from simulator.errors import ConfigError
+from simulator.generation import catalog
 from simulator.generation.factory import EventFactory
 from simulator.generation.families.callbacks.legacy import CLICK, legacy_request
 from simulator.rand import SimRandom
@@ -206,3 +207,14 @@ class LegacyCaseBuilder:
         cases.append(Case("still_answering", "a valid request is still answered after the bad ones", body,
                           self.signed(body), valid_answer(b), answer=AnswerKind.LEGACY_CARD))
         return cases
+
+
+def build_cases(app: AppProfile, *, rand: SimRandom, clock: Clock, event_type: str, budget_s: float,
+                legacy_card: bool = False) -> list[Case]:
+    """The cases for an event receiver, a callback receiver (``card.action.trigger``, ``url.preview.get``:
+    the event cases plus its answers) or a legacy card request URL (``simulator/audit_callbacks.py``)."""
+    if legacy_card:
+        return LegacyCaseBuilder(app, rand=rand, clock=clock, budget_s=budget_s).build()
+    builder = CaseBuilder(app, rand=rand, clock=clock, event_type=event_type, budget_s=budget_s)
+    spec = catalog.find(event_type)
+    return builder.build() if spec is None or spec.callback is None else callback_cases(builder, spec.callback)

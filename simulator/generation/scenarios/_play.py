@@ -310,8 +310,9 @@ def _render(sc: Scenario, factory: EventFactory, people: Cast, records: list[_Re
         now = origin + rec.time
         end_time = final_end if rec.ended or sc.live_end_time == "final" else int(now)
         ctx = GenContext(rand=r, population=people.population, app_id=factory.app.app_id, now=now,
+                         tenant_key=factory.app.tenant_key,
                          scene={"meeting": replace(m, end_time=end_time)}, operator=rec.operator,
-                         params=dict(rec.params), world=factory.world, tenant_key=factory.app.tenant_key)
+                         params=dict(rec.params), world=factory.world)
         body = catalog.get(rec.event_type).generate(ctx)
         out.append(factory.wrap(rec.event_type, body, now=now, longconn=longconn))
     return out
