@@ -23,20 +23,10 @@ import hashlib
 from collections.abc import Callable
 
 from simulator import constants as C
-from simulator.audit import (
-    Answer,
-    Case,
-    CaseBuilder,
-    Grade,
-    Judge,
-    challenge_answered,
-    challenge_refused,
-    must_refuse,
-)
+from simulator.audit_judges import Answer, Case, Grade, Judge, challenge_answered, challenge_refused, must_refuse
 from simulator.clock import Clock
 from simulator.config import AppProfile
 from simulator.errors import ConfigError
-from simulator.generation import catalog
 from simulator.generation.factory import EventFactory
 from simulator.generation.families.callbacks.legacy import CLICK, legacy_request
 from simulator.rand import SimRandom
@@ -121,16 +111,12 @@ def answer_cases(kind: AnswerKind, request: Callable[[], tuple[bytes, dict[str, 
                  answer=kind)]
 
 
-def callback_cases(builder: CaseBuilder, kind: AnswerKind) -> list[Case]:
-    """The event cases (sealed like events; no duplicate case: the platform never re-sends a callback) with the
-    answer cases before the last one."""
-    cases = [c for c in builder.build() if c.name != "duplicate_event_id"]
-
-    def request() -> tuple[bytes, dict[str, str]]:
-        sealed = builder.seal(builder.event())
-        return sealed.body, sealed.headers
-
-    return [*cases[:-1], *answer_cases(kind, request, builder.budget_s), cases[-1]]
+def callback_cases(event_cases: list[Case], request: Callable[[], tuple[bytes, dict[str, str]]], kind: AnswerKind,
+                   budget_s: float) -> list[Case]:
+    """A callback URL's cases: the event cases (it is sealed like events; without the duplicate case: the
+    platform never re-sends a callback), with the answer cases on fresh valid requests before the last one."""
+    cases = [c for c in event_cases if c.name != "duplicate_event_id"]
+    return [*cases[:-1], *answer_cases(kind, request, budget_s), cases[-1]]
 
 
 # -- the legacy card request URL ---------------------------------------------------------------------------
@@ -207,14 +193,3 @@ class LegacyCaseBuilder:
         cases.append(Case("still_answering", "a valid request is still answered after the bad ones", body,
                           self.signed(body), valid_answer(b), answer=AnswerKind.LEGACY_CARD))
         return cases
-
-
-def build_cases(app: AppProfile, *, rand: SimRandom, clock: Clock, event_type: str, budget_s: float,
-                legacy_card: bool = False) -> list[Case]:
-    """The cases for an event receiver, a callback receiver (``card.action.trigger``, ``url.preview.get``:
-    the event cases plus its answers) or a legacy card request URL (``simulator/audit_callbacks.py``)."""
-    if legacy_card:
-        return LegacyCaseBuilder(app, rand=rand, clock=clock, budget_s=budget_s).build()
-    builder = CaseBuilder(app, rand=rand, clock=clock, event_type=event_type, budget_s=budget_s)
-    spec = catalog.find(event_type)
-    return builder.build() if spec is None or spec.callback is None else callback_cases(builder, spec.callback)
