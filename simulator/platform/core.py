@@ -27,6 +27,7 @@ from simulator.config import AppProfile, SimConfig
 from simulator.engine.core import Simulator
 from simulator.errors import ConfigError
 from simulator.generation.overrides import Overrides
+from simulator.platform.callbacks import ClickListener, callback_kind, frame_type, judge_ack, tell_listeners
 from simulator.platform.session import Acked, Pending, Problem, Session
 from simulator.platform.state import (
     CODE_AUTH_FAILED,
@@ -46,6 +47,7 @@ from simulator.platform.state import (
     check_close_code,
 )
 from simulator.rand import SimRandom
+from simulator.verdicts.answers import AnswerKind
 from simulator.verdicts.model import Attempt, Channel, Delivery, DeliveryLog, Outcome, Summary
 from simulator.verdicts.transcript import TranscriptWriter
 from simulator.wire.envelope import event_id_of, event_type_of
@@ -79,6 +81,7 @@ class Platform:
         self._live: dict[str, list[Connection]] = {}
         self._held: dict[int, tuple[Pending, asyncio.Future[Acked | str]]] = {}
         self._sweeper: asyncio.Task[None] | None = None
+        self.on_click: list[ClickListener] = []  # told of each card click before it goes out (the mock OpenAPI)
 
     # -- endpoint discovery (protocol §2.2) --------------------------------------------------------
     def discover(self, body: bytes, ws_base: str) -> tuple[int, dict[str, Any]]:
@@ -208,8 +211,12 @@ class Platform:
         fut: asyncio.Future[Acked | str] = loop.create_future()
         message_id = self._ids.uuid()
         trace_id = self._ids.hex(32)
+        kind = callback_kind(att.event_type)  # a callback: its frame type and its answer (platform/callbacks.py)
+        if kind is AnswerKind.CARD_ACTION:
+            tell_listeners(self.on_click, app_id, envelope)
         t0 = time.perf_counter()
-        frames = conn.session.send_event(raw, message_id=message_id, trace_id=trace_id, now=t0, token=fut)
+        frames = conn.session.send_event(raw, message_id=message_id, trace_id=trace_id, now=t0, token=fut,
+                                         kind=frame_type(kind, self.options.card_frame))
         att.extra = {"message_id": message_id, "trace_id": trace_id, "fragments": len(frames)}
         try:
             for data in frames:
@@ -231,6 +238,8 @@ class Platform:
                 att.extra["data"] = ack.data.decode("utf-8", "replace")
             if ack.ok:
                 att.outcome = Outcome.ACKED
+                if kind is not None:
+                    judge_ack(att, kind, ack)
             else:
                 att.outcome = Outcome.REJECTED
                 att.detail = f"ack code {ack.code}" if ack.code is not None else "unreadable ack: " + "; ".join(

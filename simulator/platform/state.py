@@ -11,6 +11,7 @@ from simulator import constants as C
 from simulator.config import RetryPolicy
 from simulator.engine.faults import FaultSpec
 from simulator.errors import ConfigError
+from simulator.platform.callbacks import check_card_frame
 from simulator.platform.session import PongConfig, Session
 from simulator.wire.frames import DEFAULT_FRAGMENT_SIZE, ClientConfig
 
@@ -112,6 +113,7 @@ class PlatformOptions:
     locale: str = C.DEFAULT_LOCALE
     tenant_key: str = C.DEFAULT_TENANT_KEY
     keep_deliveries: int | None = None  # full records of the newest N deliveries only (None: all of them)
+    card_frame: str = "event"  # the ``type`` header of card.action.trigger frames: event or card (callbacks.py)
 
     def __post_init__(self) -> None:
         if not self.apps:
@@ -127,6 +129,7 @@ class PlatformOptions:
             raise ConfigError("max connections must be >= 1")
         if self.keep_deliveries is not None and self.keep_deliveries < 1:
             raise ConfigError("keep deliveries must be >= 1")
+        check_card_frame(self.card_frame)
 
     @property
     def default_app(self) -> str:

@@ -8,7 +8,8 @@
 
 ``MODE`` decides what the click handler answers: ``toast`` (a success toast naming the clicked value),
 ``raw`` (a raw card), ``template`` (a template card), ``empty`` (``P2CardActionTriggerResponse()``: ``{}``),
-``bad_toast`` (toast type ``ok``), ``slow`` (a valid toast after ``delay``, 3.5 s), ``huge`` (a 40 KB card).
+``none`` (returns nothing), ``bad_toast`` (toast type ``ok``), ``slow`` (a valid toast after ``delay``,
+3.5 s), ``huge`` (a 40 KB card).
 """
 
 from __future__ import annotations
@@ -68,9 +69,11 @@ class Bot:
             return {"card": {"type": "raw", "data": HUGE_CARD}}
         return {}
 
-    def on_click(self, data: Any) -> P2CardActionTriggerResponse:
+    def on_click(self, data: Any) -> P2CardActionTriggerResponse | None:
         with self.lock:
             self.clicks.append(data)
+        if self.mode == "none":  # a handler that forgets to return a response
+            return None
         value = data.event.action.value or {}
         return P2CardActionTriggerResponse(self.answer(str(value.get("action", "clicked")).capitalize()))
 

@@ -118,3 +118,38 @@ def test_node_card_action_handler_takes_legacy_requests(node_bots: dict[str, Nod
     (legacy,) = [r["received"] for r in bot.received() if r["type"] == "card.action.trigger_v1"]
     assert legacy["open_message_id"] == ok.envelope["event"]["context"]["open_message_id"]
     assert legacy["action"] == ok.envelope["event"]["action"]
+
+
+# -- the long connection: node-sdk's WSClient ----------------------------------------------------------------
+
+WS_APP, WS_SECRET = "cli_b0b0b0b0b0b0b0b0", "node-ws-secret"
+
+
+@pytest.mark.parametrize("mode", ["toast", "bad_toast"])
+def test_node_wsclient_answers_clicks_in_its_acks(mode: str) -> None:
+    from simulator.platform import TEST_CLIENT_CONFIG, PlatformServer
+
+    with PlatformServer(app_id=WS_APP, app_secret=WS_SECRET, client_config=TEST_CLIENT_CONFIG, seed=31) as platform:
+        env = {**os.environ, "NODE_PATH": str(MODULES)}
+        proc = subprocess.Popen(["node", str(NODE_DIR / "callbacks.js"), "ws", platform.domain, WS_APP, WS_SECRET,
+                                 mode], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        try:
+            platform.wait_for_clients(1, timeout=15)
+            clicks = platform.push("card.action.trigger", count=3, overrides={"event.action.value": {"action": "go"}},
+                                   timeout=30)
+            (preview,) = platform.push("url.preview.get", timeout=30)
+        finally:
+            proc.terminate()
+            out, _ = proc.communicate(timeout=10)
+    received = [json.loads(line) for line in out.splitlines() if line.startswith('{"received"')]
+    assert [r["received"]["event_id"] for r in received if r["type"] == "card.action.trigger"] == [
+        d.event_id for d in clicks]
+    for d in clicks:
+        att = d.last
+        assert att is not None and att.status == 200 and att.response_body.startswith('{"code":200,"data":"')
+        assert att.answer is not None and att.answer.body is not None and att.answer.body["toast"]["content"] == "go"
+        if mode == "toast":
+            assert att.outcome is Outcome.ACKED and d.acked
+        else:
+            assert att.outcome is Outcome.BAD_ANSWER and att.detail.startswith("toast.type 'ok' is not one of")
+    assert preview.acked and preview.answer is not None and preview.answer.inline is not None

@@ -13,9 +13,20 @@ from simulator.platform.openapi.state import OpenApiState, platform_worlds
 
 
 def openapi_for(platform: Any) -> OpenApiState:
-    """The OpenAPI state of a ``Platform``: its apps, its clock, its tenant and the worlds of its generators."""
-    return OpenApiState(platform.options.apps, platform_worlds(platform), clock=platform.clock,
-                        tenant_key=platform.options.tenant_key)
+    """The OpenAPI state of a ``Platform``: its apps, its clock, its tenant and the worlds of its generators.
+    Every card click the platform pushes makes its ``c-`` token valid for the delayed card update."""
+    state = OpenApiState(platform.options.apps, platform_worlds(platform), clock=platform.clock,
+                         tenant_key=platform.options.tenant_key)
+
+    def accept(app_id: str, envelope: dict[str, Any]) -> None:
+        event = envelope.get("event") or {}
+        token, context = event.get("token"), event.get("context") or {}
+        if isinstance(token, str) and token.startswith("c-"):
+            state.accept_card_token(token, str(context.get("open_message_id", "")), app_id=app_id,
+                                    open_id=str((event.get("operator") or {}).get("open_id", "")))
+
+    platform.on_click.append(accept)
+    return state
 
 
 def mounted_routes(state: OpenApiState, authorised: Authorised) -> list[BaseRoute]:
