@@ -112,3 +112,16 @@ def test_a_lark_bot_answering_with_a_toast_passes_and_bad_ones_fail(bots: dict[s
     assert legacy.stdout.rstrip().endswith('ms toast success "Done", card raw')
     forged = cli("push", bots["toast"] + "/card", "card.action.trigger", "--legacy-card", token="not-the-token")
     assert forged.returncode == 1 and 'HTTP 500: {"msg":"signature verification failed"}' in forged.stdout
+
+
+@pytest.mark.lark_sdk
+def test_verify_url_for_callback_and_legacy_card_urls(capsys: pytest.CaptureFixture[str]) -> None:
+    keys = ["--encrypt-key", KEY, "--verification-token", TOKEN]
+    with serving(Bot("toast", KEY, TOKEN)) as base:
+        assert main(["verify-url", base + "/webhook/event", *keys]) == 0  # a callback URL: the event challenge
+        assert main(["verify-url", base + "/card", "--legacy-card", *keys]) == 0
+        assert main(["verify-url", base + "/card", "--legacy-card", "--verification-token", "wrong"]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[:4] == [line for line in out[:4] if line.startswith("PASS ")] and len(out) == 12
+    assert out[8] == "FAIL  status: HTTP 500"  # lark-oapi's CardActionHandler: {"msg":"invalid verification_token"}
+    assert out[10].startswith("FAIL  challenge echoed: got None")
