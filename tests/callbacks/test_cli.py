@@ -125,3 +125,15 @@ def test_verify_url_for_callback_and_legacy_card_urls(capsys: pytest.CaptureFixt
     assert out[:4] == [line for line in out[:4] if line.startswith("PASS ")] and len(out) == 12
     assert out[8] == "FAIL  status: HTTP 500"  # lark-oapi's CardActionHandler: {"msg":"invalid verification_token"}
     assert out[10].startswith("FAIL  challenge echoed: got None")
+
+
+def test_generate_prints_legacy_bodies(capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.wire.test_legacy_card import request_validator
+
+    assert main(["generate", "card.action.trigger_v1", "--seed", "1", "-n", "3"]) == 0
+    bodies = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(bodies) == 3 and all(list(request_validator("card.action.trigger_v1").iter_errors(b)) == []
+                                    for b in bodies)
+    assert main(["generate", "card.action.trigger", "--legacy-card", "--seed", "1", "-n", "3"]) == 0
+    assert [json.loads(line) for line in capsys.readouterr().out.splitlines()] == bodies
+    assert main(["generate", "card.action.trigger_v1", "--longconn"]) == 2
