@@ -34,7 +34,7 @@ __version__ = "0.1.0"
 # Heavier faces, imported on first use so ``import simulator`` stays light.
 _LAZY = {
     "FeishuSim": "simulator.testing",
-    "PlatformServer": "simulator.platform.server",
+    "PlatformServer": "simulator.platform_server",
 }
 
 

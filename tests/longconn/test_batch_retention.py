@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from simulator.platform import PlatformServer
+from simulator.platform_server import PlatformServer
 from simulator.verdicts.model import Delivery, DeliveryLog
 from tests.longconn.miniclient import MiniClient
 

@@ -13,9 +13,9 @@ import httpx
 import pytest
 import websockets
 
-from simulator.platform import ClientConfig, PlatformServer
-from simulator.wire import frames as F
+from simulator.platform_server import ClientConfig, PlatformServer
 from simulator.verdicts.model import Outcome
+from simulator.wire import frames as F
 from tests.longconn.miniclient import MiniClient
 
 APP, SECRET = "cli_0123456789abcdef", "s3cret"

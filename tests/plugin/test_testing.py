@@ -213,7 +213,7 @@ def test_apush_and_push_share_one_record(sim: FeishuSim) -> None:
 
 
 def test_a_platform_that_is_not_running_is_named(sim: FeishuSim) -> None:
-    from simulator.platform import PlatformServer
+    from simulator.platform_server import PlatformServer
 
     platform = PlatformServer()  # never started
     try:
