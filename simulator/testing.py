@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, overload
@@ -43,6 +44,17 @@ __all__ = ["OPTIONS", "UNSET", "FeishuSim", "Settings", "check_names", "settings
 def _is_platform(target: object) -> bool:
     """The long-connection platform (``PlatformServer``) rather than a webhook target?"""
     return isinstance(target, HostedPlatform)
+
+
+def _overrides(overrides: Overrides | None, set_: Overrides | None) -> Overrides | None:
+    """``overrides=``, or its deprecated spelling ``set=`` (kept for one release)."""
+    __tracebackhide__ = True
+    if set_ is None:
+        return overrides
+    warnings.warn("feishu_sim: set= is deprecated, use overrides=", DeprecationWarning, stacklevel=3)
+    if overrides is not None:
+        raise UsageError("give overrides= or the deprecated set=, not both")
+    return set_
 
 
 class _Unset:
@@ -99,60 +111,65 @@ class FeishuSim:
     def summary(self) -> Summary:
         return self.sim.summary()
 
-    def generate(self, event_type: str = C.DEFAULT_EVENT_TYPE, *, set: Overrides | None = None) -> dict[str, Any]:
+    def generate(self, event_type: str = C.DEFAULT_EVENT_TYPE, *, overrides: Overrides | None = None,
+                 set: Overrides | None = None) -> dict[str, Any]:
         """One envelope, not delivered (edit it and pass it to ``push`` for hand-made cases)."""
-        return self.sim.generate(event_type, overrides=set)
+        return self.sim.generate(event_type, overrides=_overrides(overrides, set))
 
     # -- pushing -----------------------------------------------------------------------------------
     @overload
-    async def apush(self, target: object, event: str | dict[str, Any] = ..., *, set: Overrides | None = ...,
+    async def apush(self, target: object, event: str | dict[str, Any] = ..., *, overrides: Overrides | None = ...,
                     count: None = ..., path: str | None = ..., expect_rejected: bool = ...,
-                    encrypt_key: str | None = ..., concurrency: int = ...) -> Delivery: ...
+                    encrypt_key: str | None = ..., concurrency: int = ..., set: Overrides | None = ...) -> Delivery: ...
 
     @overload
-    async def apush(self, target: object, event: str | dict[str, Any] = ..., *, set: Overrides | None = ...,
+    async def apush(self, target: object, event: str | dict[str, Any] = ..., *, overrides: Overrides | None = ...,
                     count: int, path: str | None = ..., expect_rejected: bool = ...,
-                    encrypt_key: str | None = ..., concurrency: int = ...) -> list[Delivery]: ...
+                    encrypt_key: str | None = ..., concurrency: int = ...,
+                    set: Overrides | None = ...) -> list[Delivery]: ...
 
     async def apush(self, target: object, event: str | dict[str, Any] = C.DEFAULT_EVENT_TYPE, *,
-                    set: Overrides | None = None, count: int | None = None, path: str | None = None,
+                    overrides: Overrides | None = None, count: int | None = None, path: str | None = None,
                     expect_rejected: bool = False, encrypt_key: str | None = UNSET,
-                    concurrency: int = 1) -> Delivery | list[Delivery]:
+                    concurrency: int = 1, set: Overrides | None = None) -> Delivery | list[Delivery]:
         """Generate and deliver ``event`` (an event type, or a ready envelope) to ``target``.
 
         ``target``: an ``http(s)://`` URL, an ASGI app or a WSGI app (called in process at ``path``), or
         the long-connection platform (``feishu_platform``): then the event goes, as plain JSON with an empty
         token, to one live connection of the app, and the verdict is the client's ack.
-        ``set``: overrides by dotted path. ``count=N`` delivers N events and returns a list.
+        ``overrides``: values by dotted path (``set=`` is its deprecated old name). ``count=N`` delivers N
+        events and returns a list.
         ``expect_rejected``: a negative test; the delivery must *not* be acked.
         ``encrypt_key``: seal this push with another key (``None``: plaintext), e.g. a wrong one.
         """
         __tracebackhide__ = True  # a usage error points at the test's line, not at this module
+        overrides = _overrides(overrides, set)
         self._resolve(target, path)
-        envelopes = self._envelopes(event, set, count, longconn=_is_platform(target))
+        envelopes = self._envelopes(event, overrides, count, longconn=_is_platform(target))
         out = await self._deliver(target, envelopes, path, encrypt_key, concurrency, expect_rejected)
         return out if count is not None else out[0]
 
     @overload
-    def push(self, target: object, event: str | dict[str, Any] = ..., *, set: Overrides | None = ...,
+    def push(self, target: object, event: str | dict[str, Any] = ..., *, overrides: Overrides | None = ...,
              count: None = ..., path: str | None = ..., expect_rejected: bool = ...,
-             encrypt_key: str | None = ..., concurrency: int = ...) -> Delivery: ...
+             encrypt_key: str | None = ..., concurrency: int = ..., set: Overrides | None = ...) -> Delivery: ...
 
     @overload
-    def push(self, target: object, event: str | dict[str, Any] = ..., *, set: Overrides | None = ...,
+    def push(self, target: object, event: str | dict[str, Any] = ..., *, overrides: Overrides | None = ...,
              count: int, path: str | None = ..., expect_rejected: bool = ...,
-             encrypt_key: str | None = ..., concurrency: int = ...) -> list[Delivery]: ...
+             encrypt_key: str | None = ..., concurrency: int = ..., set: Overrides | None = ...) -> list[Delivery]: ...
 
     def push(self, target: object, event: str | dict[str, Any] = C.DEFAULT_EVENT_TYPE, *,
-             set: Overrides | None = None, count: int | None = None, path: str | None = None,
+             overrides: Overrides | None = None, count: int | None = None, path: str | None = None,
              expect_rejected: bool = False, encrypt_key: str | None = UNSET,
-             concurrency: int = 1) -> Delivery | list[Delivery]:
+             concurrency: int = 1, set: Overrides | None = None) -> Delivery | list[Delivery]:
         """Blocking ``apush`` for sync tests. In ``async def`` tests use ``await feishu_sim.apush(...)``."""
         __tracebackhide__ = True
         self._not_in_loop("push", "apush")
+        overrides = _overrides(overrides, set)
         # Target checks and generation run here, so bad input raises in the test's own thread.
         self._resolve(target, path)
-        envelopes = self._envelopes(event, set, count, longconn=_is_platform(target))
+        envelopes = self._envelopes(event, overrides, count, longconn=_is_platform(target))
         out: list[Delivery] = self._blocking().call(self._deliver, target, envelopes, path, encrypt_key,
                                                     concurrency, expect_rejected)
         return out if count is not None else out[0]
@@ -234,7 +251,7 @@ class FeishuSim:
         n = 1 if count is None else count
         if isinstance(event, dict):
             if overrides:
-                raise ConfigError(f"{self._where()}set= applies to generated events, not to a ready envelope")
+                raise ConfigError(f"{self._where()}overrides= applies to generated events, not to a ready envelope")
             return [event] * n
         return self.sim.generate_many(event, n, overrides=overrides, longconn=longconn)
 
