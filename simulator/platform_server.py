@@ -57,6 +57,7 @@ from simulator.engine.platform_push import EnginePusher, PushSettings
 from simulator.errors import ConfigError, NotAcked, TargetError
 from simulator.generation.overrides import Overrides
 from simulator.platform.app import create_app
+from simulator.platform.control import Control
 from simulator.platform.core import Platform
 from simulator.platform.pushing import PushRequest
 from simulator.platform.session import PongConfig
@@ -114,6 +115,7 @@ class PlatformServer:
                                 keep_deliveries=keep_deliveries)
         self.platform, self.pusher, app = compose(options, settings, clock=clock, transcript=transcript,
                                                   control_token=control_token)
+        self.control = Control(self.platform, self.pusher)  # what /_sim/state and /_sim/clear act on
         self.server = ThreadedServer(app, host, port, event_loop=event_loop, **uvicorn_options)
         self.domain = self.server.url
 
@@ -220,7 +222,7 @@ class PlatformServer:
         return self._call(lambda: dict(self.platform.counters))
 
     def snapshot(self) -> dict[str, Any]:
-        return self._call(lambda: {**self.platform.snapshot(), **self.pusher.snapshot()})
+        return self._call(self.control.snapshot)
 
     def close_connection(self, conn_id: str, code: int = 1000, reason: str = "") -> None:
         self._call(self.platform.close_connection, conn_id, code, reason)
@@ -240,10 +242,7 @@ class PlatformServer:
 
     def clear(self) -> None:
         """Forget deliveries and counters, lift every fault, restore the configured ClientConfig."""
-        def clear_both() -> None:
-            self.platform.clear()
-            self.pusher.clear()
-        self._call(clear_both)
+        self._call(self.control.clear)
 
 
 __all__ = ["TEST_CLIENT_CONFIG", "ClientConfig", "PlatformServer", "compose"]

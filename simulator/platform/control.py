@@ -44,6 +44,19 @@ class Control:
         given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
         return hmac.compare_digest(given.encode(), self.token.encode())
 
+    def snapshot(self) -> dict[str, Any]:
+        """The platform's state, and the pusher's deliveries when there is one."""
+        snap = self.platform.snapshot()
+        if self.pusher is not None:
+            snap.update(self.pusher.snapshot())
+        return snap
+
+    def clear(self) -> None:
+        """Forget counters and deliveries, lift every fault, restore the configured ClientConfig."""
+        self.platform.clear()
+        if self.pusher is not None:
+            self.pusher.clear()
+
 
 def no_pusher() -> Response:
     return JSONResponse({"error": "this platform has no pusher: it cannot make events"}, status_code=501)
@@ -58,7 +71,7 @@ async def serve(handler: Handler, request: Request) -> Response:
         return JSONResponse({"error": "control API token missing or wrong"}, status_code=401)
     try:
         body = await _body(request)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except ValueError as exc:  # not JSON, not UTF-8, not an object
         return JSONResponse({"error": f"invalid JSON body: {exc}"}, status_code=400)
     try:
         result = await handler(control, body)
@@ -83,10 +96,7 @@ async def _body(request: Request) -> Body:
 
 # -- handlers ------------------------------------------------------------------------------------------
 async def state(control: Control, _: Body) -> Any:
-    snap = control.platform.snapshot()
-    if control.pusher is not None:
-        snap.update(control.pusher.snapshot())
-    return snap
+    return control.snapshot()
 
 
 async def connections(control: Control, _: Body) -> Any:
@@ -148,9 +158,7 @@ async def config(control: Control, body: Body) -> Any:
 
 
 async def clear(control: Control, _: Body) -> Any:
-    control.platform.clear()
-    if control.pusher is not None:
-        control.pusher.clear()
+    control.clear()
     return {"cleared": True}
 
 

@@ -171,6 +171,9 @@ class Counters:
 
 @dataclass
 class Session:
+    """``lifecycle``: the platform passes the one its ticket started (so the phase spans discovery to
+    close); a session made on its own starts ``open``."""
+
     service_id: int
     config: ClientConfig  # the config the platform wants the client to run with
     ack_budget_s: float = C.LONGCONN_ACK_BUDGET_S
