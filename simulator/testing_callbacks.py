@@ -25,8 +25,6 @@ from simulator.verdicts.answers import Answer, AnswerKind
 from simulator.verdicts.model import Delivery
 
 if TYPE_CHECKING:
-    from collections.abc import Coroutine
-
     from simulator.engine.core import Simulator
 
 PREVIEW: Final = "url.preview.get"
@@ -48,7 +46,8 @@ class CallbackHelpers:
 
         def _resolve(self, target: object, path: str | None) -> None: ...
         def _not_in_loop(self, sync: str, async_: str) -> None: ...
-        def _run_blocking(self, coro: Coroutine[Any, Any, list[Delivery]]) -> list[Delivery]: ...
+        def _run_blocking(self, target: object, envelopes: list[dict[str, Any]], path: str | None,
+                          encrypt_key: str | None, expect_rejected: bool, legacy: bool) -> list[Delivery]: ...
         def _longconn(self, target: object) -> bool: ...
         async def _deliver(self, target: object, envelopes: list[dict[str, Any]], path: str | None,
                            encrypt_key: str | None, concurrency: int, expect_rejected: bool, *,
@@ -58,48 +57,47 @@ class CallbackHelpers:
 
     # -- clicking -----------------------------------------------------------------------------------
     async def aclick(self, target: object, *, value: Any = UNSET, tag: str | None = None,
-                     set: Overrides | None = None, path: str | None = None, legacy: bool = False,
+                     overrides: Overrides | None = None, path: str | None = None, legacy: bool = False,
                      expect_rejected: bool = False, encrypt_key: str | None = UNSET) -> Answer:
         """Click a card the bot sent (``card.action.trigger``) and return the app's judged answer.
 
         ``value``: the clicked component's value (an object; the doc also allows a string, which the official
         SDKs cannot parse); ``tag``: the kind of component clicked (``button``, ``select_static``,
-        ``date_picker``... or ``form`` for a form submit); ``set``: overrides by dotted path; ``legacy``: send
+        ``date_picker``... or ``form`` for a form submit); ``overrides``: fields by dotted path; ``legacy``: send
         the click as a legacy card request (flat body, SHA-1 signature, the answer is the replacement card);
         ``target``, ``path``, ``expect_rejected``, ``encrypt_key``: as for ``push``."""
         __tracebackhide__ = True
-        envelope = self._callback(target, path, CLICK, _click_params(value, tag), set, legacy)
+        envelope = self._callback(target, path, CLICK, _click_params(value, tag), overrides, legacy)
         (d,) = await self._deliver(target, [envelope], path, encrypt_key, 1, expect_rejected, legacy=legacy)
         return self._answered(d, AnswerKind.LEGACY_CARD if legacy else AnswerKind.CARD_ACTION)
 
-    def click(self, target: object, *, value: Any = UNSET, tag: str | None = None, set: Overrides | None = None,
+    def click(self, target: object, *, value: Any = UNSET, tag: str | None = None, overrides: Overrides | None = None,
               path: str | None = None, legacy: bool = False, expect_rejected: bool = False,
               encrypt_key: str | None = UNSET) -> Answer:
         """Blocking ``aclick`` for sync tests."""
         __tracebackhide__ = True
         self._not_in_loop("click", "aclick")
-        envelope = self._callback(target, path, CLICK, _click_params(value, tag), set, legacy)
-        (d,) = self._run_blocking(self._deliver(target, [envelope], path, encrypt_key, 1, expect_rejected,
-                                                legacy=legacy))
+        envelope = self._callback(target, path, CLICK, _click_params(value, tag), overrides, legacy)
+        (d,) = self._run_blocking(target, [envelope], path, encrypt_key, expect_rejected, legacy)
         return self._answered(d, AnswerKind.LEGACY_CARD if legacy else AnswerKind.CARD_ACTION)
 
-    async def apreview(self, target: object, *, url: str | None = None, set: Overrides | None = None,
+    async def apreview(self, target: object, *, url: str | None = None, overrides: Overrides | None = None,
                        path: str | None = None, expect_rejected: bool = False,
                        encrypt_key: str | None = UNSET) -> Answer:
         """Ask ``target`` for a link preview (``url.preview.get``, of ``url`` or a generated link of the app's
         domain) and return its judged answer."""
         __tracebackhide__ = True
-        envelope = self._callback(target, path, PREVIEW, _preview_params(url), set, False)
+        envelope = self._callback(target, path, PREVIEW, _preview_params(url), overrides, False)
         (d,) = await self._deliver(target, [envelope], path, encrypt_key, 1, expect_rejected)
         return self._answered(d, AnswerKind.URL_PREVIEW)
 
-    def preview(self, target: object, *, url: str | None = None, set: Overrides | None = None,
+    def preview(self, target: object, *, url: str | None = None, overrides: Overrides | None = None,
                 path: str | None = None, expect_rejected: bool = False, encrypt_key: str | None = UNSET) -> Answer:
         """Blocking ``apreview`` for sync tests."""
         __tracebackhide__ = True
         self._not_in_loop("preview", "apreview")
-        envelope = self._callback(target, path, PREVIEW, _preview_params(url), set, False)
-        (d,) = self._run_blocking(self._deliver(target, [envelope], path, encrypt_key, 1, expect_rejected))
+        envelope = self._callback(target, path, PREVIEW, _preview_params(url), overrides, False)
+        (d,) = self._run_blocking(target, [envelope], path, encrypt_key, expect_rejected, False)
         return self._answered(d, AnswerKind.URL_PREVIEW)
 
     # -- assertions ---------------------------------------------------------------------------------

@@ -14,9 +14,9 @@ import lark_oapi as lark
 import pytest
 
 from simulator.errors import ConfigError, UsageError
-from simulator.platform import TEST_CLIENT_CONFIG, PlatformServer
 from simulator.platform.callbacks import frame_type
 from simulator.platform.state import PlatformOptions
+from simulator.platform_server import TEST_CLIENT_CONFIG, PlatformServer
 from simulator.testing import FeishuSim
 from simulator.verdicts.answers import AnswerKind
 from simulator.verdicts.model import Outcome

@@ -127,7 +127,7 @@ WS_APP, WS_SECRET = "cli_b0b0b0b0b0b0b0b0", "node-ws-secret"
 
 @pytest.mark.parametrize("mode", ["toast", "bad_toast"])
 def test_node_wsclient_answers_clicks_in_its_acks(mode: str) -> None:
-    from simulator.platform import TEST_CLIENT_CONFIG, PlatformServer
+    from simulator.platform_server import TEST_CLIENT_CONFIG, PlatformServer
 
     with PlatformServer(app_id=WS_APP, app_secret=WS_SECRET, client_config=TEST_CLIENT_CONFIG, seed=31) as platform:
         env = {**os.environ, "NODE_PATH": str(MODULES)}

@@ -21,7 +21,7 @@ from simulator.delivery.inprocess import channel_for
 from simulator.engine.core import Simulator
 from simulator.engine.faults import FaultSpec
 from simulator.generation.factory import SEEDED_EPOCH
-from simulator.verdicts.model import Attempt, Delivery, Final, Outcome, Summary
+from simulator.verdicts.model import Attempt, Delivery, DeliveryState, Outcome, Summary
 from simulator.verdicts.transcript import TranscriptWriter
 
 Answerer = Callable[[dict[str, Any]], Any]  # plaintext request -> (status, body bytes) or body bytes
@@ -79,7 +79,7 @@ def test_an_invalid_answer_is_a_bad_answer_with_a_precise_reason() -> None:
     att = d.last
     assert att is not None and att.outcome is Outcome.BAD_ANSWER and not att.outcome.ok
     assert att.detail == "toast.type 'ok' is not one of info|success|warning|error"
-    assert d.final is Final.EXHAUSTED and not d.acked
+    assert d.final is DeliveryState.EXHAUSTED and not d.acked
     assert d.answer is not None and d.answer.problems == (att.detail,)
     assert d.summary_line().startswith(f"bad_answer {d.event_id} card.action.trigger status=200 ")
     assert d.summary_line().endswith("ms toast.type 'ok' is not one of info|success|warning|error")

@@ -27,56 +27,208 @@ reset connection also counts as a refusal; a refused TCP connect means the recei
 from __future__ import annotations
 
 import base64
-import inspect
+import enum
 import json
-import time
-from typing import TYPE_CHECKING, Any
-
-import httpx
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 from simulator import constants as C
-from simulator.audit_callbacks import LegacyCaseBuilder, callback_cases
-from simulator.audit_judges import (
-    Answer,
-    Case,
-    CaseResult,
-    Grade,
-    Judge,
-    Report,
-    advisory_if_accepted,
-    challenge_answered,
-    challenge_refused,
-    duplicate_judge,
-    must_accept,
-    must_refuse,
-)
-from simulator.clock import Clock, SystemClock
-from simulator.config import AppProfile, Budget
-from simulator.delivery.webhook import WebhookChannel
+from simulator.clock import Clock
+from simulator.config import AppProfile
 from simulator.errors import ConfigError
-from simulator.generation import catalog
 from simulator.generation.factory import EventFactory
 from simulator.rand import SimRandom
-from simulator.verdicts.model import Attempt, Channel, Outcome
+from simulator.verdicts import answers
+from simulator.verdicts.ack import http_acked
+from simulator.verdicts.model import Outcome
 from simulator.wire.envelope import challenge
 from simulator.wire.seal import SealedRequest, Sealer, canonical_json, sign
 
-if TYPE_CHECKING:
-    from simulator.audit_redelivery import HandledProbe
-
-__all__ = ["OVERSIZED_BYTES", "STALE_AGE_S", "Answer", "Case", "CaseBuilder", "CaseResult", "Grade", "Judge", "Report",
-           "advisory_if_accepted", "build_cases", "challenge_answered", "challenge_refused", "duplicate_judge",
-           "must_accept", "must_refuse", "run_audit"]
-
 STALE_AGE_S = 24 * 3600.0  # a day old: far outside any sane replay window
 OVERSIZED_BYTES = 2 * 1024 * 1024 + 1  # real events are a few KiB; the SDK frame limit is 1 MiB (protocol §2.7)
+
+
+class Grade(str, enum.Enum):
+    PASS = "PASS"
+    FAIL = "FAIL"
+    ADVISORY = "ADVISORY"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass
+class Answer:
+    """What came back: an HTTP status and body, or no answer (``outcome`` timeout / connection_error)."""
+
+    outcome: Outcome
+    status: int | None = None
+    body: str = ""
+    detail: str = ""
+    latency_ms: float = 0.0
+    handled: int | None = None  # what the ``handled`` probe said after this answer (None: no probe)
+    judged: answers.Answer | None = None  # a callback case's answer, judged (``simulator/audit/callbacks.py``)
+
+    @property
+    def accepted(self) -> bool:
+        """Any 2xx: the receiver took the request (a FAIL for a forged one)."""
+        return self.status is not None and http_acked(self.status, accept_2xx=True)
+
+    @property
+    def acked(self) -> bool:
+        """What the platform counts as delivered (HTTP 200)."""
+        return self.status is not None and http_acked(self.status)
+
+    @property
+    def unreachable(self) -> bool:
+        return self.outcome is Outcome.CONNECTION_ERROR and self.detail.startswith("ConnectError")
+
+    def describe(self) -> str:
+        if self.status is not None:
+            body = self.body.strip().replace("\n", " ")
+            body = body if len(body) <= 120 else body[:117] + "..."
+            return f"HTTP {self.status}" + (f" {body}" if body else "")
+        return self.detail or str(self.outcome)
+
+
+Judge = Callable[[Answer], tuple[Grade, str]]
+
+
+@dataclass
+class Case:
+    name: str
+    title: str
+    body: bytes
+    headers: dict[str, str]
+    judge: Judge
+    key: str | None = None  # the business key the ``handled`` probe is asked about after the answer
+    answer: answers.AnswerKind | None = None  # a callback: judge the 200 answer's body as this kind
+
+
+@dataclass
+class CaseResult:
+    name: str
+    title: str
+    grade: Grade
+    reason: str
+    status: int | None
+    latency_ms: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "title": self.title, "grade": str(self.grade), "reason": self.reason,
+                "status": self.status, "latency_ms": round(self.latency_ms, 3)}
+
+    def line(self) -> str:
+        return f"{self.grade!s:<9} {self.name:<22} {self.reason}"
+
+
+@dataclass
+class Report:
+    target: str
+    results: list[CaseResult] = field(default_factory=list)
+
+    def count(self, grade: Grade) -> int:
+        return sum(1 for r in self.results if r.grade is grade)
+
+    @property
+    def ok(self) -> bool:
+        return self.count(Grade.FAIL) == 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {"target": self.target, "ok": self.ok,
+                "summary": {g.value.lower(): self.count(g) for g in Grade},
+                "cases": [r.to_json() for r in self.results]}
+
+    def summary_line(self) -> str:
+        return (f"{self.count(Grade.PASS)} PASS, {self.count(Grade.FAIL)} FAIL, {self.count(Grade.ADVISORY)} ADVISORY"
+                f" -> {self.target}")
+
+
+# -- judges ----------------------------------------------------------------------------------------
+def _unless_silent(a: Answer, budget_s: float, answered: tuple[Grade, str]) -> tuple[Grade, str]:
+    """``answered`` if the receiver answered at all; a FAIL if it was unreachable or hung."""
+    if a.unreachable:
+        return Grade.FAIL, f"receiver not reachable ({a.detail}): did an earlier request crash it?"
+    if a.outcome is Outcome.TIMEOUT:
+        return Grade.FAIL, f"no answer within {budget_s:g} s: a bad request must be refused promptly, not hang"
+    return answered
+
+
+def must_accept(budget_s: float) -> Judge:
+    def judge(a: Answer) -> tuple[Grade, str]:
+        if a.acked:
+            return Grade.PASS, f"accepted: HTTP 200 in {a.latency_ms:.1f} ms"
+        if a.accepted:
+            return Grade.FAIL, f"answered HTTP {a.status}: the platform counts only 200 as delivered and retries"
+        if a.outcome is Outcome.TIMEOUT:
+            return Grade.FAIL, f"no answer within {budget_s:g} s: the platform counts it failed and retries"
+        return Grade.FAIL, f"a valid, correctly sealed event was refused: {a.describe()}"
+    return judge
+
+
+def must_refuse(why_bad: str, budget_s: float) -> Judge:
+    """For forged or malformed requests: any 2xx is a FAIL that says what was accepted."""
+    def judge(a: Answer) -> tuple[Grade, str]:
+        if a.accepted:
+            return Grade.FAIL, f"accepted ({a.describe()}) {why_bad}"
+        return _unless_silent(a, budget_s, (Grade.PASS, f"refused: {a.describe()}"))
+    return judge
+
+
+def advisory_if_accepted(advice: str, budget_s: float) -> Judge:
+    """For hardenings the official SDKs lack: refusing is a PASS, accepting an ADVISORY."""
+    def judge(a: Answer) -> tuple[Grade, str]:
+        if a.accepted:
+            return Grade.ADVISORY, f"accepted ({a.describe()}); {advice}"
+        return _unless_silent(a, budget_s, (Grade.PASS, f"refused: {a.describe()}"))
+    return judge
+
+
+def duplicate_judge(budget_s: float) -> Judge:
+    def judge(a: Answer) -> tuple[Grade, str]:
+        if a.acked:
+            return Grade.ADVISORY, ("answered 200, as it must (anything else makes the platform retry); whether it "
+                                    "processed the event twice is not visible from outside: dedupe on "
+                                    "header.event_id (semantics §1.3)")
+        return _unless_silent(a, budget_s, (
+            Grade.ADVISORY, f"refused a duplicate ({a.describe()}): the platform would retry it up to 4 times; "
+                            "answer 200 and skip the work instead"))
+    return judge
+
+
+def challenge_refused(value: str, budget_s: float) -> Judge:
+    """The console binds the URL when it gets HTTP 200 echoing the value; anything else is harmless."""
+    def judge(a: Answer) -> tuple[Grade, str]:
+        if a.accepted and value in a.body:
+            return Grade.FAIL, ("echoed the challenge although its token is wrong: anyone can bind this URL to "
+                                "another app (the SDK checks the token before answering)")
+        return _unless_silent(a, budget_s, (Grade.PASS, f"not echoed: {a.describe()}"))
+    return judge
+
+
+def challenge_answered(value: str, budget_s: float) -> Judge:
+    def judge(a: Answer) -> tuple[Grade, str]:
+        if a.status != 200:
+            return Grade.FAIL, f"the URL-verification challenge was not answered: {a.describe()}"
+        try:
+            doc = json.loads(a.body)
+        except ValueError:
+            doc = None
+        if not isinstance(doc, dict) or doc.get("challenge") != value:
+            return Grade.FAIL, f"answered 200 but did not echo {{\"challenge\": ...}}: {a.describe()}"
+        if a.latency_ms > C.CHALLENGE_BUDGET_S * 1000:
+            return Grade.FAIL, f"echoed, but in {a.latency_ms:.0f} ms; the console allows 1 s (semantics §1.5)"
+        return Grade.PASS, f"echoed in {a.latency_ms:.1f} ms"
+    return judge
 
 
 # -- building the requests (no IO) -------------------------------------------------------------------
 class CaseBuilder:
     """Seals the audit's requests for one app, deterministically from ``rand`` and ``clock``."""
 
-    def __init__(self, app: AppProfile, *, rand: SimRandom, clock: Clock, event_type: str, budget_s: float) -> None:
+    def __init__(self, app: AppProfile, *, rand: SimRandom, clock: Clock, event_type: str, budget_s: float,
+                 extra: Callable[[CaseBuilder, dict[str, Any]], list[Case]] | None = None) -> None:
         if not app.encrypt_key:
             raise ConfigError("audit needs --encrypt-key (the key the receiver is configured with)")
         if not app.verification_token:
@@ -90,6 +242,11 @@ class CaseBuilder:
         self.budget_s = budget_s
         self.factory = EventFactory(app=app, rand=rand.fork("audit-events"), clock=clock)
         self.sealer = Sealer(self.key, rand.fork("audit-seal"))
+        # Cases of other modules (``simulator.audit.redelivery``), built from a valid plaintext event.
+        self._extra = extra
+
+    def extra_cases(self, event: dict[str, Any]) -> list[Case]:
+        return self._extra(self, event) if self._extra is not None else []
 
     def event(self, **header: Any) -> dict[str, Any]:
         env = self.factory.generate(self.event_type)
@@ -183,9 +340,7 @@ class CaseBuilder:
         cases.append(Case("duplicate_event_id", "an event_id seen before, sealed afresh (ADVISORY)", dup.body,
                           dup.headers, duplicate_judge(b)))
 
-        from simulator.audit_redelivery import redelivery_case  # it builds on this module
-
-        cases += redelivery_case(self, json.loads(_plaintext_of(self, valid.body)))
+        cases += self.extra_cases(json.loads(_plaintext_of(self, valid.body)))
 
         after = self.seal(self.event())
         cases.append(Case("still_accepting", "a valid event is still accepted after the bad requests", after.body,
@@ -209,49 +364,3 @@ def _oversized(rand: SimRandom, size: int) -> bytes:
     n = size - len(prefix) - len(suffix)
     blob = base64.b64encode(rand.token_bytes(n * 3 // 4 + 3))[:n]
     return prefix + blob + suffix
-
-
-# -- sending -----------------------------------------------------------------------------------------
-def build_cases(app: AppProfile, *, rand: SimRandom, clock: Clock, event_type: str, budget_s: float,
-                legacy_card: bool = False) -> list[Case]:
-    """The cases for an event receiver, a callback receiver (``card.action.trigger``, ``url.preview.get``:
-    the event cases plus its answers) or a legacy card request URL (``simulator/audit_callbacks.py``)."""
-    if legacy_card:
-        return LegacyCaseBuilder(app, rand=rand, clock=clock, budget_s=budget_s).build()
-    builder = CaseBuilder(app, rand=rand, clock=clock, event_type=event_type, budget_s=budget_s)
-    spec = catalog.find(event_type)
-    if spec is None or spec.callback is None:
-        return builder.build()
-
-    def click() -> tuple[bytes, dict[str, str]]:
-        sealed = builder.seal(builder.event())
-        return sealed.body, sealed.headers
-
-    return callback_cases(builder.build(), click, spec.callback, budget_s)
-
-
-async def run_audit(url: str, app: AppProfile, *, event_type: str = C.DEFAULT_EVENT_TYPE, seed: int | None = None,
-                    budget: Budget | None = None, clock: Clock | None = None,
-                    transport: httpx.AsyncBaseTransport | None = None,
-                    handled: HandledProbe | None = None, legacy_card: bool = False) -> Report:
-    """Send every case to ``url`` in order and grade the answers. ``handled(key)`` -- how many times the
-    receiver handled the event with that business key -- lets the redelivery case see double handling."""
-    budget = budget or Budget()
-    rand = SimRandom(seed)
-    cases = build_cases(app, rand=rand, clock=clock or SystemClock(), event_type=event_type,
-                        budget_s=budget.total_s, legacy_card=legacy_card)
-    report = Report(url)
-    sealer = Sealer(None, rand.fork("audit-channel"))  # ``send`` posts the cases' own bytes: never used
-    async with WebhookChannel(url, sealer, budget=budget, transport=transport) as channel:
-        for case in cases:
-            att = Attempt(event_id="", event_type=event_type, attempt=1, channel=Channel.WEBHOOK,
-                          outcome=Outcome.CONNECTION_ERROR, sent_at=time.time(), latency_ms=0.0, target=url)
-            att = await channel.send(case.body, case.headers, att, answer=case.answer)
-            answer = Answer(att.outcome, att.status, att.response_body, att.detail, att.latency_ms,
-                            judged=att.answer)
-            if case.key is not None and handled is not None:
-                count = handled(case.key)
-                answer.handled = int(await count if inspect.isawaitable(count) else count)
-            grade, reason = case.judge(answer)
-            report.results.append(CaseResult(case.name, case.title, grade, reason, att.status, att.latency_ms))
-    return report

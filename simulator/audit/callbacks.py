@@ -1,5 +1,5 @@
 """``audit`` for callbacks: what the answers of a card or link-preview callback receiver are graded on, and the
-legacy card request URL's own signature cases (``simulator/audit.py`` sends and grades them).
+legacy card request URL's own signature cases (``run.py`` sends and grades them).
 
 For ``card.action.trigger`` / ``url.preview.get`` (sealed like events, so the event cases apply too) and for
 the legacy card request, three valid requests check the answers (docs/events.md#card-action-answers):
@@ -23,7 +23,7 @@ import hashlib
 from collections.abc import Callable
 
 from simulator import constants as C
-from simulator.audit_judges import Answer, Case, Grade, Judge, challenge_answered, challenge_refused, must_refuse
+from simulator.audit.cases import Answer, Case, Grade, Judge, challenge_answered, challenge_refused, must_refuse
 from simulator.clock import Clock
 from simulator.config import AppProfile
 from simulator.errors import ConfigError
