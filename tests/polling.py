@@ -2,15 +2,18 @@
 passes, then fail naming what was awaited (instead of sleeping a fixed time and hoping it was enough).
 
 ``wait_until`` blocks the calling thread (for servers and clients running in other threads);
-``await_until`` yields to the running event loop between polls (for work on the same loop).
+``await_until`` yields to the running event loop between polls (for work on the same loop);
+``wait_for_ready_file`` is ``wait_until`` for a server subprocess announcing itself in a file.
 """
 
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from pathlib import Path
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -56,3 +59,16 @@ async def await_until(predicate: Callable[[], T], what: str | None = None, *, ti
         if time.monotonic() >= deadline:
             raise _timed_out(predicate, what, timeout, value)
         await asyncio.sleep(interval)
+
+
+def wait_for_ready_file(proc: subprocess.Popen[Any], path: Path, *, timeout: float = TIMEOUT_S) -> str:
+    """Wait until the subprocess ``proc`` has written ``path`` (its ``--ready-file``: a URL or port) and return
+    the text; fail at once, with its stderr when piped, if the process exits first."""
+
+    def written() -> str:
+        if proc.poll() is not None:
+            err = proc.communicate()[1] if proc.stderr is not None else None
+            raise AssertionError(f"the process exited with {proc.returncode} before writing {path.name}: {err or ''}")
+        return path.read_text().strip() if path.exists() else ""
+
+    return wait_until(written, f"{path.name} to be written by {proc.args!r}", timeout=timeout)

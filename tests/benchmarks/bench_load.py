@@ -41,6 +41,7 @@ from simulator.config import AppProfile  # noqa: E402
 from simulator.load.runner import Driver, LoadPlan, run_in_process  # noqa: E402
 from simulator.load.schedule import Schedule  # noqa: E402
 from simulator.loops import new_event_loop  # noqa: E402
+from tests.polling import wait_for_ready_file  # noqa: E402
 
 KEY = "bench-encrypt-key-0123456789abcd"
 TOKEN = "Vt0123456789abcdefABCDEFghijklmn"
@@ -360,12 +361,7 @@ def bench_stall(rate: int = 1000, duration: int = 10, connections: int = 8) -> N
         proc = subprocess.Popen([sys.executable, str(Path(__file__).parent / "_stall_sink.py"), str(port_file), "0.2"],
                                 env=env())
         try:
-            deadline = time.monotonic() + 20
-            while not port_file.exists() or not port_file.read_text():
-                if time.monotonic() > deadline:
-                    raise RuntimeError("stall sink did not start")
-                time.sleep(0.05)
-            port = int(port_file.read_text())
+            port = int(wait_for_ready_file(proc, port_file, timeout=20))
             wait_listening(port)
             url = f"http://127.0.0.1:{port}/webhook/event"
             ours = run_ours(url, rate, duration, connections=connections, service_time=True)
