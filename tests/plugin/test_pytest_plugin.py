@@ -17,7 +17,6 @@ import simulator.platform
 import simulator.pytest_plugin
 import simulator.receiver
 import simulator.servers  # noqa: F401
-from tests.plugin import suites
 
 try:  # the official SDK: ~2 s to import, so once here rather than in every in-process run
     import lark_oapi.adapter.flask
@@ -43,6 +42,12 @@ FASTER = ("-p", "no:cacheprovider", "-p", "no:hypothesispytest")
 QUIET = (*FASTER, "-p", "no:asyncio")
 PLUGIN = ("-p", "simulator.pytest_plugin", *QUIET)
 ROOT = Path(__file__).resolve().parents[2]
+SUITES = Path(__file__).resolve().parent / "suites"  # real files, checked by ruff and mypy with the rest
+
+
+def suite(name: str) -> str:
+    """The example suite ``suites/suite_<name>.py``."""
+    return (SUITES / f"suite_{name}.py").read_text(encoding="utf-8")
 
 
 def run(pytester: pytest.Pytester, source: str, *args: str, name: str = "test_suite") -> pytest.RunResult:
@@ -51,29 +56,29 @@ def run(pytester: pytest.Pytester, source: str, *args: str, name: str = "test_su
 
 
 def test_starlette_receiver_suite(pytester: pytest.Pytester) -> None:
-    result = run(pytester, suites.STARLETTE_SUITE)
+    result = run(pytester, suite("starlette"))
     result.assert_outcomes(passed=8)
 
 
 def test_flask_receiver_suite(pytester: pytest.Pytester) -> None:
-    result = run(pytester, suites.FLASK_SUITE)
+    result = run(pytester, suite("flask"))
     result.assert_outcomes(passed=3)
 
 
 @needs_lark
 @pytest.mark.lark_sdk
 def test_lark_sdk_receiver_suite(pytester: pytest.Pytester) -> None:
-    result = run(pytester, suites.LARK_SDK_SUITE)
+    result = run(pytester, suite("lark_sdk"))
     result.assert_outcomes(passed=3)
 
 
 def test_live_url_suite(pytester: pytest.Pytester) -> None:
-    result = run(pytester, suites.LIVE_URL_SUITE)
+    result = run(pytester, suite("live_url"))
     result.assert_outcomes(passed=2)
 
 
 def test_unexpected_deliveries_fail_the_test_and_say_why(pytester: pytest.Pytester) -> None:
-    result = run(pytester, suites.FAILING_SUITE)
+    result = run(pytester, suite("failing"))
     result.assert_outcomes(passed=1, failed=4, errors=0)
     out = result.stdout.str()
     result.stdout.fnmatch_lines([
@@ -296,7 +301,7 @@ def test_teardown_pushes_and_suite_wide_opt_out(pytester: pytest.Pytester) -> No
 @needs_lark
 @pytest.mark.lark_sdk
 def test_lark_ws_client_against_feishu_platform(pytester: pytest.Pytester) -> None:
-    result = run(pytester, suites.LARK_WS_SUITE)
+    result = run(pytester, suite("lark_ws"))
     result.assert_outcomes(passed=5, failed=1)
     result.stdout.fnmatch_lines([
         "*_ test_crash_without_expectation_fails _*",
