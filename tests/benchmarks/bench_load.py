@@ -31,16 +31,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from _sinks import Nginx, wait_listening  # noqa: E402
 
 from simulator.config import AppProfile  # noqa: E402
 from simulator.load.runner import Driver, LoadPlan, run_in_process  # noqa: E402
 from simulator.load.schedule import Schedule  # noqa: E402
 from simulator.loops import new_event_loop  # noqa: E402
+from tests.benchmarks._sinks import Nginx, wait_listening  # noqa: E402
 from tests.polling import wait_for_ready_file  # noqa: E402
 
 KEY = "bench-encrypt-key-0123456789abcd"
@@ -197,8 +196,8 @@ def run_locust(url: str, duration: int, body: bytes, headers: dict[str, str], st
         lines = hist.read_text().splitlines() if hist.exists() else []
         if len(lines) < 4:
             stats = (Path(tmp) / "s_stats.csv").read_text().splitlines()
-            agg = next(line for line in stats if ",Aggregated," in line)
-            return float(agg.split(",")[9])
+            total = next(line for line in stats if ",Aggregated," in line)
+            return float(total.split(",")[9])
         head = lines[0].split(",")
         col_t, col_n = head.index("Timestamp"), head.index("Total Request Count")
         pts = [(int(r.split(",")[col_t]), int(r.split(",")[col_n])) for r in lines[1:] if ",Aggregated," in r]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
+import random
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -13,10 +15,10 @@ from simulator.errors import ConfigError
 from simulator.wire import frames as F
 
 
-def one(payload: bytes = b'{"a":1}', **kw: object) -> F.Frame:
-    args: dict[str, object] = {"service": 7, "message_id": "m-1", "trace_id": "t-1", "seq_id": 5, "log_id": 9}
+def one(payload: bytes = b'{"a":1}', **kw: Any) -> F.Frame:
+    args: dict[str, Any] = {"service": 7, "message_id": "m-1", "trace_id": "t-1", "seq_id": 5, "log_id": 9}
     args.update(kw)
-    return F.data_frames(payload, **args)[0]  # type: ignore[arg-type]
+    return F.data_frames(payload, **args)[0]
 
 
 def test_data_frame_sets_required_fields_and_headers() -> None:
@@ -62,10 +64,10 @@ def test_default_fragment_size_keeps_messages_under_the_python_limit() -> None:
 
 @settings(max_examples=60, deadline=None)
 @given(payload=st.binary(min_size=1, max_size=3000), size=st.integers(1, 700), order=st.randoms())
-def test_reassembly_roundtrip_in_any_order(payload: bytes, size: int, order: object) -> None:
+def test_reassembly_roundtrip_in_any_order(payload: bytes, size: int, order: random.Random) -> None:
     frames = F.data_frames(payload, service=1, message_id="m", trace_id="t", seq_id=1, log_id=1, fragment_size=size)
     assert all(f.payload for f in frames)
-    order.shuffle(frames)  # type: ignore[attr-defined]
+    order.shuffle(frames)
     r = F.Reassembler()
     results = [r.feed(F.decode(F.encode(f))) for f in frames]
     assert results[:-1] == [None] * (len(frames) - 1)

@@ -144,9 +144,9 @@ def test_verdicts_acked_rejected_timeout_connection_error(platform: PlatformServ
         async def close_on_event() -> None:
             await await_until(lambda: c.events, "the client to receive the event", interval=0.005)
             await c.close()
-        task = asyncio.gather(c.run(), close_on_event())
+        both = asyncio.gather(c.run(), close_on_event())
         results["lost"] = await asyncio.to_thread(platform.push)
-        await task
+        await both
         await await_until(lambda: not platform.connections(), "the platform to drop the closed connection")
         results["nobody"] = await asyncio.to_thread(platform.push)
         return results
@@ -312,7 +312,9 @@ def test_same_seed_same_events_and_same_connection_choices() -> None:
                 for c in cs:
                     await c.close()
                 await asyncio.gather(*tasks)
-                return [[d.event_id for d in ds], [order.index(d.last.target) for d in ds]]
+                sent_to = [d.last.target for d in ds if d.last is not None]
+                assert len(sent_to) == len(ds)
+                return [[d.event_id for d in ds], [order.index(t) for t in sent_to]]
             ids, targets = run(main())
         return ids, targets
 

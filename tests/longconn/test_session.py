@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from typing import Any
 
 import pytest
 
@@ -12,8 +14,8 @@ from simulator.wire import frames as F
 PING = F.encode(F.control_frame(F.MessageType.PING, service=42))
 
 
-def session(**kw: object) -> Session:
-    return Session(service_id=42, config=F.ClientConfig(ping_interval=5), **kw)  # type: ignore[arg-type]
+def session(**kw: Any) -> Session:
+    return Session(service_id=42, config=F.ClientConfig(ping_interval=5), **kw)
 
 
 def ack_for(data: bytes, payload: bytes = b'{"code": 200}', biz_rt: str | None = "4") -> bytes:
@@ -24,7 +26,7 @@ def ack_for(data: bytes, payload: bytes = b'{"code": 200}', biz_rt: str | None =
     return F.encode(frame)
 
 
-def pong_of(events: list[object]) -> F.Frame:
+def pong_of(events: Sequence[object]) -> F.Frame:
     assert len(events) == 1 and isinstance(events[0], Pong)
     frame = F.decode(events[0].data)
     assert (frame.method, frame.service, F.header(frame, "type")) == (0, 42, "pong")
