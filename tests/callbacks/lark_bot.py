@@ -30,10 +30,11 @@ from starlette.applications import Starlette
 
 from tests.lark_receiver import canonical_headers, lark_asgi
 
-RAW_CARD = {"schema": "2.0", "config": {"update_multi": True},
-            "body": {"elements": [{"tag": "markdown", "content": "**Approved**"}]}}
-TEMPLATE = {"template_id": "AAqi6xJ8rabcd", "template_version_name": "1.0.0", "template_variable": {"n": 1}}
-HUGE_CARD = {"schema": "2.0", "body": {"elements": [{"tag": "markdown", "content": "x" * 40_000}]}}
+RAW_CARD: dict[str, Any] = {"schema": "2.0", "config": {"update_multi": True},
+                            "body": {"elements": [{"tag": "markdown", "content": "**Approved**"}]}}
+TEMPLATE: dict[str, Any] = {"template_id": "AAqi6xJ8rabcd", "template_version_name": "1.0.0",
+                            "template_variable": {"n": 1}}
+HUGE_CARD: dict[str, Any] = {"schema": "2.0", "body": {"elements": [{"tag": "markdown", "content": "x" * 40_000}]}}
 
 
 class Bot:

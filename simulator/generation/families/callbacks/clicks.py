@@ -13,6 +13,7 @@ and for a form submit ``form_value`` (field name -> value: text, option value, l
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Final
@@ -167,29 +168,29 @@ class Clicker:
         return self.rand.sample(values, self.rand.randint(1, len(values)))
 
     def field(self, element: dict[str, Any]) -> Any:
-        """What a form field submits."""
-        tag = element["tag"]
-        if tag == "input":
-            return self.text()
-        if tag == "select_static":
-            return self.option(element)
-        if tag in ("multi_select_static", "select_img"):
-            return self.some_options(element)
-        if tag == "select_person":
-            return self.people(1)[0]
-        if tag == "multi_select_person":
-            return self.people(self.rand.randint(1, 3))
-        if tag == "date_picker":
-            return self.date()
-        if tag == "picker_time":
-            return self.time()
-        if tag == "picker_datetime":
-            return self.datetime()
-        return not element.get("checked", False)  # checker
+        """What a form field submits: what the component would send on its own."""
+        return _PICK[element["tag"]](self, element)[1]
 
 
 def _option_values(element: dict[str, Any]) -> list[str]:
     return [str(o["value"]) for o in element.get("options") or () if isinstance(o, dict) and "value" in o]
+
+
+#: What a component adds to a click: ``(key, value)`` (``option`` for single choices and pickers, ``options``
+#: for multi-selects, ``input_value``, ``checked``); a button adds nothing.
+_PICK: Final[dict[str, Callable[[Clicker, dict[str, Any]], tuple[str, Any]]]] = {
+    "overflow": lambda who, el: ("option", who.option(el)),
+    "select_static": lambda who, el: ("option", who.option(el)),
+    "multi_select_static": lambda who, el: ("options", who.some_options(el)),
+    "select_img": lambda who, el: ("options", who.some_options(el)),
+    "select_person": lambda who, el: ("option", who.people(1)[0]),
+    "multi_select_person": lambda who, el: ("options", who.people(who.rand.randint(1, 3))),
+    "date_picker": lambda who, el: ("option", who.date()),
+    "picker_time": lambda who, el: ("option", who.time()),
+    "picker_datetime": lambda who, el: ("option", who.datetime()),
+    "input": lambda who, el: ("input_value", who.text()),
+    "checker": lambda who, el: ("checked", not el.get("checked", False)),
+}
 
 
 def action(target: Target, who: Clicker) -> dict[str, Any]:
@@ -200,25 +201,10 @@ def action(target: Target, who: Clicker) -> dict[str, Any]:
     if isinstance(value, (dict, str)):
         out["value"] = value
     out["tag"] = target.tag
-    tag = target.tag
-    if tag in ("overflow", "select_static"):
-        out["option"] = who.option(el)
-    elif tag in ("multi_select_static", "select_img"):
-        out["options"] = who.some_options(el)
-    elif tag == "select_person":
-        out["option"] = who.people(1)[0]
-    elif tag == "multi_select_person":
-        out["options"] = who.people(who.rand.randint(1, 3))
-    elif tag == "date_picker":
-        out["option"] = who.date()
-    elif tag == "picker_time":
-        out["option"] = who.time()
-    elif tag == "picker_datetime":
-        out["option"] = who.datetime()
-    elif tag == "input":
-        out["input_value"] = who.text()
-    elif tag == "checker":
-        out["checked"] = not el.get("checked", False)
+    pick = _PICK.get(target.tag)
+    if pick is not None:
+        key, chosen = pick(who, el)
+        out[key] = chosen
     out["timezone"] = who.zone[0]
     if isinstance(el.get("name"), str) and el["name"]:
         out["name"] = el["name"]
