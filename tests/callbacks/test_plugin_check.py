@@ -3,52 +3,20 @@ the answer's problem, unless the test expected it; ``assert_toast`` failures rea
 
 from __future__ import annotations
 
-import pytest
-import starlette.applications  # noqa: F401  (imported once: pytester drops modules first imported in a run)
+from pathlib import Path
 
-import simulator.pytest_plugin  # noqa: F401
+import pytest
+
+from tests.plugin.test_pytest_plugin import PLUGIN
 
 pytest_plugins = ["pytester"]
 
-SUITE = '''
-import pytest
-from starlette.applications import Starlette
-from starlette.responses import JSONResponse
-from starlette.routing import Route
-
-
-def app(answer):
-    async def endpoint(request):
-        await request.body()
-        return JSONResponse(answer)
-    return Starlette(routes=[Route("/{p:path}", endpoint, methods=["POST"])])
-
-
-def test_good_click(feishu_sim):
-    answer = feishu_sim.click(app({"toast": {"type": "success", "content": "Approved"}}), value={"approve": True})
-    assert answer.toast["content"] == "Approved"
-    feishu_sim.assert_toast(type="success", content="Approved")
-
-
-def test_bad_click(feishu_sim):
-    feishu_sim.click(app({"toast": {"type": "ok", "content": "Approved"}}))
-
-
-def test_bad_click_expected(feishu_sim):
-    answer = feishu_sim.click(app({"toast": {"type": "ok"}}), expect_rejected=True)
-    assert not answer.valid
-
-
-def test_wrong_toast(feishu_sim):
-    feishu_sim.click(app({"toast": {"type": "info", "content": "x"}}))
-    feishu_sim.assert_toast(type="success")
-'''
+SUITE = Path(__file__).resolve().parent / "suites" / "suite_clicks.py"
 
 
 def test_bad_answers_fail_the_test_with_their_problem(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(test_suite=SUITE)
-    result = pytester.runpytest_inprocess("-p", "simulator.pytest_plugin", "-p", "no:cacheprovider",
-                                          "-p", "no:hypothesispytest")
+    pytester.makepyfile(test_suite=SUITE.read_text(encoding="utf-8"))
+    result = pytester.runpytest_inprocess(*PLUGIN)
     result.assert_outcomes(passed=2, failed=2)
     result.stdout.fnmatch_lines([
         "*_ test_bad_click _*",
