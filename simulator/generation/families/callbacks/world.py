@@ -27,6 +27,7 @@ CARD_INDEX: Final = "callbacks.cards"  # GenContext.world key of the index
 RECENT: Final = 256  # bot cards the index remembers
 SCAN: Final = 64  # newest world messages looked at for bot cards the index does not know yet
 REUSE: Final = 0.75  # chance that a click lands on a card already in the world
+RECENT_CHOICE: Final = 32  # a reused card is one of the newest this many that fit
 FORM: Final = "form"  # a ``tag`` wish meaning "a form submit"
 
 
@@ -87,13 +88,15 @@ def existing_card(ctx: GenContext, world: ImWorld, operator: Person | None, tag:
     for m in islice(reversed(world.messages.values()), SCAN):
         if m.from_bot and m.message_type == "interactive":
             _remember(index, m)
-    candidates = []
-    for message_id, found in index.items():
+    candidates: list[CardInChat] = []
+    for message_id, found in reversed(index.items()):  # the newest first, at most RECENT_CHOICE of them
         message = world.message(message_id)
         chat = None if message is None else _usable(world, message, operator)
         if message is not None and chat is not None and fits(found, tag):
             candidates.append(CardInChat(message, chat, found))
-    return ctx.rand.choice(candidates[-32:]) if candidates else None
+            if len(candidates) == RECENT_CHOICE:
+                break
+    return ctx.rand.choice(candidates[::-1]) if candidates else None
 
 
 def send_card(ctx: GenContext, world: ImWorld, operator: Person | None, tag: str | None) -> CardInChat:
