@@ -12,6 +12,28 @@ from simulator.rand import SimRandom
 
 VC = "vc.meeting."
 DELETE = object()  # ``mutated``'s value that removes the key
+# A small valid scenario file, ending in the middle of its last step (a test may add fields to it, or steps).
+SCENARIO_TOML = """\
+[scenario]
+description = "test"
+
+[meeting]
+host = "h"
+cohosts = ["c"]
+
+[people]
+named = ["h", "c", "a", "b"]
+crowds = { crowd = 20 }
+
+[[step]]
+id = "start"
+event = "meeting_started"
+
+[[step]]
+id = "joins"
+event = "join_meeting"
+who = ["c", "a", "b"]
+"""
 
 
 def factory(seed: int, **kw: Any) -> EventFactory:
