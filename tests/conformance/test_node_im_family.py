@@ -14,17 +14,19 @@ from simulator.config import AppProfile, SimConfig
 from simulator.engine.core import Simulator
 from simulator.generation import catalog
 from simulator.generation.families.im.content import MESSAGE_TYPES
-from tests.conformance.test_node_webhook import KEY, TOKEN, NodeReceiver, pytestmark  # noqa: F401 (skip marker)
+from tests.conformance.test_node_webhook import KEY, TOKEN, NodeReceiver
+from tests.node_runner import requires_node
 
 TYPES = sorted(t for t in catalog.event_types() if catalog.get(t).family in ("im", "application"))
+
+pytestmark = requires_node
 
 
 @pytest.fixture
 def node() -> Iterator[NodeReceiver]:
     r = NodeReceiver(TYPES)
     yield r
-    if r.proc.poll() is None:
-        r.proc.kill()
+    r.kill()
 
 
 def test_node_sdk_receives_every_im_type_with_equal_values(node: NodeReceiver) -> None:
