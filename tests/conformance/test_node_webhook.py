@@ -7,7 +7,6 @@ handler actually received. Skipped when node or the package is not installed (``
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -17,6 +16,7 @@ import pytest
 from simulator.config import AppProfile, SimConfig
 from simulator.engine.core import Simulator
 from simulator.wire.seal import AesCipher, sign
+from tests.conformance.helpers import push_over_http
 from tests.node_runner import NodeProcess, json_lines, requires_node
 
 KEY, TOKEN = "node-key", "node-token"
@@ -45,15 +45,8 @@ def node() -> Iterator[NodeReceiver]:
 def test_node_sdk_accepts_our_sealed_events(node: NodeReceiver) -> None:
     sim = Simulator(SimConfig(app=AppProfile(encrypt_key=KEY, verification_token=TOKEN), seed=5))
 
-    async def go() -> list[Any]:
-        ch = sim.webhook(node.url)
-        try:
-            # zh_CN topics: non-ASCII must stay unescaped for Node's re-serialisation to match.
-            return await sim.push(ch, sim.generate_many("vc.meeting.share_ended_v1", 3))
-        finally:
-            await ch.aclose()
-
-    deliveries = asyncio.run(go())
+    # zh_CN topics: non-ASCII must stay unescaped for Node's re-serialisation to match.
+    deliveries = push_over_http(sim, node.url, sim.generate_many("vc.meeting.share_ended_v1", 3))
     assert all(d.acked for d in deliveries)
     got = node.received()
     assert [g["event_id"] for g in got] == [d.event_id for d in deliveries]
