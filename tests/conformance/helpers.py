@@ -1,22 +1,26 @@
 """What the conformance tests share: a push over real HTTP, and the official lark-oapi SDK's dispatcher as they
-drive it -- a handler recording what each type's handler receives, a sealed envelope handed to it as the
-request it parses, and the body its typed model marshals back to."""
+drive it -- a handler recording what each type's handler receives (behind a webhook, or behind the long
+connection's client), a sealed envelope handed to it as the request it parses, and the body its typed model
+marshals back to."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import lark_oapi as lark
 
 from simulator.engine.core import Simulator
 from simulator.generation import catalog
+from simulator.platform_server import PlatformServer
 from simulator.verdicts.model import Delivery
 from simulator.wire.seal import SealedRequest
+from tests.longconn.lark_ws import connected_client
 
 
 def push_over_http(sim: Simulator, url: str, envelopes: list[dict[str, Any]]) -> list[Delivery]:
@@ -55,6 +59,16 @@ class Recorder:
                 self.order.append(data.header.event_id)
 
         return record
+
+
+@contextlib.contextmanager
+def recording_over_the_long_connection(app_id: str, app_secret: str, types: Iterable[str],
+                                       seed: int) -> Iterator[tuple[PlatformServer, Recorder]]:
+    """A platform with the official ``lark.ws.Client`` connected, its dispatcher a ``Recorder`` of ``types``."""
+    rec = Recorder(types)
+    with PlatformServer(app_id=app_id, app_secret=app_secret, seed=seed) as platform, \
+            connected_client(platform, app_id, app_secret, rec.handler):
+        yield platform, rec
 
 
 def as_dict(obj: Any) -> Any:

@@ -12,8 +12,7 @@ import pytest
 from simulator import AppProfile, SimConfig, Simulator
 from simulator.generation import catalog
 from simulator.platform_server import PlatformServer
-from tests.conformance.helpers import Recorder, as_dict
-from tests.longconn.lark_ws import connected_client
+from tests.conformance.helpers import Recorder, as_dict, recording_over_the_long_connection
 
 pytestmark = pytest.mark.lark_sdk
 
@@ -23,10 +22,8 @@ TYPES = sorted(t for t in catalog.event_types() if catalog.get(t).family in ("im
 
 @pytest.fixture(scope="module")
 def connected() -> Iterator[tuple[PlatformServer, Recorder]]:
-    rec = Recorder(TYPES)
-    with PlatformServer(app_id=APP_ID, app_secret=SECRET, seed=23) as platform, \
-            connected_client(platform, APP_ID, SECRET, rec.handler):
-        yield platform, rec
+    with recording_over_the_long_connection(APP_ID, SECRET, TYPES, seed=23) as connection:
+        yield connection
 
 
 def test_every_im_type_reaches_its_typed_handler_over_the_long_connection(

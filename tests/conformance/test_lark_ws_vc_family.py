@@ -11,8 +11,7 @@ import pytest
 from simulator import AppProfile, SimConfig, Simulator
 from simulator.generation import catalog
 from simulator.platform_server import PlatformServer
-from tests.conformance.helpers import Recorder, as_dict
-from tests.longconn.lark_ws import connected_client
+from tests.conformance.helpers import Recorder, as_dict, recording_over_the_long_connection
 
 pytestmark = pytest.mark.lark_sdk
 
@@ -22,10 +21,8 @@ TYPES = [t for t in catalog.event_types() if t.startswith("vc.meeting.")]  # thi
 
 @pytest.fixture(scope="module")
 def connected() -> Iterator[tuple[PlatformServer, Recorder]]:
-    rec = Recorder(TYPES)
-    with PlatformServer(app_id=APP_ID, app_secret=SECRET, seed=17) as platform, \
-            connected_client(platform, APP_ID, SECRET, rec.handler):
-        yield platform, rec
+    with recording_over_the_long_connection(APP_ID, SECRET, TYPES, seed=17) as connection:
+        yield connection
 
 
 def test_every_type_reaches_its_handler_over_the_long_connection(connected: tuple[PlatformServer, Recorder]) -> None:
