@@ -60,6 +60,13 @@ def test_each_family_vocabulary_is_wired_into_the_schema() -> None:
     defs = doc["$defs"]
     assert {r["$ref"] for r in defs["step_event"]["anyOf"]} == {f"#/$defs/{v.family}/$defs/event" for v in FAMILIES}
     assert {r["$ref"] for r in defs["step"]["allOf"]} == {f"#/$defs/{v.family}/$defs/step" for v in FAMILIES}
+    assert {r["$ref"] for r in doc["allOf"] if "$ref" in r} == {f"#/$defs/{v.family}/$defs/document" for v in FAMILIES}
+    assert doc["anyOf"] == [{"required": [v.table]} for v in FAMILIES]  # exactly one family table (with the not)
+    for vocab in FAMILIES:
+        assert doc["properties"][vocab.table] == {"$ref": f"#/$defs/{vocab.family}/$defs/table"}
+        assert defs[vocab.family]["$defs"]["document"]["if"] == {"required": [vocab.table]}
+        for action in vocab.actions:  # every step that sends an event sends a catalogued type
+            assert vocab.event_type(action) is None or catalog.get(str(vocab.event_type(action)))
     event = Draft202012Validator({"$ref": "#/$defs/step_event", "$defs": defs})
     for vocab in FAMILIES:
         family = defs[vocab.family]["$defs"]
@@ -70,11 +77,17 @@ def test_each_family_vocabulary_is_wired_into_the_schema() -> None:
             step_schema = family[action]
             assert step_schema["unevaluatedProperties"] is False
             assert {"$ref": "#/$defs/step_common"} in step_schema["allOf"]
-            for spelling in (action, vocab.event_type(action), f"{vocab.prefix}{action}", f"{action}_v1"):
+            spellings = vocab.spellings(action)
+            assert action in spellings and (vocab.event_type(action) in spellings or not vocab.event_type(action))
+            for spelling in spellings:
                 assert event.is_valid(spelling) and condition.is_valid({"event": spelling}), spelling
+                assert scenarios._vocabulary.resolve(spelling) == (vocab, action)  # no other family's
             assert [a for a in vocab.actions if condition.is_valid({"event": a})] == [action]
+            family_event = Draft202012Validator({"$ref": f"#/$defs/{vocab.family}/$defs/event", "$defs": defs})
+            assert {e for v in FAMILIES for a in v.actions for e in v.spellings(a) if family_event.is_valid(e)} == {
+                e for a in vocab.actions for e in vocab.spellings(a)}  # exactly its own spellings
         for derived in vocab.derived:
-            assert not event.is_valid(derived) and not event.is_valid(vocab.event_type(derived))
+            assert not event.is_valid(derived) and not event.is_valid(f"{vocab.prefix}{derived}_v1")
 
 
 def test_the_meeting_table_enums_are_the_event_schemas_enums() -> None:

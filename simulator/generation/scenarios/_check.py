@@ -1,5 +1,8 @@
 """Static checks of a scenario: the timeline must be coherent for EVERY seed.
 
+The timeline (anchors, order, "surely before") is every family's; the rules below are a meeting's, and a
+chat's are in ``_chat_check``.
+
 A step's window is [start, start + spread]; its start is its anchor's window end (the previous step,
 the ``after = "id"`` step, or the scenario start for ``at``) plus a delay drawn from a range. Step A is
 *surely before* step B when, measured from their last common anchor, A's window ends no later than B's
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from simulator.generation.scenarios._chat_check import check_chat
 from simulator.generation.scenarios._model import Scenario, Step
 
 
@@ -76,7 +80,10 @@ class Plan:
 
 def check(sc: Scenario) -> Plan:
     plan = _timeline(sc)
-    _Checks(sc, plan).run()
+    if sc.chat is not None:
+        check_chat(sc, plan)
+    else:
+        _Checks(sc, plan).run()
     return plan
 
 
