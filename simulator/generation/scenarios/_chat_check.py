@@ -218,8 +218,8 @@ class _ChatChecks:
         if s.action != "recalled" and t.action == "message":
             recalls = [r for r in self.recalls_of(t) if not self.before(s, r)]
             if recalls and size(t) - sum(map(size, recalls)) < 1:
-                raise sc.error(f"{key}: step {tid!r}'s messages may all be recalled by then (step {recalls[0].id!r})",
-                               s, key=key)
+                raise sc.error(f"{key}: the messages of step {tid!r} may all be recalled by then (step "
+                               f"{recalls[0].id!r})", s, key=key)
         return t
 
     def recalls_of(self, t: Step) -> list[Step]:
@@ -265,11 +265,11 @@ class _ChatChecks:
             if other is r:
                 continue
             if b.id in other.keys.on and other.index < r.index:
-                raise self.sc.error(f"on: step {b.id!r}'s messages are read at step {other.id!r} already (a message "
-                                    "is read once)", r, key="on")
+                raise self.sc.error(f"on: the messages of step {b.id!r} are read at step {other.id!r} already (a "
+                                    "message is read once)", r, key="on")
             if not other.keys.on and not (self.before(other, b) or self.before(r, other)):
-                raise self.sc.error(f"on: step {other.id!r} (every unread message) may read step {b.id!r}'s messages "
-                                    "first; order them with after", r, key="on")
+                raise self.sc.error(f"on: step {other.id!r} (every unread message) may read the messages of step "
+                                    f"{b.id!r} first; order them with after", r, key="on")
 
     def unread_at(self, r: Step, b: Step, reads: Iterable[Step]) -> bool:
         """Bot message step ``b``'s messages are surely sent and unread at read ``r``."""

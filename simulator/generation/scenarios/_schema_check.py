@@ -81,8 +81,8 @@ def explain(err: ValidationError, family: Vocabulary | None = None) -> Problem |
     if keyword in ("additionalProperties", "unevaluatedProperties"):
         return _unknown_key(path, value, _keys(sub), family)
     if keyword == "not":
-        keys = rule.get("required", []) if isinstance(rule, Mapping) else []
-        return Problem((*path, keys[-1]) if keys else path, str(sub.get("title", err.message)))
+        key = _forbidden(rule, value)
+        return Problem((*path, key) if key else path, str(sub.get("title", err.message)))
     if len(path) == 3 and path[0] == "step" and path[2] == "event" and isinstance(value, str):
         return Problem(path, event_problem(value, family))
     subject = _subject(path, err)
@@ -94,6 +94,16 @@ def explain(err: ValidationError, family: Vocabulary | None = None) -> Problem |
     if "title" in sub:
         return Problem(path, f"{subject} must be {sub['title']}, got {value!r}")
     return Problem(path, f"{subject}: {err.message}")
+
+
+def _forbidden(rule: Any, value: Any) -> str | None:
+    """The key whose line a broken ``not`` rule is reported on: one the rule forbids (the first of its ``anyOf``
+    the value has), else the last it requires."""
+    if not isinstance(rule, Mapping):
+        return None
+    present = [k for alt in rule.get("anyOf", []) for k in alt.get("required", []) if k in value]
+    keys = present[:1] or list(rule.get("required", []))
+    return str(keys[-1]) if keys else None
 
 
 def _unknown_key(path: Where, value: Mapping[str, Any], allowed: set[str],
