@@ -48,7 +48,7 @@ def test_every_shipped_scenario_and_the_readme_example_validate() -> None:
     files = sorted(scenarios.scenarios_dir().glob("*.toml"))
     assert [f.stem for f in files] == scenarios.names() and files
     docs = [tomllib.loads(f.read_text(encoding="utf-8")) for f in files]
-    docs.append(tomllib.loads(example("scenario-toml").code))
+    docs += [tomllib.loads(example(name).code) for name in ("scenario-toml", "scenario-chat-toml")]
     for doc in docs:
         assert [e.message for e in v.iter_errors(doc)] == []
         doc["step"][0]["colour"] = "red"  # and the same file with an unknown key does not
