@@ -99,6 +99,19 @@ def test_the_meeting_table_enums_are_the_event_schemas_enums() -> None:
     assert table["security_level"]["enum"] == common["security_setting"]["properties"]["security_level"]["enum"]
 
 
+def test_the_chat_step_enums_are_the_generators_values() -> None:
+    from simulator.generation.families.im.chats import CHANGES
+    from simulator.generation.families.im.content import MESSAGE_TYPES
+    from simulator.generation.families.im.message_events import RECALL_TYPES
+    from simulator.platform.openapi.content import MSG_TYPES  # what the mock send API lets a bot send
+
+    chat = schema()["$defs"]["im_chat"]["$defs"]
+    assert chat["message_type"]["enum"] == list(MESSAGE_TYPES)
+    assert chat["bot_message_type"]["enum"] == list(MSG_TYPES) and set(MSG_TYPES) < set(MESSAGE_TYPES)
+    assert chat["chat_updated"]["properties"]["change"]["enum"] == list(CHANGES)
+    assert chat["recalled"]["properties"]["recall_type"]["enum"] == list(RECALL_TYPES)
+
+
 def test_the_scenario_schema_is_not_an_event_schema(capsys: pytest.CaptureFixture[str]) -> None:
     for name in ("scenario", "envelope_v2", "common", "_template"):
         with pytest.raises(UnknownEventType):
