@@ -182,7 +182,7 @@ def target_keys(draw: st.DrawFn, action: str, made: dict[str, list[str]]) -> dic
     """``on`` / ``reply_to`` from the steps so far (mostly of the right kind)."""
     pool = [sid for kind in WANTED[action] for sid in made.get(kind, [])]
     anything = [sid for ids in made.values() for sid in ids]
-    ids = pool if pool and draw(st.integers(0, 9)) else anything
+    ids = pool if bool(pool) and draw(st.integers(0, 9)) > 0 else anything
     required = action in ("recalled", "reaction_deleted")
     if not ids or (not required and draw(st.booleans())):
         return {"replies": draw(st.sampled_from([0.2, 0.5, 1]))} if action == "message" and draw(st.booleans()) else {}
@@ -201,8 +201,8 @@ def member_keys(draw: st.DrawFn, action: str, inside: set[str]) -> dict[str, Any
     """``who`` for a membership step: mostly people it fits (and the state follows)."""
     fits = {"user_added": sorted(set(NAMED) - inside), "user_withdrawn": sorted(set(NAMED) - inside),
             "user_deleted": sorted(inside - {"o"})}[action]
-    who = draw(st.lists(st.sampled_from(fits if fits and draw(st.integers(0, 9)) else NAMED), min_size=1,
-                        max_size=2, unique=True))
+    people = fits if bool(fits) and draw(st.integers(0, 9)) > 0 else NAMED
+    who = draw(st.lists(st.sampled_from(people), min_size=1, max_size=2, unique=True))
     if action == "user_added":
         inside.update(who)
     elif action == "user_deleted":

@@ -15,7 +15,7 @@ import pytest
 
 from simulator import SimConfig, Simulator
 from simulator.cli import main
-from simulator.platform.server import PlatformServer
+from simulator.platform_server import PlatformServer
 from simulator.servers import ThreadedServer
 from tests.conformance.test_lark_im_family import KEY, MODES, Dispatcher
 from tests.conformance.test_lark_ws_im_family import Recorder
