@@ -18,10 +18,11 @@ from typing import Any
 from simulator.errors import FixtureError
 from simulator.generation.factory import EventFactory
 from simulator.generation.scenarios._chat_play import play as _chat_play
-from simulator.generation.scenarios._check import Plan, check
+from simulator.generation.scenarios._check import check
 from simulator.generation.scenarios._format import parse, read
 from simulator.generation.scenarios._model import Scenario, Step
 from simulator.generation.scenarios._play import play as _play
+from simulator.generation.scenarios._timeline import Plan
 from simulator.generation.scenarios._vocabulary import ACTIONS
 from simulator.rand import SimRandom
 from simulator.resources import fixtures_dir

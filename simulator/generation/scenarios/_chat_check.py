@@ -21,13 +21,10 @@ every draw of the delays, every event of one step comes before every event of th
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 
 from simulator.generation.families.im.content import MENTIONABLE
 from simulator.generation.scenarios._model import ChatTable, Scenario, Step
-
-if TYPE_CHECKING:
-    from simulator.generation.scenarios._check import Plan
+from simulator.generation.scenarios._timeline import Plan
 
 MESSAGES = ("message", "bot_message")
 GROUP_ONLY = ("bot_added", "bot_deleted", "user_added", "user_deleted", "user_withdrawn", "chat_updated",

@@ -30,8 +30,8 @@ from simulator.generation.families.im.ids import EMOJI_TYPES
 from simulator.generation.families.im.messages import bot_message
 from simulator.generation.families.im.world import Chat, ImWorld, Message, world_of
 from simulator.generation.population import Person, Population
-from simulator.generation.scenarios._check import Plan
 from simulator.generation.scenarios._model import ChatTable, Scenario, Span, Step
+from simulator.generation.scenarios._timeline import Plan
 from simulator.rand import SimRandom
 
 RECENT = 20  # a reaction or reply without a named target picks among the chat's latest messages
