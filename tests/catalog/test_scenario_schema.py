@@ -49,7 +49,7 @@ def test_every_shipped_scenario_and_the_readme_example_validate() -> None:
     files = sorted(scenarios.scenarios_dir().glob("*.toml"))
     assert [f.stem for f in files] == scenarios.names() and files
     docs = [tomllib.loads(f.read_text(encoding="utf-8")) for f in files]
-    docs.append(tomllib.loads(example("scenario-toml").code))
+    docs += [tomllib.loads(example(name).code) for name in ("scenario-toml", "scenario-chat-toml")]
     for doc in docs:
         assert [e.message for e in v.iter_errors(doc)] == []
         doc["step"][0]["colour"] = "red"  # and the same file with an unknown key does not
@@ -61,6 +61,13 @@ def test_each_family_vocabulary_is_wired_into_the_schema() -> None:
     defs = doc["$defs"]
     assert {r["$ref"] for r in defs["step_event"]["anyOf"]} == {f"#/$defs/{v.family}/$defs/event" for v in FAMILIES}
     assert {r["$ref"] for r in defs["step"]["allOf"]} == {f"#/$defs/{v.family}/$defs/step" for v in FAMILIES}
+    assert {r["$ref"] for r in doc["allOf"] if "$ref" in r} == {f"#/$defs/{v.family}/$defs/document" for v in FAMILIES}
+    assert doc["anyOf"] == [{"required": [v.table]} for v in FAMILIES]  # exactly one family table (with the not)
+    for vocab in FAMILIES:
+        assert doc["properties"][vocab.table] == {"$ref": f"#/$defs/{vocab.family}/$defs/table"}
+        assert defs[vocab.family]["$defs"]["document"]["if"] == {"required": [vocab.table]}
+        for action in vocab.actions:  # every step that sends an event sends a catalogued type
+            assert vocab.event_type(action) is None or catalog.get(str(vocab.event_type(action)))
     event = Draft202012Validator({"$ref": "#/$defs/step_event", "$defs": defs})
     for vocab in FAMILIES:
         family = defs[vocab.family]["$defs"]
@@ -71,11 +78,17 @@ def test_each_family_vocabulary_is_wired_into_the_schema() -> None:
             step_schema = family[action]
             assert step_schema["unevaluatedProperties"] is False
             assert {"$ref": "#/$defs/step_common"} in step_schema["allOf"]
-            for spelling in (action, vocab.event_type(action), f"{vocab.prefix}{action}", f"{action}_v1"):
+            spellings = vocab.spellings(action)
+            assert action in spellings and (vocab.event_type(action) in spellings or not vocab.event_type(action))
+            for spelling in spellings:
                 assert event.is_valid(spelling) and condition.is_valid({"event": spelling}), spelling
+                assert scenarios._vocabulary.resolve(spelling) == (vocab, action)  # no other family's
             assert [a for a in vocab.actions if condition.is_valid({"event": a})] == [action]
+            family_event = Draft202012Validator({"$ref": f"#/$defs/{vocab.family}/$defs/event", "$defs": defs})
+            assert {e for v in FAMILIES for a in v.actions for e in v.spellings(a) if family_event.is_valid(e)} == {
+                e for a in vocab.actions for e in vocab.spellings(a)}  # exactly its own spellings
         for derived in vocab.derived:
-            assert not event.is_valid(derived) and not event.is_valid(vocab.event_type(derived))
+            assert not event.is_valid(derived) and not event.is_valid(f"{vocab.prefix}{derived}_v1")
 
 
 def test_the_meeting_table_enums_are_the_event_schemas_enums() -> None:
@@ -85,6 +98,19 @@ def test_the_meeting_table_enums_are_the_event_schemas_enums() -> None:
     assert table["sub_type"]["enum"] == common["meeting_sub_type"]["enum"]
     assert table["webinar_type"]["enum"] == common["webinar_setting"]["properties"]["webinar_type"]["enum"]
     assert table["security_level"]["enum"] == common["security_setting"]["properties"]["security_level"]["enum"]
+
+
+def test_the_chat_step_enums_are_the_generators_values() -> None:
+    from simulator.generation.families.im.chats import CHANGES
+    from simulator.generation.families.im.content import MESSAGE_TYPES
+    from simulator.generation.families.im.message_events import RECALL_TYPES
+    from simulator.platform.openapi.content import MSG_TYPES  # what the mock send API lets a bot send
+
+    chat = schema()["$defs"]["im_chat"]["$defs"]
+    assert chat["message_type"]["enum"] == list(MESSAGE_TYPES)
+    assert chat["bot_message_type"]["enum"] == list(MSG_TYPES) and set(MSG_TYPES) < set(MESSAGE_TYPES)
+    assert chat["chat_updated"]["properties"]["change"]["enum"] == list(CHANGES)
+    assert chat["recalled"]["properties"]["recall_type"]["enum"] == list(RECALL_TYPES)
 
 
 def test_the_scenario_schema_is_not_an_event_schema(capsys: pytest.CaptureFixture[str]) -> None:
