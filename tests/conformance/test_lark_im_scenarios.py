@@ -5,10 +5,8 @@ handler, whose model marshals back to exactly the generated body (replies and th
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections import Counter
-from typing import Any
 
 import lark_oapi as lark
 import pytest
@@ -17,8 +15,8 @@ from simulator import SimConfig, Simulator
 from simulator.cli import main
 from simulator.platform_server import PlatformServer
 from simulator.servers import ThreadedServer
-from tests.conformance.test_lark_im_family import KEY, MODES, Dispatcher
-from tests.conformance.test_lark_ws_im_family import Recorder
+from tests.conformance.helpers import Recorder, push_over_http
+from tests.conformance.test_lark_im_family import KEY, MODES, TOKEN, TYPES
 from tests.lark_receiver import lark_asgi
 from tests.longconn.lark_ws import LarkWsThread
 
@@ -27,27 +25,13 @@ pytestmark = pytest.mark.lark_sdk
 CHATS = ["busy-group", "group-mention-thread", "p2p-conversation"]
 
 
-def push_over_http(dispatcher: Dispatcher, sim: Simulator, envs: list[dict[str, Any]]) -> list[Any]:
-    server = ThreadedServer(lark_asgi(dispatcher.handler)).start()
-    try:
-        async def go() -> list[Any]:
-            channel = sim.webhook(server.url + "/webhook/event")
-            try:
-                return await sim.push(channel, envs)
-            finally:
-                await channel.aclose()
-
-        return asyncio.run(go())
-    finally:
-        server.stop()
-
-
 @pytest.mark.parametrize("name", CHATS)
 def test_a_conversation_pushed_to_an_sdk_receiver_is_acked_in_order(name: str) -> None:
-    dispatcher = Dispatcher(KEY)
+    dispatcher = Recorder(TYPES, KEY, TOKEN)
     sim = Simulator(SimConfig(app=MODES["encrypted"], seed=8))
     envs = sim.generate_scenario(name)
-    deliveries = push_over_http(dispatcher, sim, envs)
+    with ThreadedServer(lark_asgi(dispatcher.handler)) as server:
+        deliveries = push_over_http(sim, server.url + "/webhook/event", envs)
     assert len(deliveries) == len(envs) and all(d.acked for d in deliveries)
     sim.assert_all_acked()
     assert dispatcher.order == [e["header"]["event_id"] for e in envs]  # scenario order, one by one
@@ -64,7 +48,7 @@ def test_a_conversation_pushed_to_an_sdk_receiver_is_acked_in_order(name: str) -
 def test_push_platform_scenario_reaches_the_ws_client(capsys: pytest.CaptureFixture[str]) -> None:
     app_id, secret = "cli_c3d4e5f607182930", "ws-scenario-secret"
     platform = PlatformServer(app_id=app_id, app_secret=secret, seed=5).start()
-    rec = Recorder()
+    rec = Recorder(TYPES)
     client = LarkWsThread(platform.domain, app_id, secret, rec.handler).start()
     try:
         platform.wait_for_clients(1, timeout=15)
