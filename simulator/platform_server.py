@@ -225,7 +225,7 @@ class PlatformServer:
         deliveries = self.deliveries
         bad = [d for d in deliveries if not d.acked]
         if bad:
-            raise NotAcked(f"{len(bad)} of {len(deliveries)} deliveries not acked: " + bad[0].summary_line())
+            raise NotAcked(f"{len(bad)} of {len(deliveries)} deliveries not acked: " + bad[0].summary_line)
 
     def counters(self) -> dict[str, int]:
         return self._call(lambda: dict(self.platform.counters))
