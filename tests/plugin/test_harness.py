@@ -128,12 +128,12 @@ def test_push_scenario_only_the_subscribed_types(sim: FeishuSim) -> None:
     wanted = ["vc.meeting.meeting_started_v1", "vc.meeting.meeting_ended_v1"]
     ds = sim.push_scenario(rr.app(), "plain-meeting", only=wanted)
     assert [d.event_type for d in ds] == wanted
-    with pytest.raises(UnknownEventType, match="unknown event type 'vc.meeting.meeting_start_v1'"):
+    with pytest.raises(UnknownEventType, match=r"unknown event type 'vc\.meeting\.meeting_start_v1'"):
         sim.push_scenario(rr.app(), "plain-meeting", only=["vc.meeting.meeting_start_v1"])
     with pytest.raises(ConfigError, match=r"scenario 'plain-meeting' has no event of the types in only= \(its "
                                           r"types: vc.meeting.*"):
         sim.push_scenario(rr.app(), "plain-meeting", only=["im.message.receive_v1"])
-    with pytest.raises(ConfigError, match="only= takes a list of event types, got 'vc.meeting"):
+    with pytest.raises(ConfigError, match=r"only= takes a list of event types, got 'vc\.meeting"):
         sim.push_scenario(rr.app(), "plain-meeting", only="vc.meeting.meeting_started_v1")
 
 
@@ -230,9 +230,10 @@ class TestLarkWsClient:
         from simulator.lark_client import LarkWsClient
 
         platform.clear()
-        with LarkWsClient(platform, self._handler(lambda data: None)):
-            with pytest.raises(UsageError, match="another lark.ws.Client is still running in this process"):
-                LarkWsClient(platform, self._handler(lambda data: None), timeout=0.1).start()
+        second = LarkWsClient(platform, self._handler(lambda data: None), timeout=0.1)
+        with LarkWsClient(platform, self._handler(lambda data: None)), \
+                pytest.raises(UsageError, match=r"another lark\.ws\.Client is still running in this process"):
+            second.start()
 
     def test_wrong_secret_is_a_target_error(self, platform: PlatformServer) -> None:
         from simulator.lark_client import LarkWsClient

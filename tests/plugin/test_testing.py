@@ -150,7 +150,7 @@ def test_assertions(sim: FeishuSim) -> None:
     assert not isinstance(info.value, NotAcked)
     assert str(info.value) == (f"assert_rejected: no delivery with event_id 'unknown-id' (its 2 pushed event(s): "
                                f"{ok.event_id!r}, {bad.event_id!r}); use the event_id of what push(...) returned")
-    with pytest.raises(UsageError, match="^assert_acked: no delivery with event_id 'nope'"):
+    with pytest.raises(UsageError, match=r"^assert_acked: no delivery with event_id 'nope'"):
         sim.assert_acked("nope")
     assert [a.event_id for a in sim.attempts] == [ok.event_id, bad.event_id]
     assert sim.unexpected() == [] and sim.report() is None
