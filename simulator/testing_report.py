@@ -42,6 +42,10 @@ def notes(d: Delivery) -> list[str]:
         at = f" (acked at attempt {acked})" if acked else ""
         out.append(f"a copy of event {d.duplicate_of}{at} under a new event_id (fault dup_new_id): dedupe on "
                    "the business key (message_id, meeting id...) and answer 200")
+    last = d.last
+    if last is not None and "processor not found" in last.detail:
+        out.append("the app registered no handler for this type (lark-oapi's answer): push_scenario(..., only=[...]) "
+                   "limits a scenario to the types the app subscribes to")
     acked_at: int | None = None
     for att in d.attempts:
         if att.outcome.app_acked:
@@ -111,6 +115,7 @@ def section(pool: Sequence[Delivery], *, header: str) -> str:
 def find(pool: Sequence[Delivery], event_id: str, *, what: str = "feishu_sim") -> Delivery:
     """The first delivery of ``event_id``; a ``UsageError`` naming the known ids when there is none (asking
     about an event that was never pushed is the test's mistake, not the app's)."""
+    __tracebackhide__ = True
     for d in pool:
         if d.event_id == event_id:
             return d
