@@ -10,7 +10,7 @@ first to stop, then fails with a ``UsageError``; run more clients in subprocesse
 disconnects (a close frame the platform sees), cancels what is left and closes the loop by itself.
 
 Event handlers run on the client's loop and block it while they run. ``stop()`` waits up to ``timeout``
-for a handler that is still running; past that it warns (``LarkClientStillRunning``) instead of raising,
+for a handler that is still running; past that it warns (a ``RuntimeWarning``) instead of raising,
 and the thread finishes the clean-up when the handler returns.
 
 Needs ``lark-oapi`` (the test extra); import this module only when you use it.
@@ -37,10 +37,6 @@ if TYPE_CHECKING:
     from simulator.platform_server import PlatformServer
 
 _ONE_AT_A_TIME = threading.Lock()  # held from start() until the client's thread has cleaned up
-
-
-class LarkClientStillRunning(RuntimeWarning):
-    """``stop()`` gave up waiting: an event handler still blocks the client's loop."""
 
 
 class LarkWsClient:
@@ -106,10 +102,10 @@ class LarkWsClient:
             loop.call_soon_threadsafe(loop.stop)
         thread.join(self.timeout if timeout is None else timeout)
         if thread.is_alive():
-            warnings.warn(LarkClientStillRunning(
-                f"the lark.ws.Client of app {self.app_id} is still busy after "
-                f"{self.timeout if timeout is None else timeout:g} s: an event handler blocks its event loop "
-                "(handlers run on the client's loop); it disconnects when the handler returns"), stacklevel=2)
+            warnings.warn(f"the lark.ws.Client of app {self.app_id} is still busy after "
+                          f"{self.timeout if timeout is None else timeout:g} s: an event handler blocks its event "
+                          "loop (handlers run on the client's loop); it disconnects when the handler returns",
+                          RuntimeWarning, stacklevel=2)
 
     def __enter__(self) -> LarkWsClient:
         return self.start()
@@ -178,4 +174,4 @@ class LarkWsClient:
             asyncio.set_event_loop(None)
 
 
-__all__ = ["LarkClientStillRunning", "LarkWsClient"]
+__all__ = ["LarkWsClient"]

@@ -307,7 +307,10 @@ class FeishuSim:
             raise ConfigError(f"{self._where()}runs must be an int >= 1, got {runs!r}")
         try:
             wanted = subscribed(only)
-            envelopes = self.sim.generate_scenario(scenario, runs=runs, longconn=_is_platform(target))
+        except ConfigError as exc:
+            raise ConfigError(f"{self._where()}{exc}") from None
+        envelopes = self.sim.generate_scenario(scenario, runs=runs, longconn=_is_platform(target))
+        try:
             return keep_types(envelopes, wanted, scenario)
         except ConfigError as exc:
             raise ConfigError(f"{self._where()}{exc}") from None
