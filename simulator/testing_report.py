@@ -86,7 +86,7 @@ def check_message(pool: Sequence[Delivery], *, seed: int | None, source: str = "
             if not d.acked:  # the app acked, and the drop fault lost the answer
                 why += f" by the app at attempt {d.app_acked_at} (the drop fault lost the answer)"
         else:
-            why = "not acked"
+            why = "not answered validly" if d.callback else "not acked"
         lines.append(f"  {why}: {d.summary_line}")
         lines.extend(f"    {note}" for note in notes(d))
     lost = [d for d in pool if d.lost and not d.expect_rejected]

@@ -29,6 +29,7 @@ from simulator.config import Budget
 from simulator.delivery.late import DetachedTransport, LateCalls
 from simulator.delivery.webhook import WebhookChannel, check_url
 from simulator.errors import ConfigError
+from simulator.verdicts.answers import AnswerKind
 from simulator.verdicts.model import Attempt
 from simulator.wire.seal import Sealer
 
@@ -140,13 +141,14 @@ class InProcessChannel(WebhookChannel):
         self.app = app
         self.late = LateCalls()
 
-    async def send(self, body: bytes, headers: dict[str, str], att: Attempt) -> Attempt:
+    async def send(self, body: bytes, headers: dict[str, str], att: Attempt, *,
+                   answer: AnswerKind | None = None) -> Attempt:
         await self.late.settle(att.event_id)  # the app is still handling an earlier attempt of this event
         errors: list[BaseException] = []
         token = _app_errors.set(errors)
         try:
             with self.late.collecting() as calls:
-                att = await super().send(body, headers, att)
+                att = await super().send(body, headers, att, answer=answer)
         finally:
             _app_errors.reset(token)
         await self.late.judge(att, calls, over_budget=f"over the {self.budget.total_s:g} s budget"
