@@ -1,100 +1,18 @@
-"""What a user sees when a test fails (issue: failures that explain themselves), quoted from real runs of
-suites written the way the README teaches, with pytester (in process)."""
+"""What a user sees when a test fails (failures that explain themselves), quoted from real runs of suites
+written the way the README teaches (``suites/suite_explained.py``, ``suites/suite_subscribed.py``), with
+pytester (in process)."""
 
 from __future__ import annotations
 
-import textwrap
-
 import pytest
 
-from tests.plugin.test_pytest_plugin import HAVE_LARK, run
+from tests.plugin.test_pytest_plugin import HAVE_LARK, run, suite
 
 pytest_plugins = ["pytester"]
 
-EXPLAINED_SUITE = '''
-import asyncio
-
-import pytest
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
-
-from simulator.receiver import ReferenceReceiver
-
-handled = []
-seen = set()
-
-
-async def slow(request: Request) -> JSONResponse:
-    await asyncio.sleep(0.3)  # past the 100 ms budget the tests set
-    handled.append((await request.json())["header"]["event_id"])
-    return JSONResponse({"msg": "success"})
-
-
-async def refuses_redeliveries(request: Request) -> JSONResponse:
-    event_id = (await request.json())["header"]["event_id"]
-    if event_id in seen:
-        return JSONResponse({"msg": "already handled"}, status_code=500)
-    seen.add(event_id)
-    return JSONResponse({"msg": "success"})
-
-
-app = Starlette(routes=[Route("/webhook/event", slow, methods=["POST"]),
-                        Route("/once", refuses_redeliveries, methods=["POST"])])
-correct = ReferenceReceiver().app()
-
-
-@pytest.mark.feishu(timeout="100ms")
-def test_the_readme_assertion_names_the_timeout(feishu_sim):
-    delivery = feishu_sim.push(app)
-    assert handled == [delivery.event_id]  # the handler finished its work, as behind a real server
-    assert delivery.acked
-
-
-@pytest.mark.parametrize("n", range(20))
-@pytest.mark.feishu(faults="drop=0.5")
-def test_a_correct_receiver_is_never_blamed_for_lost_acks(feishu_sim, n):
-    feishu_sim.push(correct, count=5)
-
-
-@pytest.mark.feishu(faults="drop=1", seed=1)
-def test_own_failure_shows_the_lost_deliveries(feishu_sim):
-    feishu_sim.push(correct)
-    assert False, "the test's own failure"
-
-
-@pytest.mark.feishu(faults="dup=1", path="/once")
-def test_a_refused_duplicate_is_named(feishu_sim):
-    feishu_sim.push(app)
-
-
-@pytest.mark.feishu(faults="drop=0.5", retries=3, path="/once", seed=5)
-def test_a_refused_retry_after_a_lost_ack_is_named(feishu_sim):
-    feishu_sim.push(app, count=6)
-
-
-def test_asking_about_an_event_never_pushed(feishu_sim):
-    feishu_sim.push(correct)
-    feishu_sim.assert_rejected("unknown-id")
-
-
-def test_the_platform_pushes_are_checked_too(feishu_platform):
-    feishu_platform.push()  # no client connected: not delivered
-
-
-@pytest.mark.feishu(encrypt_key="k")
-def test_serve_and_verify_url(feishu_sim):
-    rr = ReferenceReceiver(encrypt_key="k")
-    url = feishu_sim.serve(rr.app())
-    assert feishu_sim.verify_url(url).ok
-    assert feishu_sim.push(url).acked and len(rr.state.events) == 1
-    assert not feishu_sim.verify_url(correct).ok  # a receiver without the key cannot decrypt the challenge
-'''
-
 
 def test_each_failure_says_what_happened(pytester: pytest.Pytester) -> None:
-    result = run(pytester, EXPLAINED_SUITE)
+    result = run(pytester, suite("explained"))
     result.assert_outcomes(passed=21, failed=6)
     out = result.stdout.str()
     # 1. The README's own assertion fails first: the Delivery's repr leads with the verdict, and the report
@@ -150,60 +68,10 @@ def test_each_failure_says_what_happened(pytester: pytest.Pytester) -> None:
     assert failures.count("- feishu_sim deliveries -") == 3  # the timeout, the own failure, the unknown id
 
 
-LARK_SUITE = '''
-import lark_oapi as lark
-import pytest
-from flask import Flask
-from lark_oapi.adapter.flask import parse_req, parse_resp
-
-from simulator.lark_client import LarkWsClient
-
-APP_ID, APP_SECRET = "cli_0123456789abcdef", "ws-secret"
-started = []
-handler = (lark.EventDispatcherHandler.builder("", "", lark.LogLevel.CRITICAL)
-           .register_p2_vc_meeting_meeting_started_v1(started.append)
-           .register_p2_vc_meeting_meeting_ended_v1(lambda data: None)
-           .build())
-app = Flask(__name__)
-
-
-@app.post("/webhook/event")
-def webhook():
-    return parse_resp(handler.do(parse_req()))
-
-
-@pytest.fixture(scope="session")
-def feishu_platform_options():
-    return {"app_id": APP_ID, "app_secret": APP_SECRET}  # the app id, once
-
-
-@pytest.fixture(scope="module")
-def sdk_client(feishu_platform_server):
-    with LarkWsClient(feishu_platform_server, handler) as client:
-        yield client
-
-
-def test_the_platform_app_without_repeating_it(feishu_platform, feishu_sim, sdk_client):
-    delivery = feishu_sim.push(feishu_platform, "vc.meeting.meeting_started_v1")
-    assert delivery.acked and started[-1].header.event_id == delivery.event_id
-    assert started[-1].header.app_id == APP_ID
-
-
-def test_only_the_subscribed_types(feishu_sim):
-    types = ["vc.meeting.meeting_started_v1", "vc.meeting.meeting_ended_v1"]
-    deliveries = feishu_sim.push_scenario(app, "plain-meeting", only=types)
-    assert [d.event_type for d in deliveries] == types
-
-
-def test_a_whole_scenario_to_an_app_that_subscribes_to_two_types(feishu_sim):
-    feishu_sim.push_scenario(app, "plain-meeting")
-'''
-
-
 @pytest.mark.skipif(not HAVE_LARK, reason="lark-oapi is not installed")
 @pytest.mark.lark_sdk
 def test_the_official_clients_and_subscribed_types(pytester: pytest.Pytester) -> None:
-    result = run(pytester, textwrap.dedent(LARK_SUITE))
+    result = run(pytester, suite("subscribed"))
     result.assert_outcomes(passed=2, failed=1)
     result.stdout.fnmatch_lines([
         "*_ test_a_whole_scenario_to_an_app_that_subscribes_to_two_types _*",
