@@ -42,7 +42,7 @@ def test_clicks_reach_the_handler_and_its_answers_come_back_judged(connected: tu
     bot.mode = "toast"
     before = len(bot.clicks)
     deliveries = platform.push("card.action.trigger", count=20, timeout=60)
-    assert all(d.acked for d in deliveries), [d.summary_line() for d in deliveries if not d.acked]
+    assert all(d.acked for d in deliveries), [d.summary_line for d in deliveries if not d.acked]
     got = bot.clicks[before:]
     assert [g.header.event_id for g in got] == [d.event_id for d in deliveries]
     for g, d in zip(got, deliveries, strict=True):

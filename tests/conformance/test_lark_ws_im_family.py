@@ -31,7 +31,7 @@ def test_every_im_type_reaches_its_typed_handler_over_the_long_connection(
     platform, rec = connected
     for event_type in TYPES:
         deliveries = platform.push(event_type, count=3, timeout=30)
-        assert [d.acked for d in deliveries] == [True] * 3, [d.summary_line() for d in deliveries]
+        assert [d.acked for d in deliveries] == [True] * 3, [d.summary_line for d in deliveries]
         got = rec.received[event_type][-3:]
         assert [g.header.event_id for g in got] == [d.event_id for d in deliveries]
         for g, d in zip(got, deliveries, strict=True):

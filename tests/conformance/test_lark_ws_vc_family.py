@@ -29,7 +29,7 @@ def test_every_type_reaches_its_handler_over_the_long_connection(connected: tupl
     platform, rec = connected
     for event_type in TYPES:
         deliveries = platform.push(event_type, count=2, timeout=30)
-        assert [d.acked for d in deliveries] == [True, True], [d.summary_line() for d in deliveries]
+        assert [d.acked for d in deliveries] == [True, True], [d.summary_line for d in deliveries]
         got = rec.received[event_type][-2:]
         assert [g.header.event_id for g in got] == [d.event_id for d in deliveries]
         for g, d in zip(got, deliveries, strict=True):
