@@ -8,6 +8,7 @@ a live URL, or in process to an ASGI app through ``httpx.ASGITransport``.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import socket
 import time
 from typing import Any
@@ -25,13 +26,27 @@ BODY_EXCERPT = 300
 
 
 def check_url(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc or not parts.hostname:
+    """``url`` if it is an http(s) URL with a host and a valid port; ``TargetError`` (one line) if not."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError as exc:  # e.g. an unclosed or invalid [IPv6] literal
+        raise TargetError(f"invalid URL {url!r}: {exc}") from None
+    if parts.scheme not in ("http", "https") or not parts.netloc or not host:
         raise TargetError(f"invalid URL {url!r}: expected http(s)://host[:port]/path")
     try:
         _ = parts.port
     except ValueError:
         raise TargetError(f"invalid URL {url!r}: bad port") from None
+    if parts.netloc.rsplit("@", 1)[-1].startswith("["):
+        try:
+            ipaddress.IPv6Address(host.split("%", 1)[0])
+        except ValueError:
+            raise TargetError(f"invalid URL {url!r}: {host!r} is not an IPv6 address") from None
+    try:
+        host.encode("idna")
+    except UnicodeError:
+        raise TargetError(f"invalid URL {url!r}: {host!r} is not a valid host name") from None
     return url
 
 
