@@ -37,6 +37,7 @@ _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
 _DURATION_RE = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(ms|s|min|m|h)?\s*$")
 
 DEFAULT_DUP_AFTER = (1.0, 60.0)
+MAX_FAULT_DELAY_S = 30 * 86400.0
 DEFAULT_BURST_GAP = 1.0
 
 
@@ -44,7 +45,10 @@ def parse_duration(text: str, *, what: str = "duration") -> float:
     m = _DURATION_RE.match(text)
     if not m:
         raise ConfigError(f"invalid {what} {text!r}: expected e.g. 200ms, 2s, 5m, 1h")
-    return float(m.group(1)) * _UNITS[m.group(2) or "s"]
+    seconds = float(m.group(1)) * _UNITS[m.group(2) or "s"]
+    if not seconds <= MAX_FAULT_DELAY_S:
+        raise ConfigError(f"invalid {what} {text!r}: at most 30 days")
+    return seconds
 
 
 def parse_range(text: str, *, what: str) -> tuple[float, float]:
