@@ -1,23 +1,21 @@
 """The result of a run as data (``LoadResult.to_json``), and its renderings: summary text, progress line,
-JSON and CSV files. Files are written to a temporary name and renamed, so a failed run never leaves a
-half-written report."""
+JSON and CSV files, written to the path the user gave (``-`` for standard output; see ``simulator.outfile``)."""
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from simulator import __version__
-from simulator.errors import ConfigError
 from simulator.load.recorder import Aggregate, Interval
 from simulator.load.runner import LoadPlan, WorkerStats
+from simulator.outfile import check_writable, write_text
+
+__all__ = ["check_writable", "write_csv", "write_json", "write_text"]
 
 CSV_FIELDS = ("second", "sent", "acked", "non_200", "timeout", "error", "p50_ms", "p90_ms", "p99_ms", "max_ms")
 
@@ -121,38 +119,8 @@ def progress_line(iv: Interval, *, elapsed: float, duration: float, errors: int)
             f"  errors {errors:,}  {left:5.1f}s left")
 
 
-def check_writable(path: str | None, what: str) -> None:
-    """Fail before the run when a report could not be written."""
-    if not path:
-        return
-    p = Path(path)
-    parent = p.parent if str(p.parent) else Path(".")
-    if p.is_dir():
-        raise ConfigError(f"{what} {path!r} is a directory")
-    if not parent.is_dir():
-        raise ConfigError(f"cannot write {what} {path!r}: no directory {str(parent)!r}")
-    if not os.access(parent, os.W_OK):
-        raise ConfigError(f"cannot write {what} {path!r}: directory not writable")
-
-
-def write_atomic(path: str | Path, text: str) -> None:
-    p = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", dir=str(p.parent) if str(p.parent) else ".")
-    try:
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-        os.replace(tmp, p)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
-def write_json(path: str | Path, doc: dict[str, Any]) -> None:
-    write_atomic(path, json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
+def write_json(path: str | Path, doc: dict[str, Any], what: str = "--report") -> None:
+    write_text(path, json.dumps(doc, ensure_ascii=False, indent=2) + "\n", what)
 
 
 def csv_text(rows: list[dict[str, Any]]) -> str:
@@ -164,5 +132,5 @@ def csv_text(rows: list[dict[str, Any]]) -> str:
     return buf.getvalue()
 
 
-def write_csv(path: str | Path, rows: list[dict[str, Any]]) -> None:
-    write_atomic(path, csv_text(rows))
+def write_csv(path: str | Path, rows: list[dict[str, Any]], what: str = "--csv") -> None:
+    write_text(path, csv_text(rows), what)

@@ -7,49 +7,78 @@ leaves a valid prefix. Line kinds:
   short by a kill can still be replayed;
 * ``delivery``: an event's terminal state with its attempt history.
 
+The verification token is a secret the platform puts in every envelope (``header.token``): the writer
+replaces the ``secrets`` it is given by ``[redacted]`` in envelopes and plaintext request bodies (the CLI
+passes the token unless ``--transcript-secrets``). ``replay`` sets ``header.token`` from its own command
+line anyway, so a redacted transcript replays the same.
+
 Each line goes to the file in one unbuffered ``write`` call: a process killed between two records
-leaves whole lines only. ``read_transcript`` is the strict reader used by ``replay``: a line that is not
-JSON or lacks fields is a ``FixtureError`` naming the line number.
+leaves whole lines only -- except a line longer than the kernel writes at once (a pipe buffer, a page),
+which a kill can tear. ``read_transcript`` is the strict reader used by ``replay``: a line that is not
+JSON or lacks fields is a ``FixtureError`` naming the line number, except a torn *last* line (no
+newline at its end), which is skipped with a warning (``on_warning``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 from simulator.errors import ConfigError, FixtureError
+from simulator.outfile import check_writable
 from simulator.verdicts.model import Attempt, Delivery, Outcome
+
+REDACTED = "[redacted]"
 
 
 class TranscriptWriter:
-    """Opened lazily on the first record, so bad input never leaves a half-written file."""
+    """Opened lazily on the first record, so bad input never leaves a half-written file; whether it can be
+    written is checked at construction (a missing or read-only directory, a directory, a file that cannot
+    be opened for writing), and a write that fails later raises ``ConfigError`` with one line."""
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, secrets: Iterable[str | None] = ()) -> None:
         self.path = Path(path)
-        parent = self.path.parent
-        if not parent.is_dir():
-            raise ConfigError(f"transcript directory {str(parent)!r} does not exist")
-        if self.path.is_dir():
-            raise ConfigError(f"transcript path {str(self.path)!r} is a directory")
+        self.secrets = tuple(s for s in secrets if s)
+        check_writable(self.path, "transcript")
         self._fh: IO[bytes] | None = None
         self.lines = 0
+
+    def _fail(self, exc: OSError) -> ConfigError:
+        self.close()
+        return ConfigError(f"cannot write transcript {str(self.path)!r}: {exc.strerror or exc}")
 
     def _write(self, obj: dict[str, Any]) -> None:
         if self._fh is None:
             try:
                 self._fh = self.path.open("wb", buffering=0)
             except OSError as exc:
-                raise ConfigError(f"cannot write transcript {str(self.path)!r}: {exc.strerror or exc}") from None
+                raise self._fail(exc) from None
         data = (json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
         view = memoryview(data)
-        while view:  # a regular file takes it in one call; loop only for the pathological short write
-            n = self._fh.write(view)
-            view = view[n or 0:]
+        try:
+            while view:  # a regular file takes it in one call; loop only for the pathological short write
+                n = self._fh.write(view)
+                view = view[n or 0:]
+        except OSError as exc:
+            raise self._fail(exc) from None
         self.lines += 1
+
+    def _redact(self, envelope: dict[str, Any]) -> dict[str, Any]:
+        header = envelope.get("header")
+        if self.secrets and isinstance(header, dict) and header.get("token") in self.secrets:
+            return {**envelope, "header": {**header, "token": REDACTED}}
+        return envelope
+
+    def _redact_body(self, body: str) -> str:
+        for secret in self.secrets:
+            if secret in body:
+                body = body.replace(f'"token":{json.dumps(secret, ensure_ascii=False)}', f'"token":"{REDACTED}"')
+        return body
 
     def run(self, info: dict[str, Any]) -> None:
         self._write({"kind": "run", **info})
@@ -57,12 +86,14 @@ class TranscriptWriter:
     def attempt(self, attempt: Attempt, envelope: dict[str, Any] | None = None, *, delivery: int | None = None,
                 origin: str | None = None) -> None:
         data = attempt.to_json()
+        if self.secrets:
+            data["request_body"] = self._redact_body(data["request_body"])
         if delivery is not None:
             data["delivery"] = delivery
         if origin is not None:
             data["origin"] = origin
         if envelope is not None:
-            data["envelope"] = envelope
+            data["envelope"] = self._redact(envelope)
         self._write(data)
 
     def delivery(self, d: Delivery) -> None:
@@ -71,18 +102,13 @@ class TranscriptWriter:
                      "delivery": d.seq, "origin": d.origin, "duplicate_of": d.duplicate_of,
                      "history": [{"attempt": a.attempt, "outcome": str(a.outcome), "sent_at": a.sent_at,
                                   "status": a.status} for a in d.attempts],
-                     "envelope": d.envelope})
+                     "envelope": self._redact(d.envelope)})
 
     def close(self) -> None:
-        if self._fh is not None:
-            self._fh.close()
-            self._fh = None
-
-    def __enter__(self) -> TranscriptWriter:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        fh, self._fh = self._fh, None
+        if fh is not None:
+            with contextlib.suppress(OSError):  # unbuffered: nothing is lost that a write did not already report
+                fh.close()
 
 
 # -- reading ---------------------------------------------------------------------------------------
