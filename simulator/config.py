@@ -11,6 +11,7 @@ from simulator import constants as C
 from simulator.engine.faults import FaultSpec
 from simulator.errors import ConfigError
 
+MAX_RETRIES = 100  # retries per event (the platform's own ladder has 4)
 _APP_ID_RE = re.compile(r"^cli_[0-9a-f]{16}$")
 
 
@@ -118,6 +119,8 @@ class RetryPolicy:
                 raise ConfigError(f"invalid retries {spec!r}: expected feishu, none or a number") from None
         if n < 0:
             raise ConfigError(f"invalid retries {spec!r}: must be >= 0")
+        if n > MAX_RETRIES:
+            raise ConfigError(f"invalid retries {spec!r}: at most {MAX_RETRIES}")
         ladder = list(C.FEISHU_RETRY_DELAYS_S)
         delays = [ladder[min(i, len(ladder) - 1)] for i in range(n)]
         return cls(tuple(delays))

@@ -24,7 +24,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -46,6 +46,7 @@ class TranscriptWriter:
         self.secrets = tuple(s for s in secrets if s)
         check_writable(self.path, "transcript")
         self._fh: IO[bytes] | None = None
+        self._opened = False
         self.lines = 0
 
     def _fail(self, exc: OSError) -> ConfigError:
@@ -54,8 +55,9 @@ class TranscriptWriter:
 
     def _write(self, obj: dict[str, Any]) -> None:
         if self._fh is None:
-            try:
-                self._fh = self.path.open("wb", buffering=0)
+            try:  # truncated once, on the first record; a record after close() appends
+                self._fh = self.path.open("ab" if self._opened else "wb", buffering=0)
+                self._opened = True
             except OSError as exc:
                 raise self._fail(exc) from None
         data = (json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
@@ -147,51 +149,64 @@ def _check_envelope(env: Any, where: str) -> dict[str, Any]:
     return env
 
 
-def iter_lines(path: str | os.PathLike[str]) -> Iterator[tuple[int, dict[str, Any]]]:
-    """``(line number, object)`` for every non-blank line, validated; FixtureError names the line."""
+Warn = Callable[[str], None]
+
+
+def iter_lines(path: str | os.PathLike[str], on_warning: Warn | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
+    """``(line number, object)`` for every non-blank line, validated; FixtureError names the line. A last
+    line without its newline that does not parse is a write torn by a kill: skipped, with a warning."""
     p = Path(path)
     try:
-        fh = p.open("r", encoding="utf-8")
+        fh = p.open("rb")
     except OSError as exc:
         raise FixtureError(f"cannot read transcript {str(p)!r}: {exc.strerror or exc}") from None
     with fh:
+        for number, raw in enumerate(fh, start=1):
+            where = f"transcript {p.name} line {number}"
+            try:
+                text = raw.decode("utf-8")
+                obj = json.loads(text) if text.strip() else None
+            except ValueError as exc:  # UnicodeDecodeError is a ValueError too
+                if not raw.endswith(b"\n"):  # the last line, cut short
+                    if on_warning is not None:
+                        on_warning(f"{where} is cut short (a write torn by a kill?): skipped; the "
+                                   f"{number - 1} lines before it are read")
+                    return
+                if isinstance(exc, UnicodeDecodeError):
+                    raise FixtureError(f"{where}: not UTF-8 text") from None
+                raise FixtureError(f"{where}: not JSON ({exc})") from None
+            if obj is None:
+                continue
+            _check_line(obj, where)
+            yield number, obj
+
+
+def _check_line(obj: Any, where: str) -> None:
+    if not isinstance(obj, dict):
+        raise FixtureError(f"{where}: not a JSON object")
+    kind = obj.get("kind")
+    if kind not in KINDS:
+        raise FixtureError(f"{where}: lacks a valid 'kind' (one of {', '.join(KINDS)})")
+    if kind == "attempt":
+        _check_fields(obj, _ATTEMPT_FIELDS, where)
         try:
-            for number, text in enumerate(fh, start=1):
-                where = f"transcript {p.name} line {number}"
-                if not text.strip():
-                    continue
-                try:
-                    obj = json.loads(text)
-                except ValueError as exc:
-                    raise FixtureError(f"{where}: not JSON ({exc})") from None
-                if not isinstance(obj, dict):
-                    raise FixtureError(f"{where}: not a JSON object")
-                kind = obj.get("kind")
-                if kind not in KINDS:
-                    raise FixtureError(f"{where}: lacks a valid 'kind' (one of {', '.join(KINDS)})")
-                if kind == "attempt":
-                    _check_fields(obj, _ATTEMPT_FIELDS, where)
-                    try:
-                        Outcome(obj["outcome"])
-                    except ValueError:
-                        raise FixtureError(f"{where}: unknown outcome {obj['outcome']!r}") from None
-                    if "envelope" in obj:
-                        _check_envelope(obj["envelope"], where)
-                elif kind == "delivery":
-                    _check_fields(obj, _DELIVERY_FIELDS, where)
-                    if "envelope" not in obj:
-                        raise FixtureError(f"{where}: delivery line lacks field 'envelope'")
-                    _check_envelope(obj["envelope"], where)
-                yield number, obj
-        except UnicodeDecodeError:
-            raise FixtureError(f"transcript {p.name} is not UTF-8 text") from None
+            Outcome(obj["outcome"])
+        except ValueError:
+            raise FixtureError(f"{where}: unknown outcome {obj['outcome']!r}") from None
+        if "envelope" in obj:
+            _check_envelope(obj["envelope"], where)
+    elif kind == "delivery":
+        _check_fields(obj, _DELIVERY_FIELDS, where)
+        if "envelope" not in obj:
+            raise FixtureError(f"{where}: delivery line lacks field 'envelope'")
+        _check_envelope(obj["envelope"], where)
 
 
-def read_transcript(path: str | os.PathLike[str]) -> list[RecordedEvent]:
+def read_transcript(path: str | os.PathLike[str], on_warning: Warn | None = None) -> list[RecordedEvent]:
     """The recorded deliveries in order of first appearance (one per delivery number; transcripts
     without delivery numbers are keyed by event_id)."""
     events: dict[object, RecordedEvent] = {}
-    for number, obj in iter_lines(path):
+    for number, obj in iter_lines(path, on_warning):
         if obj["kind"] == "run" or "envelope" not in obj:
             continue
         key: object = obj.get("delivery")
