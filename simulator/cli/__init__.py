@@ -1,11 +1,13 @@
 """``feishu-sim``: the command-line face of the engine. ``main(argv) -> exit code``.
 
 Exit codes: 0 success (all acked), 1 some deliveries not acked / some checks failed, 2 usage or bad
-input (one line on stderr, never a traceback).
+input (one line on stderr, never a traceback), 130 interrupted (Ctrl-C; 143 for SIGTERM) after reporting
+what was done, 70 an internal error (one line; ``FEISHU_SIM_DEBUG=1`` shows the traceback).
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 
@@ -31,7 +33,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
         if not getattr(args, "command", None):
-            parser.print_help()
+            parser.print_usage(sys.stderr)
             return 2
         code: int = args.func(args)
         return code
@@ -44,5 +46,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("feishu-sim: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:
+    except BrokenPipeError:  # the reader went away (| head): stop quietly, as other command-line tools do
+        _silence_stdout()
         return 0
+    except Exception as exc:  # a bug: still one line, never a traceback (unless asked for)
+        if os.environ.get("FEISHU_SIM_DEBUG"):
+            raise
+        print(f"feishu-sim: internal error: {type(exc).__name__}: {exc} (FEISHU_SIM_DEBUG=1 shows where)",
+              file=sys.stderr)
+        return 70
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so that the interpreter's final flush does not fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass

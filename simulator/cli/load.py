@@ -6,22 +6,33 @@ import argparse
 import os
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 from simulator import constants as C
-from simulator.cli._common import Parser, add_app_options, app_profile, eprint, positive_float, positive_int, seed_int
-from simulator.cli._scenario import add_scenario_options, list_scenarios, load_scenario
+from simulator.cli._common import (
+    Parser,
+    add_app_options,
+    add_locale_option,
+    app_profile,
+    eprint,
+    positive_float,
+    positive_int,
+    seed_int,
+)
+from simulator.cli._scenario import REPEAT_AT_RATE, add_scenario_options, list_scenarios, load_scenario
 from simulator.cli.push import probe, split_positionals
 from simulator.config import AppProfile, Budget
 from simulator.delivery.webhook import check_url
-from simulator.errors import ConfigError
+from simulator.errors import ConfigError, TargetError
 from simulator.generation import catalog
 from simulator.load import html as html_report
 from simulator.load.http import Target, new_event_loop
 from simulator.load.recorder import Interval
-from simulator.load.report import LoadResult, check_writable, progress_line, summary_lines, write_csv, write_json
+from simulator.load.report import LoadResult, progress_line, summary_lines, write_csv, write_json
 from simulator.load.runner import PLATFORM_BATCH_MAX, LoadPlan, run_in_process, run_workers
 from simulator.load.schedule import Schedule, parse_duration, parse_rate, parse_stages
+from simulator.outfile import STDOUT, check_writable, write_text
 from simulator.rand import SimRandom
 
 MAX_WORKERS = 64
@@ -40,8 +51,9 @@ def add_parser(sub: Any) -> None:
     g.add_argument("--rate", "-r", default=None, help="arrival rate, requests per second (required without "
                                                       "--stages; with --stages, the rate the first ramp starts at)")
     g.add_argument("--duration", "-d", default="10s", help="run length: 30, 30s, 500ms, 2m, 1m30s (default 10s)")
-    g.add_argument("--connections", "-c", type=positive_int, default=32,
-                   help="keep-alive connections, the most requests in flight (default 32)")
+    g.add_argument("--connections", "--concurrency", "-c", dest="connections", type=positive_int, default=32,
+                   help="requests in flight at once, one keep-alive connection each (default 32); -c and "
+                        "--concurrency mean the same as for push")
     g.add_argument("--stages", default=None, metavar="FILE",
                    help='ramp stages, JSON: [{"duration": "30s", "rate": 1000}, ...] (each ramps linearly from '
                         'the previous rate; replaces --duration)')
@@ -53,7 +65,7 @@ def add_parser(sub: Any) -> None:
                    help="TCP connect budget in seconds (default 2)")
     g.add_argument("--accept-2xx", action="store_true", help="count any 2xx as acked (the platform wants 200)")
     g.add_argument("--seed", type=seed_int, default=None, help="seed: the same seed gives the same events")
-    g.add_argument("--locale", default="zh_CN", help="Faker locale: zh_CN (default) or en_US")
+    add_locale_option(g)
     g.add_argument("--platform", default=None, metavar="DOMAIN",
                    help="load a running `feishu-sim serve` platform (e.g. http://127.0.0.1:9001) instead of a webhook: "
                         "each due event is pushed to a connected long-connection client and its judged ack "
@@ -69,12 +81,14 @@ def add_parser(sub: Any) -> None:
     g.add_argument("--refresh-every", type=int, default=16, metavar="N",
                    help="regenerate one pooled body every N events (default 16; 0 never)")
     o = p.add_argument_group("output")
-    o.add_argument("--report", default=None, metavar="FILE.json", help="write the full result as JSON")
-    o.add_argument("--csv", default=None, metavar="FILE", help="write one row per second as CSV")
-    o.add_argument("--html", default=None, metavar="FILE", help="write a self-contained HTML report with charts")
+    o.add_argument("--report", default=None, metavar="FILE.json",
+                   help="write the full result as JSON ('-': standard output, the summary then goes to stderr)")
+    o.add_argument("--csv", default=None, metavar="FILE", help="write one row per second as CSV ('-': stdout)")
+    o.add_argument("--html", default=None, metavar="FILE",
+                   help="write a self-contained HTML report with charts ('-': stdout)")
     o.add_argument("--quiet", "-q", action="store_true", help="no progress line even on a terminal")
     add_app_options(p)
-    add_scenario_options(p)
+    add_scenario_options(p, repeat=REPEAT_AT_RATE)
     p.set_defaults(func=run)
 
 
@@ -121,7 +135,10 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--workers {args.workers} needs at least as many --connections (got {args.connections})")
     if args.refresh_every < 0:
         raise ConfigError("--refresh-every must be >= 0")
-    for path, what in ((args.report, "--report"), (args.csv, "--csv"), (args.html, "--html")):
+    outputs = ((args.report, "--report"), (args.csv, "--csv"), (args.html, "--html"))
+    if sum(path == STDOUT for path, _ in outputs) > 1:
+        raise ConfigError("only one of --report, --csv and --html can be '-' (standard output)")
+    for path, what in outputs:
         check_writable(path, what)
     if args.html:
         html_report.check_available()
@@ -149,6 +166,8 @@ async def _run(args: argparse.Namespace, url: str | None, event_type: str, app: 
 
     if args.platform is not None:
         await probe(args.platform, args.connect_timeout)
+        await check_platform(args.platform, args.control_token or os.environ.get("FEISHU_SIM_CONTROL_TOKEN"),
+                             args.timeout)
         return await _drive(args, build_plan(args, args.platform, event_type, app, schedule), embedded=False)
     if url is not None:
         await probe(url, args.connect_timeout)
@@ -165,6 +184,30 @@ async def _run(args: argparse.Namespace, url: str | None, event_type: str, app: 
     result.receiver = {"rejected": len(st.rejected), "rejections": sorted({m for _, m in st.rejected})[:5],
                        "duplicates_seen": sum(1 for e in st.events if e.duplicate)}
     return result
+
+
+async def check_platform(domain: str, token: str | None, timeout: float) -> None:
+    """Before loading: ``domain`` answers the control API (``GET /_sim/state``) like a feishu-sim platform,
+    and takes the control token; otherwise one line (exit 2), not a run of refused requests."""
+    import httpx
+
+    domain = domain.rstrip("/")
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    try:
+        async with httpx.AsyncClient(timeout=timeout, trust_env=False) as client:
+            resp = await client.get(f"{domain}/_sim/state", headers=headers)
+    except httpx.HTTPError as exc:
+        raise TargetError(f"cannot reach platform {domain}: {exc or type(exc).__name__}") from None
+    if resp.status_code == 401:
+        raise ConfigError(f"platform {domain} refused the control token (--control-token or "
+                          "$FEISHU_SIM_CONTROL_TOKEN)")
+    try:
+        doc = resp.json()
+    except ValueError:
+        doc = None
+    if resp.status_code != 200 or not isinstance(doc, dict) or "counters" not in doc:
+        raise TargetError(f"{domain} is not a feishu-sim platform (GET /_sim/state: HTTP {resp.status_code}); "
+                          "for a webhook receiver give its URL instead of --platform")
 
 
 async def _drive(args: argparse.Namespace, plan: LoadPlan, *, embedded: bool) -> LoadResult:
@@ -195,17 +238,26 @@ async def _drive(args: argparse.Namespace, plan: LoadPlan, *, embedded: bool) ->
 
 
 def _finish(args: argparse.Namespace, result: LoadResult) -> int:
+    """Write the report files, then the summary (to stderr when a report goes to stdout). A report that
+    cannot be written costs only itself: the others and the summary are still written, then exit 2."""
     doc = result.to_json()
-    if args.report:
-        write_json(args.report, doc)
-    if args.csv:
-        write_csv(args.csv, result.aggregate.rows)
-    if args.html:
-        from simulator.load.report import write_atomic
-
-        write_atomic(args.html, html_report.render(doc))
+    failed: list[ConfigError] = []
+    writers: list[tuple[str | None, Callable[[], None]]] = [
+        (args.report, lambda: write_json(args.report, doc)),
+        (args.csv, lambda: write_csv(args.csv, result.aggregate.rows)),
+        (args.html, lambda: write_text(args.html, html_report.render(doc), "--html"))]
+    for path, write in writers:
+        if path:
+            try:
+                write()
+            except ConfigError as exc:
+                failed.append(exc)
+    out = sys.stderr if STDOUT in (args.report, args.csv, args.html) else sys.stdout
     for line in summary_lines(result):
-        print(line)
+        print(line, file=out)
+    out.flush()
+    if failed:
+        raise failed[0]
     return 0 if result.all_acked else 1
 
 
