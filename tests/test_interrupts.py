@@ -1,0 +1,137 @@
+"""Ctrl-C (SIGINT) and SIGTERM to a running ``feishu-sim``: what is left on stdout and on disk is valid and
+complete for what happened, the counts add up, and the exit code says it was interrupted."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import signal
+import subprocess
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from simulator.servers import ThreadedServer
+from tests.cli_proc import spawn_cli
+
+SUMMARY = "interrupted: "
+
+
+def flaky_app(delay_s: float) -> Starlette:
+    """Answers after ``delay_s``: 200 to odd requests, 500 to even ones (so ladders are running)."""
+    counter = itertools.count()
+
+    async def endpoint(request: Request) -> Response:
+        await request.body()
+        await asyncio.sleep(delay_s)
+        return JSONResponse({"msg": "ok"}, status_code=200 if next(counter) % 2 else 500)
+
+    return Starlette(routes=[Route("/{p:path}", endpoint, methods=["POST"])])
+
+
+def wait_until(check: Callable[[], bool], proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "nothing happened in time"
+        time.sleep(0.02)
+
+
+def line_count(path: Path) -> int:
+    return path.read_bytes().count(b"\n") if path.exists() else 0
+
+
+def interrupt(proc: subprocess.Popen[bytes], sig: int = signal.SIGINT) -> tuple[int, str, str]:
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=30)
+    return proc.returncode, (out or b"").decode(), (err or b"").decode()
+
+
+def transcript_rows(path: Path) -> list[dict[str, Any]]:
+    data = path.read_bytes()
+    assert data.endswith(b"\n")
+    return [json.loads(line) for line in data.splitlines()]
+
+
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_push_reports_what_was_judged(tmp_path: Path, sig: int, code: int) -> None:
+    transcript = tmp_path / "t.ndjson"
+    with ThreadedServer(flaky_app(0.01)) as srv:
+        proc = spawn_cli(["push", srv.url + "/hook", "--count", "100000", "-c", "4", "--retries", "2",
+                          "--time-scale", "0.01", "--transcript", str(transcript)], cwd=tmp_path)
+        wait_until(lambda: line_count(transcript) >= 40, proc)
+        rc, out, err = interrupt(proc, sig)
+    assert rc == code, err
+    assert "Traceback" not in err
+    summary = err.splitlines()[-1]
+    assert summary.startswith(SUMMARY), err
+    # "interrupted: A/T acked (K attempts, P pending) -> URL"
+    acked, total = (int(x) for x in summary.split()[1].split("/"))
+    attempts = int(summary.split("(")[1].split()[0])
+    pending = int(summary.split(", ")[-1].split()[0]) if "pending" in summary else 0
+    verdicts = out.splitlines()
+    assert all(v.split()[0] in ("acked", "exhausted") for v in verdicts), verdicts[:3]
+    assert len(verdicts) == total - pending  # one line per ended delivery, nothing lost on the way out
+    assert sum(v.startswith("acked") for v in verdicts) == acked
+    rows = transcript_rows(transcript)
+    kinds = Counter(r["kind"] for r in rows)
+    assert kinds["run"] == 1 and kinds["attempt"] == attempts
+    finals = Counter(r["final"] for r in rows if r["kind"] == "delivery")
+    assert sum(finals.values()) == total and finals["pending"] == pending and finals["acked"] == acked
+    assert pending > 0  # ladders were cut short: they are recorded as such, not dropped
+
+
+def test_push_json_on_interrupt(tmp_path: Path) -> None:
+    with ThreadedServer(flaky_app(0.02)) as srv:
+        proc = spawn_cli(["push", srv.url + "/hook", "--count", "100000", "-c", "2", "--json"], cwd=tmp_path)
+        time.sleep(2.0)
+        rc, out, err = interrupt(proc)
+    assert rc == 130 and "Traceback" not in err
+    doc = json.loads(out)
+    assert doc["interrupted"] is True
+    s = doc["summary"]
+    assert s["total"] == s["acked"] + s["exhausted"] + s["pending"] == len(doc["deliveries"]) > 0
+
+
+def test_generate_leaves_whole_lines(tmp_path: Path) -> None:
+    out_path = tmp_path / "events.ndjson"
+    with out_path.open("wb") as sink:
+        proc = spawn_cli(["generate", "--count", "1000000", "--seed", "1"], stdout=sink)
+        wait_until(lambda: out_path.stat().st_size > 200_000, proc)
+        rc, _, err = interrupt(proc)
+    assert rc == 130 and err == "feishu-sim: interrupted\n"
+    data = out_path.read_bytes()
+    assert data.endswith(b"\n")
+    events = [json.loads(line) for line in data.splitlines()]
+    assert len(events) > 50 and len({e["header"]["event_id"] for e in events}) == len(events)
+
+
+def test_replay_reports_what_was_judged(tmp_path: Path) -> None:
+    recorded = tmp_path / "rec.ndjson"
+    ids = [f"{i:032x}" for i in range(2000)]
+    header = {"event_type": "vc.meeting.share_ended_v1", "app_id": "cli_a1b2c3d4e5f60718", "token": "",
+              "create_time": "1772415000000", "tenant_key": "t"}
+    recorded.write_text("".join(json.dumps({"kind": "delivery", "event_id": i, "final": "acked",
+                                            "envelope": {"schema": "2.0", "header": {**header, "event_id": i},
+                                                         "event": {}}}) + "\n" for i in ids))
+    again = tmp_path / "again.ndjson"
+    with ThreadedServer(flaky_app(0.01)) as srv:
+        proc = spawn_cli(["replay", str(recorded), srv.url + "/hook", "--transcript", str(again)], cwd=tmp_path)
+        wait_until(lambda: line_count(again) >= 30, proc)
+        rc, out, err = interrupt(proc)
+    assert rc == 130 and "Traceback" not in err
+    summary = err.splitlines()[-1]
+    assert summary.startswith(SUMMARY)
+    total = int(summary.split()[1].split("/")[1])
+    assert len(out.splitlines()) == total
+    rows = transcript_rows(again)
+    assert sum(r["kind"] == "delivery" for r in rows) == total
