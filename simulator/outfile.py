@@ -32,7 +32,7 @@ def check_writable(path: str | os.PathLike[str] | None, what: str) -> None:
     except FileNotFoundError:
         parent = Path(os.path.realpath(p)).parent  # a dangling symlink creates its target
         if not parent.is_dir():
-            raise ConfigError(f"cannot write {what} {str(p)!r}: no directory {str(p.parent)!r}") from None
+            raise ConfigError(f"cannot write {what} {str(p)!r}: directory {str(p.parent)!r} does not exist") from None
         if not os.access(parent, os.W_OK | os.X_OK):
             raise ConfigError(f"cannot write {what} {str(p)!r}: directory {str(parent)!r} is not writable") from None
         return

@@ -178,7 +178,7 @@ def check_output_dir(path: str, what: str) -> None:
     if p.is_dir():
         raise ConfigError(f"{what} {path!r} is a directory")
     if not parent.is_dir():
-        raise ConfigError(f"cannot write {what} {path!r}: no directory {str(parent)!r}")
+        raise ConfigError(f"cannot write {what} {path!r}: directory {str(parent)!r} does not exist")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise ConfigError(f"cannot write {what} {path!r}: directory {str(parent)!r} is not writable")
 

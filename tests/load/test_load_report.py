@@ -81,7 +81,7 @@ def test_reports_go_where_the_path_points(tmp_path: Path) -> None:
 def test_check_writable(tmp_path: Path) -> None:
     check_writable(str(tmp_path / "ok.json"), "--report")
     check_writable(None, "--report")
-    with pytest.raises(ConfigError, match="no directory"):
+    with pytest.raises(ConfigError, match="does not exist"):
         check_writable(str(tmp_path / "missing" / "r.json"), "--report")
     with pytest.raises(ConfigError, match="is a directory"):
         check_writable(str(tmp_path), "--csv")
