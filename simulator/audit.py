@@ -1,7 +1,7 @@
 """``audit``: a security report card for a webhook receiver.
 
 Every case is one HTTP request an attacker (or a broken network) could send, built here without IO
-(``build_cases``), sent in order by ``run_audit``, and graded from the answer:
+(``CaseBuilder.build``), sent in order by ``run_audit``, and graded from the answer:
 
 * **PASS** -- the receiver did what a secure receiver does (refused a forged request, accepted the real
   one);
@@ -9,6 +9,9 @@ Every case is one HTTP request an attacker (or a broken network) could send, bui
   echoed a challenge whose token is wrong;
 * **ADVISORY** -- a hardening the official SDKs do not implement either (protocol §1.1: no timestamp
   window, no replay protection) or a property not observable from outside (duplicate processing).
+
+A type with a business dedupe key (``im.message.receive_v1``) also gets ``redelivered_message``
+(``audit_redelivery.py``): the same message under a new event_id, graded with the caller's ``handled`` probe.
 
 Grounds (protocol §1.3-1.6, semantics §1.5-1.7): with an encrypt key the official Python SDK checks the
 signature on every request except the challenge (500 on failure, also when the headers are missing),
@@ -25,11 +28,12 @@ from __future__ import annotations
 
 import base64
 import enum
+import inspect
 import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -40,9 +44,13 @@ from simulator.delivery.webhook import WebhookChannel
 from simulator.errors import ConfigError
 from simulator.generation.factory import EventFactory
 from simulator.rand import SimRandom
+from simulator.verdicts.ack import http_acked
 from simulator.verdicts.model import Attempt, Channel, Outcome
 from simulator.wire.envelope import challenge
 from simulator.wire.seal import SealedRequest, Sealer, canonical_json, sign
+
+if TYPE_CHECKING:
+    from simulator.audit_redelivery import HandledProbe
 
 STALE_AGE_S = 24 * 3600.0  # a day old: far outside any sane replay window
 OVERSIZED_BYTES = 2 * 1024 * 1024 + 1  # real events are a few KiB; the SDK frame limit is 1 MiB (protocol §2.7)
@@ -66,10 +74,17 @@ class Answer:
     body: str = ""
     detail: str = ""
     latency_ms: float = 0.0
+    handled: int | None = None  # what the ``handled`` probe said after this answer (None: no probe)
 
     @property
     def accepted(self) -> bool:
-        return self.status is not None and 200 <= self.status < 300
+        """Any 2xx: the receiver took the request (a FAIL for a forged one)."""
+        return self.status is not None and http_acked(self.status, accept_2xx=True)
+
+    @property
+    def acked(self) -> bool:
+        """What the platform counts as delivered (HTTP 200)."""
+        return self.status is not None and http_acked(self.status)
 
     @property
     def unreachable(self) -> bool:
@@ -93,6 +108,7 @@ class Case:
     body: bytes
     headers: dict[str, str]
     judge: Judge
+    key: str | None = None  # the business key the ``handled`` probe is asked about after the answer
 
 
 @dataclass
@@ -146,7 +162,7 @@ def _unless_silent(a: Answer, budget_s: float, answered: tuple[Grade, str]) -> t
 
 def must_accept(budget_s: float) -> Judge:
     def judge(a: Answer) -> tuple[Grade, str]:
-        if a.status == 200:
+        if a.acked:
             return Grade.PASS, f"accepted: HTTP 200 in {a.latency_ms:.1f} ms"
         if a.accepted:
             return Grade.FAIL, f"answered HTTP {a.status}: the platform counts only 200 as delivered and retries"
@@ -176,7 +192,7 @@ def advisory_if_accepted(advice: str, budget_s: float) -> Judge:
 
 def duplicate_judge(budget_s: float) -> Judge:
     def judge(a: Answer) -> tuple[Grade, str]:
-        if a.status == 200:
+        if a.acked:
             return Grade.ADVISORY, ("answered 200, as it must (anything else makes the platform retry); whether it "
                                     "processed the event twice is not visible from outside: dedupe on "
                                     "header.event_id (semantics §1.3)")
@@ -243,7 +259,7 @@ class CaseBuilder:
     def signed(self, body: bytes) -> dict[str, str]:
         """Valid signature headers for arbitrary bytes (isolates the check a case is about)."""
         ts = str(int(self.clock.now()))
-        nonce = str(self.rand.randint(100_000_000, 9_999_999_999))
+        nonce = str(self.rand.randint(C.NONCE_MIN, C.NONCE_MAX))
         return {"Content-Type": C.CONTENT_TYPE_JSON, C.HEADER_REQUEST_ID: self.rand.uuid(),
                 C.HEADER_TIMESTAMP: ts, C.HEADER_NONCE: nonce, C.HEADER_SIGNATURE: sign(ts, nonce, self.key, body)}
 
@@ -323,6 +339,10 @@ class CaseBuilder:
         cases.append(Case("duplicate_event_id", "an event_id seen before, sealed afresh (ADVISORY)", dup.body,
                           dup.headers, duplicate_judge(b)))
 
+        from simulator.audit_redelivery import redelivery_case  # it builds on this module
+
+        cases += redelivery_case(self, json.loads(_plaintext_of(self, valid.body)))
+
         after = self.seal(self.event())
         cases.append(Case("still_accepting", "a valid event is still accepted after the bad requests", after.body,
                           after.headers, must_accept(b)))
@@ -350,23 +370,25 @@ def _oversized(rand: SimRandom, size: int) -> bytes:
 # -- sending -----------------------------------------------------------------------------------------
 async def run_audit(url: str, app: AppProfile, *, event_type: str = C.DEFAULT_EVENT_TYPE, seed: int | None = None,
                     budget: Budget | None = None, clock: Clock | None = None,
-                    transport: httpx.AsyncBaseTransport | None = None) -> Report:
-    """Send every case to ``url`` in order and grade the answers."""
+                    transport: httpx.AsyncBaseTransport | None = None,
+                    handled: HandledProbe | None = None) -> Report:
+    """Send every case to ``url`` in order and grade the answers. ``handled(key)`` -- how many times the
+    receiver handled the event with that business key -- lets the redelivery case see double handling."""
     budget = budget or Budget()
     rand = SimRandom(seed)
     builder = CaseBuilder(app, rand=rand, clock=clock or SystemClock(), event_type=event_type,
                           budget_s=budget.total_s)
     cases = builder.build()
-    channel = WebhookChannel(url, builder.sealer, budget=budget, transport=transport)
     report = Report(url)
-    try:
+    async with WebhookChannel(url, builder.sealer, budget=budget, transport=transport) as channel:
         for case in cases:
             att = Attempt(event_id="", event_type=event_type, attempt=1, channel=Channel.WEBHOOK,
                           outcome=Outcome.CONNECTION_ERROR, sent_at=time.time(), latency_ms=0.0, target=url)
             att = await channel.send(case.body, case.headers, att)
             answer = Answer(att.outcome, att.status, att.response_body, att.detail, att.latency_ms)
+            if case.key is not None and handled is not None:
+                count = handled(case.key)
+                answer.handled = int(await count if inspect.isawaitable(count) else count)
             grade, reason = case.judge(answer)
             report.results.append(CaseResult(case.name, case.title, grade, reason, att.status, att.latency_ms))
-    finally:
-        await channel.aclose()
     return report

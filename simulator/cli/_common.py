@@ -10,6 +10,7 @@ from typing import Any, NoReturn
 
 from simulator import constants as C
 from simulator.config import AppProfile, Budget, RetryPolicy, SimConfig
+from simulator.durations import parse_duration
 from simulator.engine.faults import FaultSpec
 from simulator.errors import ConfigError, UsageError
 from simulator.generation.overrides import parse_assignments
@@ -75,11 +76,12 @@ def finite_float(text: str) -> float:
     return value
 
 
-def positive_float(text: str) -> float:
-    value = finite_float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
-    return value
+def positive_duration(text: str) -> float:
+    """Seconds > 0, in the one duration grammar (``simulator.durations``: ``3``, ``500ms``, ``1m30s``...)."""
+    try:
+        return parse_duration(text, what="duration", positive=True)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def non_negative_float(text: str) -> float:
@@ -109,8 +111,19 @@ def add_app_options(p: argparse.ArgumentParser, *, keys: bool = True) -> None:
 
 
 def add_locale_option(g: argparse._ActionsContainer) -> None:
-    g.add_argument("--locale", default="zh_CN",
-                   help="Faker locale for names and topics: zh_CN (default), en_US, ja_JP, ... (any Faker locale)")
+    g.add_argument("--locale", default=C.DEFAULT_LOCALE,
+                   help=f"Faker locale for names and topics: {C.DEFAULT_LOCALE} (default), en_US, ja_JP, ... "
+                        "(any Faker locale)")
+
+
+def add_budget_options(g: argparse._ActionsContainer, *, connect: bool = True) -> None:
+    """``--timeout`` (and ``--connect-timeout``): the webhook budget, in the one duration grammar."""
+    g.add_argument("--timeout", type=positive_duration, default=C.WEBHOOK_TOTAL_BUDGET_S,
+                   help=f"budget per request: seconds, or a duration such as 500ms "
+                        f"(default {C.WEBHOOK_TOTAL_BUDGET_S:g})")
+    if connect:
+        g.add_argument("--connect-timeout", type=positive_duration, default=C.WEBHOOK_CONNECT_BUDGET_S,
+                       help=f"TCP connect budget (default {C.WEBHOOK_CONNECT_BUDGET_S:g})")
 
 
 def add_generation_options(p: argparse.ArgumentParser) -> None:
@@ -143,7 +156,7 @@ def sim_config(args: argparse.Namespace, **extra: Any) -> SimConfig:
     values: dict[str, Any] = {
         "app": app_profile(args),
         "seed": getattr(args, "seed", None),
-        "locale": getattr(args, "locale", "zh_CN"),
+        "locale": getattr(args, "locale", C.DEFAULT_LOCALE),
         "validate": not getattr(args, "no_validate", False),
         "validate_all": getattr(args, "validate_all", False),
         "accept_2xx": getattr(args, "accept_2xx", False),

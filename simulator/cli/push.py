@@ -16,10 +16,10 @@ from simulator import constants as C
 from simulator.cli._common import (
     Parser,
     add_app_options,
+    add_budget_options,
     add_generation_options,
     eprint,
     overrides,
-    positive_float,
     positive_int,
     sim_config,
     time_scale,
@@ -40,10 +40,7 @@ from simulator.verdicts.transcript import TranscriptWriter
 def add_delivery_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("delivery")
     g.add_argument("--concurrency", "-c", type=positive_int, default=1, help="events in flight at once (default 1)")
-    g.add_argument("--timeout", type=positive_float, default=C.WEBHOOK_TOTAL_BUDGET_S,
-                   help="total budget per request in seconds (default 3)")
-    g.add_argument("--connect-timeout", type=positive_float, default=C.WEBHOOK_CONNECT_BUDGET_S,
-                   help="TCP connect budget in seconds (default 2)")
+    add_budget_options(g)
     g.add_argument("--accept-2xx", action="store_true", help="count any 2xx as acked (the platform wants 200)")
     g.add_argument("--retries", default=None, metavar="feishu|none|N",
                    help="retry ladder: feishu (15 s, 5 min, 1 h, 6 h), none (default: one attempt per event), "
@@ -118,14 +115,6 @@ async def probe(url: str, timeout: float = C.WEBHOOK_CONNECT_BUDGET_S) -> None:
         await writer.wait_closed()
 
 
-def delivery_json(d: Delivery) -> dict[str, Any]:
-    return {"event_id": d.event_id, "event_type": d.event_type, "final": str(d.final), "origin": d.origin,
-            "duplicate_of": d.duplicate_of, "acked_at_attempt": d.acked_at_attempt,
-            "attempts": [{"attempt": a.attempt, "outcome": str(a.outcome), "status": a.status,
-                          "sent_at": a.sent_at, "latency_ms": round(a.latency_ms, 3), "detail": a.detail}
-                         for a in d.attempts]}
-
-
 class Verdicts:
     """Prints each delivery's verdict line as it ends (text mode) and the summary at the end, also when
     the run is interrupted or fails half-way."""
@@ -149,7 +138,7 @@ class Verdicts:
                 doc["interrupted"] = True
             if sim.deliveries.dropped:
                 doc["deliveries_dropped"] = sim.deliveries.dropped  # the newest --keep-deliveries are listed
-            doc["deliveries"] = [delivery_json(d) for d in sim.deliveries]
+            doc["deliveries"] = [d.to_json() for d in sim.deliveries]
             print(json.dumps(doc, ensure_ascii=False, indent=2), flush=True)
             return
         sys.stdout.flush()
@@ -206,7 +195,7 @@ async def deliver_all(args: argparse.Namespace, url: str | None, sim: Simulator,
             receiver = ReferenceReceiver(encrypt_key=config.app.encrypt_key,
                                          verification_token=config.app.verification_token)
             async with serving(receiver.app()) as base:
-                target = base + "/webhook/event"
+                target = base + C.DEFAULT_WEBHOOK_PATH
                 if transcript is not None:
                     transcript.run(run_info(args, config, sim, target, **info))
                 eprint(f"no URL given: pushing to the built-in reference receiver at {target}")
@@ -301,8 +290,5 @@ async def _run(args: argparse.Namespace, url: str | None, event_type: str, ov: d
 
 
 async def _push(sim: Simulator, url: str, envelopes: Iterable[dict[str, Any]], concurrency: int) -> None:
-    channel = sim.webhook(url)
-    try:
+    async with sim.webhook(url) as channel:
         await sim.stream(channel, envelopes, concurrency=concurrency)
-    finally:
-        await channel.aclose()

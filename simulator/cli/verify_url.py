@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 from simulator import constants as C
-from simulator.cli._common import Parser, add_app_options, app_profile, positive_float, seed_int
+from simulator.cli._common import Parser, add_app_options, app_profile, positive_duration, seed_int
 from simulator.cli.push import probe
 from simulator.delivery.webhook import check_url
 from simulator.rand import SimRandom
@@ -22,9 +22,9 @@ def add_parser(sub: Any) -> None:
                                            "and the 1 s budget.")
     p.add_argument("url", metavar="URL")
     p.add_argument("--seed", type=seed_int, default=None, help="seed for the challenge value, nonce and IV")
-    p.add_argument("--timeout", type=positive_float, default=C.WEBHOOK_TOTAL_BUDGET_S,
-                   help=f"how long to wait for an answer in seconds (default {C.WEBHOOK_TOTAL_BUDGET_S:g}; the "
-                        f"check still wants one within {C.CHALLENGE_BUDGET_S:g} s)")
+    p.add_argument("--timeout", type=positive_duration, default=C.WEBHOOK_TOTAL_BUDGET_S,
+                   help=f"how long to wait for an answer: seconds, or a duration such as 500ms (default "
+                        f"{C.WEBHOOK_TOTAL_BUDGET_S:g}; the check still wants one within {C.CHALLENGE_BUDGET_S:g} s)")
     p.add_argument("--json", action="store_true", help="print the checks as JSON")
     add_app_options(p)
     p.set_defaults(func=run)

@@ -11,49 +11,46 @@ import asyncio
 import ipaddress
 import socket
 import time
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
 
 from simulator.config import Budget
-from simulator.errors import TargetError
+from simulator.errors import ConfigError
+from simulator.verdicts.ack import judge_status
 from simulator.verdicts.model import Attempt, Channel, Outcome
 from simulator.wire.envelope import event_id_of, event_type_of
 from simulator.wire.seal import Sealer
 
 BODY_EXCERPT = 300
 
+_Channel = TypeVar("_Channel", bound="WebhookChannel")
+
 
 def check_url(url: str) -> str:
-    """``url`` if it is an http(s) URL with a host and a valid port; ``TargetError`` (one line) if not."""
+    """``url`` if it is an http(s) URL with a host and a valid port; ``ConfigError`` (one line) if not."""
     try:
         parts = urlsplit(url)
         host = parts.hostname
     except ValueError as exc:  # e.g. an unclosed or invalid [IPv6] literal
-        raise TargetError(f"invalid URL {url!r}: {exc}") from None
+        raise ConfigError(f"invalid URL {url!r}: {exc}") from None
     if parts.scheme not in ("http", "https") or not parts.netloc or not host:
-        raise TargetError(f"invalid URL {url!r}: expected http(s)://host[:port]/path")
+        raise ConfigError(f"invalid URL {url!r}: expected http(s)://host[:port]/path")
     try:
         _ = parts.port
     except ValueError:
-        raise TargetError(f"invalid URL {url!r}: bad port") from None
+        raise ConfigError(f"invalid URL {url!r}: bad port") from None
     if parts.netloc.rsplit("@", 1)[-1].startswith("["):
         try:
             ipaddress.IPv6Address(host.split("%", 1)[0])
         except ValueError:
-            raise TargetError(f"invalid URL {url!r}: {host!r} is not an IPv6 address") from None
+            raise ConfigError(f"invalid URL {url!r}: {host!r} is not an IPv6 address") from None
     try:
         host.encode("idna")
     except UnicodeError:
-        raise TargetError(f"invalid URL {url!r}: {host!r} is not a valid host name") from None
+        raise ConfigError(f"invalid URL {url!r}: {host!r} is not a valid host name") from None
     return url
-
-
-def judge_status(status: int, *, accept_2xx: bool) -> Outcome:
-    if status == 200 or (accept_2xx and 200 <= status < 300):
-        return Outcome.ACKED
-    return Outcome.REJECTED
 
 
 def excerpt(data: bytes | str, limit: int = BODY_EXCERPT) -> str:
@@ -62,6 +59,9 @@ def excerpt(data: bytes | str, limit: int = BODY_EXCERPT) -> str:
 
 
 class WebhookChannel:
+    """Delivers to ``url`` over HTTP, one attempt per call. An async context manager: ``async with``
+    closes the HTTP client it made (an injected ``client`` stays its owner's)."""
+
     channel = Channel.WEBHOOK
     late_answer_hint = ""  # appended to the detail of an answer judged late (subclasses know why)
 
@@ -132,3 +132,9 @@ class WebhookChannel:
     async def aclose(self) -> None:
         if self._own_client:
             await self.client.aclose()
+
+    async def __aenter__(self: _Channel) -> _Channel:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()

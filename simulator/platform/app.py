@@ -30,27 +30,19 @@ from simulator import constants as C
 from simulator.errors import ConfigError, SimulatorError, UsageError
 from simulator.generation.overrides import parse_assignments
 from simulator.platform.core import Platform
+from simulator.platform.openapi.mount import mounted_routes, openapi_for
+from simulator.platform.openapi.state import OpenApiState
 from simulator.platform.session import PongConfig
 from simulator.platform.state import WS_PATH, Rejection
 from simulator.verdicts.model import Delivery, Summary
 
 log = logging.getLogger("simulator.platform")
 
-CONTROL_PREFIX = "/_sim"
-
-
-def delivery_json(d: Delivery) -> dict[str, Any]:
-    return {
-        "event_id": d.event_id, "event_type": d.event_type, "final": str(d.final),
-        "acked_at_attempt": d.acked_at_attempt, "summary": d.summary_line(),
-        "attempts": [{"attempt": a.attempt, "outcome": str(a.outcome), "status": a.status,
-                      "latency_ms": round(a.latency_ms, 3), "detail": a.detail, "target": a.target,
-                      "sent_at": a.sent_at, "extra": a.extra} for a in d.attempts],
-    }
+CONTROL_PREFIX = C.CONTROL_PREFIX
 
 
 def push_result_json(deliveries: list[Delivery]) -> dict[str, Any]:
-    return {"summary": Summary.of(deliveries).to_json(), "deliveries": [delivery_json(d) for d in deliveries]}
+    return {"summary": Summary.of(deliveries).to_json(), "deliveries": [d.to_json() for d in deliveries]}
 
 
 def verdict_of(d: Delivery) -> str:
@@ -67,8 +59,10 @@ def batch_result_json(deliveries: list[Delivery]) -> dict[str, Any]:
     return {"count": len(verdicts), "acked": verdicts.count("acked"), "verdicts": verdicts}
 
 
-def create_app(platform: Platform, *, control_token: str | None = None) -> Starlette:
-    """The ASGI app for ``platform``. ``control_token``: required on ``/_sim/`` requests when set."""
+def create_app(platform: Platform, *, control_token: str | None = None,
+               openapi: OpenApiState | None = None) -> Starlette:
+    """The ASGI app for ``platform``. ``control_token``: required on ``/_sim/`` requests when set. ``openapi``:
+    the mock OpenAPI's state (``app.state.openapi``; by default one for ``platform``)."""
 
     async def endpoint(request: Request) -> Response:
         body = await request.body()
@@ -213,8 +207,12 @@ def create_app(platform: Platform, *, control_token: str | None = None) -> Starl
         Route(f"{CONTROL_PREFIX}/config", control(config), methods=["GET", "POST"]),
         Route(f"{CONTROL_PREFIX}/clear", control(clear), methods=["POST"]),
     ]
+    # The bot's OpenAPI on the same origin, and its control routes under /_sim/openapi (simulator/platform/openapi).
+    openapi = openapi or openapi_for(platform)
+    routes += mounted_routes(openapi, authorised)
     app = Starlette(routes=routes)
     app.state.platform = platform
+    app.state.openapi = openapi
     return app
 
 
@@ -229,5 +227,5 @@ def _opt_int(body: dict[str, Any], key: str) -> int | None:
     return None if body.get(key) is None else _int(body, key, 0)
 
 
-__all__ = ["CONTROL_PREFIX", "PongConfig", "batch_result_json", "create_app", "delivery_json",
+__all__ = ["CONTROL_PREFIX", "PongConfig", "batch_result_json", "create_app",
            "push_result_json", "verdict_of"]

@@ -1,17 +1,19 @@
 """The event catalogue: a registry of ``EventSpec`` by event type.
 
-Adding an event type = a JSON Schema in ``schemas/<family>/<event_type>.schema.json`` plus a generator in
-the family's package under ``simulator/generation/families/``, which registers its ``EventSpec`` when
-imported (``_template.py`` is an annotated example; docs/catalogue.md walks through it). Duplicate
-registrations fail at import.
+Event families (``simulator.generation.families``) register their types when imported, and the catalogue
+imports every family on first use. Adding an event type = a JSON Schema in
+``schemas/<family>/<event_type>.schema.json`` (copy ``schemas/_template.schema.json``) plus a generator
+in the family's package (copy ``_template.py``). A duplicate registration is a ``UsageError``; an unknown
+type is an ``UnknownEventType`` naming the closest registered ones.
 """
 
 from __future__ import annotations
 
 import importlib
 import pkgutil
+from typing import Any
 
-from simulator.errors import UnknownEventType
+from simulator.errors import UnknownEventType, UsageError
 from simulator.generation.catalog._base import EventSpec, GenContext, Generator
 
 _REGISTRY: dict[str, EventSpec] = {}
@@ -19,7 +21,7 @@ _REGISTRY: dict[str, EventSpec] = {}
 
 def register(spec: EventSpec) -> EventSpec:
     if spec.event_type in _REGISTRY:
-        raise RuntimeError(f"event type {spec.event_type} registered twice")
+        raise UsageError(f"event type {spec.event_type} registered twice")
     _REGISTRY[spec.event_type] = spec
     return spec
 
@@ -29,7 +31,25 @@ def get(event_type: str) -> EventSpec:
     try:
         return _REGISTRY[event_type]
     except KeyError:
-        raise UnknownEventType(event_type) from None
+        raise UnknownEventType(event_type, _REGISTRY) from None
+
+
+def business_key(envelope: dict[str, Any]) -> str | None:
+    """``<event_type>:<key>`` when the envelope's type names a business dedupe key (``EventSpec.dedupe_key``,
+    e.g. the message_id of ``im.message.receive_v1``), else None. A redelivery can carry a new event_id
+    but keeps this key (docs/semantics.md#dedupe-and-event_id-reuse); so does nothing else."""
+    header = envelope.get("header")
+    event_type = header.get("event_type") if isinstance(header, dict) else None
+    if not isinstance(event_type, str):
+        return None
+    _load()
+    spec = _REGISTRY.get(event_type)
+    if spec is None or spec.dedupe_key is None:
+        return None
+    try:
+        return f"{event_type}:{spec.dedupe_key(envelope['event'])}"
+    except (KeyError, TypeError):
+        return None
 
 
 def event_types() -> list[str]:
@@ -53,4 +73,4 @@ def _load() -> None:
                 importlib.import_module(f"{families.__name__}.{info.name}")
 
 
-__all__ = ["EventSpec", "GenContext", "Generator", "event_types", "get", "register"]
+__all__ = ["EventSpec", "GenContext", "Generator", "business_key", "event_types", "get", "register"]
