@@ -9,6 +9,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import IO
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -33,9 +34,33 @@ def run_cli(args: Sequence[str], *, cwd: Path | None = None, env: dict[str, str]
 
 
 def spawn_cli(args: Sequence[str], *, cwd: Path | None = None, env: dict[str, str] | None = None,
-              stdout: int | None = subprocess.PIPE) -> subprocess.Popen[bytes]:
+              stdout: int | IO[bytes] | None = subprocess.PIPE, group: bool = False) -> subprocess.Popen[bytes]:
+    """``group``: in a process group of its own, so that ``os.killpg`` reaches it and its children, as a
+    terminal's Ctrl-C does."""
     return subprocess.Popen(cli_argv(args), cwd=cwd, env=env or cli_env(), stdout=stdout,
-                            stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+                            stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, start_new_session=group)
+
+
+def children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (Linux /proc)."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                out.append(int(entry.name))
+    return out
+
+
+def alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has exited
 
 
 def free_port() -> int:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import os
 import signal
 import subprocess
 import time
@@ -21,7 +22,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from simulator.servers import ThreadedServer
-from tests.cli_proc import spawn_cli
+from tests.cli_proc import alive, children, spawn_cli
 
 SUMMARY = "interrupted: "
 
@@ -135,3 +136,81 @@ def test_replay_reports_what_was_judged(tmp_path: Path) -> None:
     assert len(out.splitlines()) == total
     rows = transcript_rows(again)
     assert sum(r["kind"] == "delivery" for r in rows) == total
+
+
+def counting_app(delay_s: float) -> tuple[Starlette, list[int]]:
+    seen = [0]
+
+    async def endpoint(request: Request) -> Response:
+        await request.body()
+        seen[0] += 1
+        await asyncio.sleep(delay_s)
+        return JSONResponse({"msg": "ok"})
+
+    return Starlette(routes=[Route("/{p:path}", endpoint, methods=["POST"])]), seen
+
+
+def check_load_report(path: Path) -> dict[str, Any]:
+    doc: dict[str, Any] = json.loads(path.read_text())
+    c = doc["counts"]
+    assert doc["interrupted"] is True
+    assert c["sent"] == c["acked"] + c["non_200"] + c["timeout"] + c["error"] > 0, c
+    assert c["sent"] + c["unsent"] + c["cancelled"] == doc["scheduled"], c
+    assert c["cancelled"] > 0
+    assert sum(row["sent"] for row in doc["seconds"]) == c["sent"]
+    return doc
+
+
+def test_load_with_the_built_in_receiver(tmp_path: Path) -> None:
+    """Ctrl-C: sending stops, the requests in flight are waited for, every report is written, exit 130."""
+    proc = spawn_cli(["load", "--rate", "100", "--duration", "60s", "-c", "4", "--report", "r.json",
+                      "--csv", "r.csv"], cwd=tmp_path)
+    time.sleep(3.0)
+    rc, out, err = interrupt(proc)
+    assert rc == 130, err
+    assert "Traceback" not in err and err == "", err
+    assert out.startswith("interrupted after ")
+    doc = check_load_report(tmp_path / "r.json")
+    rows = (tmp_path / "r.csv").read_text().splitlines()
+    assert rows[0].startswith("second,sent") and len(rows) == len(doc["seconds"]) + 1
+
+
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_load_with_two_workers(tmp_path: Path, sig: int, code: int) -> None:
+    """The signal reaches the whole process group, as a terminal's Ctrl-C does: the workers stop when the
+    parent says so, their last seconds are merged, and none of them outlives the run."""
+    app, seen = counting_app(0.01)
+    with ThreadedServer(app) as srv:
+        proc = spawn_cli(["load", srv.url + "/hook", "--rate", "200", "--duration", "60s", "--workers", "2",
+                          "-c", "4", "--report", "r.json"], cwd=tmp_path, group=True)
+        wait_until(lambda: seen[0] >= 100, proc, timeout=60)
+        workers = children(proc.pid)
+        os.killpg(proc.pid, sig)
+        _out, err = proc.communicate(timeout=30)
+        after = seen[0]
+        time.sleep(0.5)
+        assert seen[0] == after  # nothing sends any more
+    assert proc.returncode == code, err
+    assert b"Traceback" not in err
+    doc = check_load_report(tmp_path / "r.json")
+    assert doc["workers"] == 2 and doc["counts"]["sent"] == after
+    assert workers and not any(alive(pid) for pid in workers)
+
+
+def test_load_workers_die_with_a_killed_parent(tmp_path: Path) -> None:
+    """SIGKILL leaves the parent no say: its workers notice it is gone and stop sending at once."""
+    app, seen = counting_app(0.0)
+    with ThreadedServer(app) as srv:
+        proc = spawn_cli(["load", srv.url + "/hook", "--rate", "200", "--duration", "60s", "--workers", "2",
+                          "-c", "4"], cwd=tmp_path)
+        wait_until(lambda: seen[0] >= 100, proc, timeout=60)
+        workers = children(proc.pid)
+        proc.kill()
+        proc.communicate(timeout=10)
+        deadline = time.monotonic() + 5
+        while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert workers and not any(alive(pid) for pid in workers)
+        after = seen[0]
+        time.sleep(0.5)
+        assert seen[0] == after

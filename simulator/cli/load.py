@@ -20,6 +20,7 @@ from simulator.cli._common import (
     positive_int,
     seed_int,
 )
+from simulator.cli._interrupt import Stop, run_interruptible
 from simulator.cli._scenario import REPEAT_AT_RATE, add_scenario_options, list_scenarios, load_scenario
 from simulator.cli.push import probe, split_positionals
 from simulator.config import AppProfile, Budget
@@ -150,16 +151,21 @@ def run(args: argparse.Namespace) -> int:
         keys = SimRandom(args.seed).fork("load-keys")
         app = AppProfile(app_id=app.app_id, tenant_key=app.tenant_key, encrypt_key=keys.alnum(32),
                          verification_token=app.verification_token or keys.alnum(32))
-    loop = new_event_loop()
-    try:
-        result = loop.run_until_complete(_run(args, url, event_type, app, schedule))
-    finally:
-        loop.close()
-    return _finish(args, result)
+    stopped: list[Stop] = []
+
+    async def main(stop: Stop) -> LoadResult:
+        stopped.append(stop)
+        return await _run(args, url, event_type, app, schedule, stop)
+
+    result = run_interruptible(main, new_event_loop)
+    code = _finish(args, result)
+    return stopped[0].exit_code if result.interrupted else code
 
 
 async def _run(args: argparse.Namespace, url: str | None, event_type: str, app: AppProfile,
-               schedule: Schedule) -> LoadResult:
+               schedule: Schedule, stop: Stop) -> LoadResult:
+    """The run; on ``stop`` (Ctrl-C, SIGTERM) nothing more is sent, the requests in flight finish (within the
+    budget) and the result covers what happened, marked interrupted."""
     from simulator.receiver import ReferenceReceiver
     from simulator.servers import serving
 
@@ -167,18 +173,18 @@ async def _run(args: argparse.Namespace, url: str | None, event_type: str, app: 
         await probe(args.platform, args.connect_timeout)
         await check_platform(args.platform, args.control_token or os.environ.get("FEISHU_SIM_CONTROL_TOKEN"),
                              args.timeout)
-        return await _drive(args, build_plan(args, args.platform, event_type, app, schedule), embedded=False)
+        return await _drive(args, build_plan(args, args.platform, event_type, app, schedule), stop, embedded=False)
     if url is not None:
         await probe(url, args.connect_timeout)
         if app.encrypt_key is None:
             eprint("feishu-sim: no --encrypt-key (or $FEISHU_ENCRYPT_KEY): events are sent in plaintext, unsigned")
-        return await _drive(args, build_plan(args, url, event_type, app, schedule), embedded=False)
+        return await _drive(args, build_plan(args, url, event_type, app, schedule), stop, embedded=False)
     receiver = ReferenceReceiver(encrypt_key=app.encrypt_key, verification_token=app.verification_token)
     async with serving(receiver.app()) as base:
         target = base + C.DEFAULT_WEBHOOK_PATH
         if not args.quiet and sys.stderr.isatty():
             eprint(f"no URL given: loading the built-in reference receiver at {target}")
-        result = await _drive(args, build_plan(args, target, event_type, app, schedule), embedded=True)
+        result = await _drive(args, build_plan(args, target, event_type, app, schedule), stop, embedded=True)
     st = receiver.state
     result.receiver = {"rejected": len(st.rejected), "rejections": sorted({m for _, m in st.rejected})[:5],
                        "duplicates_seen": sum(1 for e in st.events if e.duplicate)}
@@ -209,7 +215,7 @@ async def check_platform(domain: str, token: str | None, timeout: float) -> None
                           "for a webhook receiver give its URL instead of --platform")
 
 
-async def _drive(args: argparse.Namespace, plan: LoadPlan, *, embedded: bool) -> LoadResult:
+async def _drive(args: argparse.Namespace, plan: LoadPlan, stop: Stop, *, embedded: bool) -> LoadResult:
     show = not args.quiet and sys.stderr.isatty()
     started = time.time()
     t_start = time.perf_counter()
@@ -226,14 +232,14 @@ async def _drive(args: argparse.Namespace, plan: LoadPlan, *, embedded: bool) ->
 
     try:
         if args.workers > 1:
-            agg, stats = await run_workers(plan, args.workers, on_interval)
+            agg, stats = await run_workers(plan, args.workers, on_interval, stop=stop.event)
         else:
-            agg, stats = await run_in_process(plan, on_interval)
+            agg, stats = await run_in_process(plan, on_interval, stop=stop.event)
     finally:
         if show:
             sys.stderr.write("\n")
     return LoadResult(plan=plan, aggregate=agg, workers=stats, target=plan.url, embedded_receiver=embedded,
-                      started_at=started, elapsed_s=time.perf_counter() - t_start)
+                      started_at=started, elapsed_s=time.perf_counter() - t_start, interrupted=stop.requested)
 
 
 def _finish(args: argparse.Namespace, result: LoadResult) -> int:

@@ -4,7 +4,9 @@ Verdicts follow ``simulator.verdicts.model``: ``acked`` (HTTP 200, or any 2xx wi
 ``non_200`` (the receiver answered something else; counted by status), ``timeout`` (no complete answer
 within the budget; recorded in the histogram *at* the budget, a lower bound, so the tail is not hidden),
 ``error`` (connect refused, reset, broken response; counted by kind). ``unsent`` are requests the
-schedule asked for that could not be sent before the end (every connection stuck). Latency is measured
+schedule asked for that could not be sent before the end (every connection stuck); ``cancelled`` those it
+had not sent yet when the run was interrupted, so ``sent + unsent + cancelled`` is the schedule's total and
+``sent = acked + non_200 + timeout + error`` always. Latency is measured
 from each request's *intended* send time (the schedule's), so queueing in the generator or on a slow
 connection is counted -- the coordinated-omission correction of wrk2 and vegeta.
 """
@@ -18,6 +20,7 @@ from typing import Any
 from simulator.load.histogram import LatencyHistogram
 
 MAX_SAMPLES = 5  # non-200 / error examples kept for the report (bounded)
+COUNTERS = ("sent", "acked", "within_budget", "non_200", "timeout", "error", "unsent", "cancelled")
 
 
 @dataclass
@@ -29,6 +32,7 @@ class Counts:
     timeout: int = 0
     error: int = 0
     unsent: int = 0
+    cancelled: int = 0
     statuses: Counter[str] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)
     samples: list[str] = field(default_factory=list)
@@ -38,7 +42,7 @@ class Counts:
         return self.acked + self.non_200 + self.timeout + self.error
 
     def add(self, other: Counts) -> None:
-        for name in ("sent", "acked", "within_budget", "non_200", "timeout", "error", "unsent"):
+        for name in COUNTERS:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.statuses.update(other.statuses)
         self.errors.update(other.errors)
@@ -49,13 +53,14 @@ class Counts:
     def to_json(self) -> dict[str, Any]:
         return {"sent": self.sent, "acked": self.acked, "within_budget": self.within_budget,
                 "non_200": self.non_200, "timeout": self.timeout, "error": self.error, "unsent": self.unsent,
-                "statuses": dict(sorted(self.statuses.items())), "errors": dict(sorted(self.errors.items())),
+                "cancelled": self.cancelled, "statuses": dict(sorted(self.statuses.items())),
+                "errors": dict(sorted(self.errors.items())),
                 "samples": list(self.samples)}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Counts:
         c = cls()
-        for name in ("sent", "acked", "within_budget", "non_200", "timeout", "error", "unsent"):
+        for name in COUNTERS:
             setattr(c, name, int(data.get(name, 0)))
         c.statuses.update(data.get("statuses", {}))
         c.errors.update(data.get("errors", {}))
@@ -130,6 +135,9 @@ class Recorder:
 
     def unsent(self, n: int) -> None:
         self.interval.unsent += n
+
+    def cancelled(self, n: int) -> None:
+        self.interval.cancelled += n
 
     # -- per second ------------------------------------------------------------------------------------
     def roll(self) -> Interval:

@@ -30,6 +30,7 @@ class LoadResult:
     started_at: float = 0.0  # epoch seconds
     elapsed_s: float = 0.0
     receiver: dict[str, Any] = field(default_factory=dict)
+    interrupted: bool = False  # stopped early (Ctrl-C, SIGTERM): the rest of the schedule is ``cancelled``
 
     @property
     def scheduled(self) -> int:
@@ -37,7 +38,11 @@ class LoadResult:
 
     @property
     def achieved_rate(self) -> float:
-        return self.aggregate.total.sent / self.plan.schedule.duration
+        """Requests sent per second of the schedule (of the run so far, when it was interrupted)."""
+        span = self.plan.schedule.duration
+        if self.interrupted and self.elapsed_s > 0:
+            span = min(span, self.elapsed_s)
+        return self.aggregate.total.sent / span if span > 0 else 0.0
 
     @property
     def within_budget_share(self) -> float:
@@ -69,6 +74,7 @@ class LoadResult:
             "schedule": plan.schedule.to_json(),
             "started_at": self.started_at,
             "elapsed_s": round(self.elapsed_s, 3),
+            "interrupted": self.interrupted,
             "scheduled": self.scheduled,
             "achieved_rate": round(self.achieved_rate, 3),
             "within_budget_share": round(self.within_budget_share, 6),
@@ -88,14 +94,16 @@ def summary_lines(result: LoadResult) -> list[str]:
     t = result.aggregate.total
     h = result.aggregate.hist
     pct = h.percentiles_ms()
-    lines = [
+    lines = [f"interrupted after {result.elapsed_s:.1f} s: nothing sent since, {t.cancelled:,} requests of the "
+             "schedule cancelled; the figures cover what happened"] if result.interrupted else []
+    lines += [
         f"target      {result.target}{'  (built-in reference receiver)' if result.embedded_receiver else ''}"
         f"{'  (long-connection platform: one push per request)' if result.plan.platform else ''}",
         f"schedule    {result.plan.schedule.describe()}, {result.plan.connections} connections, "
         f"{len(result.workers)} process{'es' if len(result.workers) > 1 else ''}",
         f"requests    {t.sent:,} sent of {result.scheduled:,} scheduled, achieved {result.achieved_rate:,.1f}/s",
         f"verdicts    acked {t.acked:,}  non-200 {t.non_200:,}  timeout {t.timeout:,}  error {t.error:,}"
-        f"  unsent {t.unsent:,}",
+        f"  unsent {t.unsent:,}" + (f"  cancelled {t.cancelled:,}" if t.cancelled else ""),
         f"budget      {result.within_budget_share * 100:.2f}% acked within {result.plan.budget.total_s:g} s",
         "latency     " + "  ".join(f"{k} {v:.2f}" for k, v in pct.items()) + " ms (from intended send time)",
     ]

@@ -10,9 +10,11 @@ parent as counters + an encoded HDR histogram, which the parent merges.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import multiprocessing as mp
-import queue as queue_mod
+import os
+import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,6 +30,7 @@ from simulator.load.http import HttpConnection, Target, connect, describe_os_err
 from simulator.load.openloop import OpenLoop
 from simulator.load.recorder import Aggregate, Counts, Interval, Recorder
 from simulator.load.schedule import Schedule
+from simulator.load.stopping import GO_POLL_S, Inbox, on_event, sigint_ignored, watch_parent
 from simulator.loops import loop_name, new_event_loop
 from simulator.rand import SimRandom
 from simulator.verdicts.ack import http_acked
@@ -135,6 +138,7 @@ class Driver:
         self._ahead: list[bytes] = []  # requests sealed ahead (at most SEAL_AHEAD_MAX)
         self._tasks: set[asyncio.Task[None]] = set()
         self._waiter: asyncio.Future[None] | None = None
+        self.stop_requested = False  # interrupted: send nothing more, let what is in flight finish
 
     # -- plumbing for OpenLoop --------------------------------------------------------------------------
     def _request(self) -> bytes:
@@ -200,6 +204,12 @@ class Driver:
         if self._waiter is not None and not self._waiter.done():
             self._waiter.set_result(None)
 
+    def request_stop(self) -> None:
+        """Ctrl-C: send nothing more (the rest of the schedule is ``cancelled``); the requests in flight end
+        as usual -- answered, or timed out at the budget -- and the run returns with everything counted."""
+        self.stop_requested = True
+        self._wake()
+
     async def _sleep(self, delay: float) -> None:
         """Sleep up to ``delay`` seconds, or until ``_wake`` (what ``asyncio.sleep`` does, plus a wake-up)."""
         loop = asyncio.get_running_loop()
@@ -248,6 +258,8 @@ class Driver:
         next_check = t0 + TIMEOUT_CHECK_S
         while True:
             now = perf()
+            if self.stop_requested and not ol.stopped:
+                ol.interrupt()
             ol.pump(now)
             if now >= next_check:
                 ol.check_timeouts(now)
@@ -266,7 +278,7 @@ class Driver:
         for task in list(self._tasks):
             task.cancel()
         last = self.recorder.interval
-        if last.sent or last.done or last.unsent or self.recorder.second == 0:
+        if last.sent or last.done or last.unsent or last.cancelled or self.recorder.second == 0:
             on_interval(self.recorder.roll())
         loop = asyncio.get_running_loop()
         return WorkerStats(worker=self.worker, loop=loop_name(loop), sent=ol.sent_count,
@@ -314,30 +326,44 @@ def judge_batch_answer(status: int, body: bytes, n: int) -> list[tuple[bool, str
 
 # -- one process ---------------------------------------------------------------------------------------------
 async def run_in_process(plan: LoadPlan, on_interval: OnInterval, *, clock: Clock | None = None,
-                         driver_class: type[Driver] = Driver) -> tuple[Aggregate, list[WorkerStats]]:
+                         driver_class: type[Driver] = Driver, stop: asyncio.Event | None = None
+                         ) -> tuple[Aggregate, list[WorkerStats]]:
+    """``stop``, once set, ends the run early (``Driver.request_stop``)."""
     agg = Aggregate(1)
     driver = driver_class(plan, clock=clock)
     await driver.prepare()
+    watcher = on_event(stop, driver.request_stop)
 
     def handle(iv: Interval) -> None:
         merged = agg.add(iv)
         if merged is not None:
             on_interval(merged)
 
-    stats = await driver.run(time.perf_counter() + 0.01, handle)
+    try:
+        stats = await driver.run(time.perf_counter() + 0.01, handle)
+    finally:
+        if watcher is not None:
+            watcher.cancel()
     agg.finish()
     return agg, [stats]
 
 
 # -- several processes --------------------------------------------------------------------------------------
-def _worker_main(plan: LoadPlan, worker: int, workers: int, out: Any, go: Any, t0: Any) -> None:
+def _worker_main(plan: LoadPlan, worker: int, workers: int, out: Any, go: Any, t0: Any, halt: Any,
+                 parent: int) -> None:
+    # Ctrl-C in a terminal reaches the whole process group: the parent decides (it sets ``halt``).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     loop = new_event_loop()
     asyncio.set_event_loop(loop)
     try:
         driver = Driver(plan, worker=worker, workers=workers)
+        watch_parent(loop, driver, halt, parent)
+        with contextlib.suppress(NotImplementedError, RuntimeError):  # SIGTERM stops it as the parent's halt does
+            loop.add_signal_handler(signal.SIGTERM, driver.request_stop)
         loop.run_until_complete(driver.prepare())
         out.put(("ready", worker, None))
-        go.wait()
+        while not (go.value or halt.value):  # flags, not Events: a process that dies waiting on a
+            time.sleep(GO_POLL_S)            # multiprocessing Event can block the next set() for ever
 
         def send(iv: Interval) -> None:
             service = iv.service.encode() if iv.service is not None else None
@@ -353,20 +379,24 @@ def _worker_main(plan: LoadPlan, worker: int, workers: int, out: Any, go: Any, t
         loop.close()
 
 
-async def run_workers(plan: LoadPlan, workers: int, on_interval: OnInterval
+async def run_workers(plan: LoadPlan, workers: int, on_interval: OnInterval, *, stop: asyncio.Event | None = None
                       ) -> tuple[Aggregate, list[WorkerStats]]:
-    """Run ``plan`` in ``workers`` processes; the parent's loop stays free (it may host the receiver)."""
+    """Run ``plan`` in ``workers`` processes; the parent's loop stays free (it may host the receiver).
+    ``stop``, once set, ends the run early in every worker; the workers' last seconds are still merged."""
     from simulator.load.histogram import LatencyHistogram
 
     ctx = mp.get_context("spawn")
     out = ctx.Queue()
-    go = ctx.Event()
+    go = ctx.RawValue("b", 0)
+    halt = ctx.RawValue("b", 0)
     t0 = ctx.Value("d", 0.0)
-    procs = [ctx.Process(target=_worker_main, args=(plan, i, workers, out, go, t0), daemon=True,
+    procs = [ctx.Process(target=_worker_main, args=(plan, i, workers, out, go, t0, halt, os.getpid()), daemon=True,
                          name=f"feishu-sim-load-{i}") for i in range(workers)]
-    for p in procs:
-        p.start()
-    loop = asyncio.get_running_loop()
+    with sigint_ignored():  # inherited by the workers from their first instruction
+        for p in procs:
+            p.start()
+    watcher = on_event(stop, lambda: setattr(halt, "value", 1))
+    inbox = Inbox(out)
     agg = Aggregate(workers)
     stats: list[WorkerStats] = []
     ready = 0
@@ -374,8 +404,8 @@ async def run_workers(plan: LoadPlan, workers: int, on_interval: OnInterval
     try:
         while len(stats) < workers:
             try:
-                kind, _worker, payload = await loop.run_in_executor(None, out.get, True, 0.5)
-            except queue_mod.Empty:
+                kind, _worker, payload = await inbox.get(0.5)
+            except asyncio.TimeoutError:
                 if time.monotonic() > limit or any(not p.is_alive() and p.exitcode not in (0, None) for p in procs):
                     raise SimulatorError("a load worker process died") from None
                 continue
@@ -385,7 +415,7 @@ async def run_workers(plan: LoadPlan, workers: int, on_interval: OnInterval
                 ready += 1
                 if ready == workers:
                     t0.value = time.perf_counter() + START_DELAY_S
-                    go.set()
+                    go.value = 1
             elif kind == "interval":
                 second, counts, encoded, service = payload
                 merged = agg.add(Interval(int(second), Counts.from_json(counts), LatencyHistogram.decode(encoded),
@@ -395,7 +425,11 @@ async def run_workers(plan: LoadPlan, workers: int, on_interval: OnInterval
             elif kind == "done":
                 stats.append(WorkerStats(**payload))
     finally:
-        go.set()
+        inbox.close()
+        if watcher is not None:
+            watcher.cancel()
+        halt.value = 1
+        go.value = 1
         for p in procs:
             p.join(timeout=5)
             if p.is_alive():
