@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import json
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -28,11 +28,14 @@ from simulator.cli._interrupt import Stop, run_interruptible
 from simulator.cli._scenario import add_scenario_options, list_scenarios, load_scenario
 from simulator.cli.generate import parse_time
 from simulator.config import RetryPolicy, SimConfig
+from simulator.delivery import DeliveryChannel
+from simulator.delivery.legacy_card import LegacyCardChannel
 from simulator.delivery.webhook import check_url
 from simulator.engine.core import Simulator
 from simulator.engine.faults import FaultSpec
 from simulator.errors import SimulatorError, TargetError, UsageError
 from simulator.generation import catalog
+from simulator.generation.families.callbacks.legacy import CLICK, LEGACY_TYPE, legacy_request
 from simulator.verdicts.model import Delivery, DeliveryLog
 from simulator.verdicts.transcript import TranscriptWriter
 
@@ -54,6 +57,10 @@ def add_delivery_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--faults", default=None, metavar="SPEC",
                    help="seeded delivery faults, e.g. dup=0.1,dup_new_id=0.05,reorder=5,delay=200ms..2s,drop=0.1,"
                         "burst=50 (see docs/faults.md); --seed makes them repeatable")
+    g.add_argument("--legacy-card", action="store_true",
+                   help="deliver card.action.trigger clicks to a legacy card request URL: the flat body signed "
+                        "with SHA-1 and the verification token, answered with the replacement card "
+                        "(card.action.trigger_v1 as the event type means the same)")
     g.add_argument("--json", action="store_true", help="print a machine-readable summary instead of lines")
     g.add_argument("--transcript", default=None, metavar="FILE",
                    help="write every attempt as NDJSON to FILE (the verification token is redacted)")
@@ -113,6 +120,28 @@ async def probe(url: str, timeout: float = C.WEBHOOK_CONNECT_BUDGET_S) -> None:
     writer.close()
     with contextlib.suppress(OSError):
         await writer.wait_closed()
+
+
+def legacy_card_mode(args: argparse.Namespace, event_type: str) -> str:
+    """``card.action.trigger_v1`` is ``card.action.trigger --legacy-card``; ``--legacy-card`` takes clicks only,
+    over a webhook. Returns the event type to generate."""
+    if event_type == LEGACY_TYPE:
+        args.legacy_card = True
+        event_type = CLICK
+    if getattr(args, "legacy_card", False):
+        if getattr(args, "platform", None) is not None:
+            raise UsageError("--legacy-card needs a webhook URL: the long connection does not carry the legacy "
+                             "card request")
+        if getattr(args, "scenario", None) is not None or event_type != CLICK:
+            raise UsageError(f"--legacy-card delivers {CLICK} clicks, not {args.scenario or event_type}")
+    return event_type
+
+
+def check_legacy(envelopes: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """Every envelope is a click (what a legacy card request can carry), checked as it is made."""
+    for env in envelopes:
+        legacy_request(env)
+        yield env
 
 
 class Verdicts:
@@ -181,37 +210,20 @@ async def deliver_all(args: argparse.Namespace, url: str | None, sim: Simulator,
     """Push ``envelopes`` to ``url`` (or to a reference receiver started here), printing each verdict as it
     is judged; return the exit code. On ``stop`` (Ctrl-C) nothing new starts, what is in flight finishes,
     and the summary covers what happened (exit 130); the transcript gets a ``pending`` delivery line for
-    each delivery cut short."""
-    from simulator.receiver import ReferenceReceiver
-    from simulator.servers import serving
-
-    config = sim.config
-    verdicts = Verdicts(sim, as_json=args.json)
+    each delivery cut short. A failure half-way (the transcript cannot be written) still reports what was
+    judged before its one line."""
+    run = _Run(args, sim, transcript, info)
     stop.on_stop(sim.stop)
-    target = url or "the built-in reference receiver"
-    started = False
     try:
         if url is None:
-            receiver = ReferenceReceiver(encrypt_key=config.app.encrypt_key,
-                                         verification_token=config.app.verification_token)
-            async with serving(receiver.app()) as base:
-                target = base + C.DEFAULT_WEBHOOK_PATH
-                if transcript is not None:
-                    transcript.run(run_info(args, config, sim, target, **info))
-                eprint(f"no URL given: pushing to the built-in reference receiver at {target}")
-                started = True
-                await _push(sim, target, envelopes, args.concurrency)
+            await run.to_reference_receiver(envelopes)
         else:
-            await probe(url, config.budget.connect_s)
-            target = url
-            if transcript is not None:
-                transcript.run(run_info(args, config, sim, target, **info))
-            started = True
-            await _push(sim, target, envelopes, args.concurrency)
-    except SimulatorError:  # e.g. the transcript could not be written: what was judged is still reported
-        if started:
+            await probe(url, sim.config.budget.connect_s)
+            await run.push(url, envelopes)
+    except SimulatorError:
+        if run.started:
             _report_cut_short(sim, transcript)
-            verdicts.finish(target, interrupted=True)
+            run.verdicts.finish(run.target, interrupted=True)
         raise
     finally:
         if stop.requested:
@@ -219,11 +231,46 @@ async def deliver_all(args: argparse.Namespace, url: str | None, sim: Simulator,
         if transcript is not None:
             transcript.close()
     if stop.requested:
-        verdicts.finish(target, interrupted=True)
+        run.verdicts.finish(run.target, interrupted=True)
         return stop.exit_code
-    verdicts.finish(target)
+    run.verdicts.finish(run.target)
     summary = sim.summary()
     return 0 if summary.acked == summary.total else 1
+
+
+class _Run:
+    """One push run: where it goes, whether it started, its verdict printer."""
+
+    def __init__(self, args: argparse.Namespace, sim: Simulator, transcript: TranscriptWriter | None,
+                 info: dict[str, Any]) -> None:
+        self.args, self.sim, self.transcript, self.info = args, sim, transcript, info
+        self.legacy = bool(getattr(args, "legacy_card", False))
+        if self.legacy:
+            info["legacy_card"] = True
+        self.verdicts = Verdicts(sim, as_json=args.json)
+        self.target = "the built-in reference receiver"
+        self.started = False
+
+    async def to_reference_receiver(self, envelopes: Iterable[dict[str, Any]]) -> None:
+        from simulator.receiver import ReferenceReceiver
+        from simulator.servers import serving
+
+        app = self.sim.config.app
+        receiver = ReferenceReceiver(encrypt_key=app.encrypt_key, verification_token=app.verification_token)
+        async with serving(receiver.app()) as base:
+            await self.push(base + ("/webhook/card" if self.legacy else C.DEFAULT_WEBHOOK_PATH), envelopes,
+                            announce=True)
+
+    async def push(self, target: str, envelopes: Iterable[dict[str, Any]], *, announce: bool = False) -> None:
+        self.target = target
+        if self.transcript is not None:  # first: a transcript that cannot be written stops the run here
+            self.transcript.run(run_info(self.args, self.sim.config, self.sim, target, **self.info))
+        if announce:
+            eprint(f"no URL given: pushing to the built-in reference receiver at {target}")
+        self.started = True
+        if self.legacy:
+            envelopes = check_legacy(envelopes)
+        await _push(self.sim, target, envelopes, self.args.concurrency, legacy=self.legacy)
 
 
 def _report_cut_short(sim: Simulator, transcript: TranscriptWriter | None) -> None:
@@ -238,6 +285,7 @@ def _report_cut_short(sim: Simulator, transcript: TranscriptWriter | None) -> No
 
 def run(args: argparse.Namespace) -> int:
     url, event_type = split_positionals(args.args)
+    event_type = legacy_card_mode(args, event_type)
     if args.list_scenarios:
         return list_scenarios()
     load_scenario(args, next((a for a in args.args if a != url), None))  # bad scenario -> exit 2, before any I/O
@@ -289,6 +337,8 @@ async def _run(args: argparse.Namespace, url: str | None, event_type: str, ov: d
     return await deliver_all(args, url, sim, envelopes, transcript, stop, event_type=event_type, count=args.count)
 
 
-async def _push(sim: Simulator, url: str, envelopes: Iterable[dict[str, Any]], concurrency: int) -> None:
-    async with sim.webhook(url) as channel:
+async def _push(sim: Simulator, url: str, envelopes: Iterable[dict[str, Any]], concurrency: int, *,
+                legacy: bool = False) -> None:
+    async with sim.webhook(url) as inner:
+        channel: DeliveryChannel = LegacyCardChannel(inner, sim.config.app.verification_token) if legacy else inner
         await sim.stream(channel, envelopes, concurrency=concurrency)

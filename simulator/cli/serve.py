@@ -82,10 +82,26 @@ def add_parser(sub: Any) -> None:
     g.add_argument("--keep-deliveries", type=positive_int, default=DEFAULT_KEEP, metavar="N",
                    help=f"full records of the newest N deliveries only; counters and the summary in /_sim/state "
                         f"cover all (default {DEFAULT_KEEP:,}: memory stays flat on long runs)")
+    g.add_argument("--card-frame", choices=("event", "card"), default="event",
+                   help="the type header of the frames carrying card.action.trigger: event (default; what the "
+                        "official clients dispatch) or card (they drop it without an ack)")
     g.add_argument("--event-loop", choices=("auto", "asyncio", "uvloop"), default="auto",
                    help="auto (default): uvloop when installed, several times less CPU per frame; or asyncio")
     g.add_argument("--ready-file", default=None, help="write the domain to this file once listening")
     p.set_defaults(func=run)
+
+
+def first_line(transcript: Any, args: argparse.Namespace, domain: str, seed: int, settings: Any, sock: Any) -> None:
+    """The transcript's run line, written now: a transcript that cannot be written stops serve before it
+    starts (one line, exit 2) rather than failing every push later."""
+    try:
+        transcript.run({"tool": f"feishu-sim {__version__}", "command": "serve", "target": domain,
+                        "channel": "longconn", "seed": seed, "retries": list(settings.retries.delays),
+                        "faults": str(settings.faults), "time_scale": args.time_scale, "app_id": args.app_id,
+                        "encrypted": False})
+    except ConfigError:
+        sock.close()
+        raise
 
 
 def run(args: argparse.Namespace) -> int:
@@ -94,12 +110,11 @@ def run(args: argparse.Namespace) -> int:
     from simulator.clock import make_clock
     from simulator.config import RetryPolicy
     from simulator.engine.faults import FaultSpec
+    from simulator.engine.platform_push import PushSettings
     from simulator.loops import loop_factory
-    from simulator.platform.app import create_app
-    from simulator.platform.core import Platform
-    from simulator.platform.server import is_loopback
     from simulator.platform.state import PlatformOptions
-    from simulator.servers import bind_socket, url_of
+    from simulator.platform_server import compose
+    from simulator.servers import bind_socket, is_loopback, url_of
     from simulator.verdicts.transcript import TranscriptWriter
     from simulator.wire.frames import DEFAULT_FRAGMENT_SIZE, ClientConfig
 
@@ -112,26 +127,20 @@ def run(args: argparse.Namespace) -> int:
                           reconnect_nonce=args.reconnect_nonce, ping_interval=args.ping_interval)
     options = PlatformOptions(apps={args.app_id: args.app_secret}, client_config=config,
                               ack_budget_s=args.ack_timeout, fragment_size=args.fragment_size or DEFAULT_FRAGMENT_SIZE,
-                              max_connections=args.max_connections, seed=args.seed,
-                              retries=RetryPolicy.parse(args.retries), faults=FaultSpec.parse(args.faults),
-                              keep_deliveries=args.keep_deliveries)
+                              max_connections=args.max_connections, seed=args.seed, card_frame=args.card_frame)
+    settings = PushSettings(retries=RetryPolicy.parse(args.retries), faults=FaultSpec.parse(args.faults),
+                            keep_deliveries=args.keep_deliveries)
     if args.ready_file:
         check_output_dir(args.ready_file, "--ready-file")
     transcript = TranscriptWriter(args.transcript) if args.transcript else None
-    platform = Platform(options, transcript=transcript, clock=make_clock(args.time_scale))
+    platform, _, app = compose(options, settings, clock=make_clock(args.time_scale), transcript=transcript,
+                               control_token=token)
     sock = bind_socket(args.host, args.port)
     domain = url_of(sock)
     if transcript is not None:
-        try:  # the first line now: a transcript that cannot be written stops serve before it starts
-            transcript.run({"tool": f"feishu-sim {__version__}", "command": "serve", "target": domain,
-                            "channel": "longconn", "seed": platform.rand.seed, "retries": list(options.retries.delays),
-                            "faults": str(options.faults), "time_scale": args.time_scale, "app_id": args.app_id,
-                            "encrypted": False})
-        except ConfigError:
-            sock.close()
-            raise
-    server = uvicorn.Server(uvicorn.Config(create_app(platform, control_token=token), log_level="warning",
-                                           access_log=False, lifespan="off", timeout_graceful_shutdown=1))
+        first_line(transcript, args, domain, platform.rand.seed, settings, sock)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off", http="h11",
+                                           timeout_graceful_shutdown=1))
 
     async def announce() -> None:
         while not server.started:

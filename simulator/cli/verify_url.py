@@ -26,6 +26,8 @@ def add_parser(sub: Any) -> None:
                    help=f"how long to wait for an answer: seconds, or a duration such as 500ms (default "
                         f"{C.WEBHOOK_TOTAL_BUDGET_S:g}; the check still wants one within {C.CHALLENGE_BUDGET_S:g} s)")
     p.add_argument("--json", action="store_true", help="print the checks as JSON")
+    p.add_argument("--legacy-card", action="store_true",
+                   help="a legacy card request URL: its plaintext challenge {challenge, type, token}")
     add_app_options(p)
     p.set_defaults(func=run)
 
@@ -38,7 +40,8 @@ def run(args: argparse.Namespace) -> int:
         # A receiver that cannot be reached at all is exit 2 with one line, as for push, audit and load.
         await probe(args.url, min(C.WEBHOOK_CONNECT_BUDGET_S, args.timeout))
         return await verify_url(args.url, token=app.verification_token, encrypt_key=app.encrypt_key,
-                                rand=SimRandom(args.seed), timeout_s=args.timeout)
+                                rand=SimRandom(args.seed), timeout_s=args.timeout,
+                                legacy_card=args.legacy_card)
 
     checks = asyncio.run(main())
     if args.json:

@@ -127,7 +127,7 @@ class Scheduler:
             raise RuntimeError("a batch takes one feed")  # the engine's own bug, never a user's input
         batch.feed = entries
         batch.advance(self._seq)
-        if batch.error is not None or batch.idle:
+        if batch.error is not None or batch.idle:  # a failed or an empty feed: nothing will finish it later
             self._finish(batch, batch.error)
             return
         self._wake.set()

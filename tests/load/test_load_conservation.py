@@ -20,8 +20,9 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from simulator.config import AppProfile, Budget
+from simulator.load.driver import LoadPlan
 from simulator.load.recorder import Interval
-from simulator.load.runner import LoadPlan, run_in_process
+from simulator.load.runner import run_in_process
 from simulator.load.schedule import Schedule
 
 BEHAVIOURS = ("ok", "close", "http10", "reset", "stall", "slow", "non200", "garbage", "silent_close")
