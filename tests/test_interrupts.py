@@ -214,3 +214,42 @@ def test_load_workers_die_with_a_killed_parent(tmp_path: Path) -> None:
         after = seen[0]
         time.sleep(0.5)
         assert seen[0] == after
+
+
+def test_serve_stops_pushes_before_connections(tmp_path: Path) -> None:
+    """Ctrl-C on serve during a push: the push under way stops starting events, the ones in flight get
+    their acks while the client is still connected, the transcript records what happened (no fake
+    ``not_delivered``), the pushing client is told in one line, and serve ends without a traceback."""
+    asyncio.run(_serve_scenario(tmp_path))
+
+
+async def _serve_scenario(tmp_path: Path) -> None:
+    from tests.longconn.miniclient import MiniClient
+
+    ready, transcript = tmp_path / "ready", tmp_path / "t.ndjson"
+    serve = spawn_cli(["serve", "--port", "0", "--ready-file", str(ready), "--transcript", str(transcript)])
+    client: MiniClient | None = None
+    try:
+        await asyncio.to_thread(wait_until, ready.exists, serve)
+        domain = ready.read_text().strip()
+        client = await MiniClient(domain, "cli_a1b2c3d4e5f60718", "sim-app-secret").connect()
+        reading = asyncio.create_task(client.run())
+        push = spawn_cli(["push", "--platform", domain, "--count", "5000", "-c", "4"])
+        await asyncio.to_thread(wait_until, lambda: line_count(transcript) >= 60, serve, 60)
+        rc, _, err = await asyncio.to_thread(interrupt, serve)
+        assert rc == 0 and "Traceback" not in err, err
+        _, push_err = await asyncio.to_thread(push.communicate, None, 30)
+        await asyncio.wait_for(reading, 10)
+    finally:
+        for proc in (serve,):
+            if proc.poll() is None:
+                proc.kill()
+    assert push.returncode == 2
+    message = push_err.decode()
+    assert len(message.splitlines()) == 1 and "stopped during the push" in message, message
+    rows = transcript_rows(transcript)
+    finals = Counter(r["final"] for r in rows if r["kind"] == "delivery")
+    outcomes = Counter(r["outcome"] for r in rows if r["kind"] == "attempt")
+    assert outcomes.get("not_delivered", 0) == 0, outcomes  # nothing was pushed into the closing connections
+    acked = int(message.split("push: ")[1].split()[0])
+    assert finals["acked"] == acked == len(client.events) > 0, (finals, acked, len(client.events))

@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import contextlib
 import os
+import socket
 from typing import Any
 
 from simulator import __version__
@@ -91,6 +92,21 @@ def add_parser(sub: Any) -> None:
     p.set_defaults(func=run)
 
 
+def graceful_server(config: Any, pusher: Any, ack_budget_s: float) -> Any:
+    """uvicorn, stopped in order on Ctrl-C / SIGTERM: first the pushes under way (no new attempt starts;
+    those in flight get their acks, at most the ack budget, while the clients are still connected; the
+    pushing clients are told the platform stopped), then the connections and the server."""
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+            pusher.stop()
+            await pusher.drained(ack_budget_s + 2.0)
+            await super().shutdown(sockets=sockets)
+
+    return Server(config)
+
+
 def first_line(transcript: Any, args: argparse.Namespace, domain: str, seed: int, settings: Any, sock: Any) -> None:
     """The transcript's run line, written now: a transcript that cannot be written stops serve before it
     starts (one line, exit 2) rather than failing every push later."""
@@ -133,14 +149,14 @@ def run(args: argparse.Namespace) -> int:
     if args.ready_file:
         check_output_dir(args.ready_file, "--ready-file")
     transcript = TranscriptWriter(args.transcript) if args.transcript else None
-    platform, _, app = compose(options, settings, clock=make_clock(args.time_scale), transcript=transcript,
+    platform, pusher, app = compose(options, settings, clock=make_clock(args.time_scale), transcript=transcript,
                                control_token=token)
     sock = bind_socket(args.host, args.port)
     domain = url_of(sock)
     if transcript is not None:
         first_line(transcript, args, domain, platform.rand.seed, settings, sock)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off", http="h11",
-                                           timeout_graceful_shutdown=1))
+    server = graceful_server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off", http="h11",
+                                            timeout_graceful_shutdown=1), pusher, args.ack_timeout)
 
     async def announce() -> None:
         while not server.started:
