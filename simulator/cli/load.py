@@ -120,29 +120,12 @@ def run(args: argparse.Namespace) -> int:
     url, event_type = split_positionals(args.args)
     scenario = load_scenario(args, next((a for a in args.args if a != url), None))  # bad scenario: exit 2 now
     if args.platform is not None:
-        if url is not None:
-            raise ConfigError(f"give a webhook URL or --platform, not both ({url!r})")
-        if scenario is not None:
-            raise ConfigError("--scenario cannot be combined with --platform (the platform generates lone events)")
-        check_url(args.platform)
-        Target(args.platform)
+        check_platform_args(args, url, scenario)
     catalog.get(event_type)
     if scenario is not None:
         event_type = f"scenario:{scenario.name}"
     schedule = build_schedule(args)
-    if args.workers > MAX_WORKERS:
-        raise ConfigError(f"--workers {args.workers}: at most {MAX_WORKERS}")
-    if args.workers > args.connections:
-        raise ConfigError(f"--workers {args.workers} needs at least as many --connections (got {args.connections})")
-    if args.refresh_every < 0:
-        raise ConfigError("--refresh-every must be >= 0")
-    outputs = ((args.report, "--report"), (args.csv, "--csv"), (args.html, "--html"))
-    if sum(path == STDOUT for path, _ in outputs) > 1:
-        raise ConfigError("only one of --report, --csv and --html can be '-' (standard output)")
-    for path, what in outputs:
-        check_writable(path, what)
-    if args.html:
-        html_report.check_available()
+    check_run_options(args)
     app = app_profile(args)
     if url is not None:
         check_url(url)
@@ -161,6 +144,32 @@ def run(args: argparse.Namespace) -> int:
     result = run_interruptible(main, new_event_loop)
     code = _finish(args, result)
     return stopped[0].exit_code if result.interrupted else code
+
+
+def check_platform_args(args: argparse.Namespace, url: str | None, scenario: object) -> None:
+    if url is not None:
+        raise ConfigError(f"give a webhook URL or --platform, not both ({url!r})")
+    if scenario is not None:
+        raise ConfigError("--scenario cannot be combined with --platform (the platform generates lone events)")
+    check_url(args.platform)
+    Target(args.platform)
+
+
+def check_run_options(args: argparse.Namespace) -> None:
+    """Workers, connections and the report files: refused before the run, not after it."""
+    if args.workers > MAX_WORKERS:
+        raise ConfigError(f"--workers {args.workers}: at most {MAX_WORKERS}")
+    if args.workers > args.connections:
+        raise ConfigError(f"--workers {args.workers} needs at least as many --connections (got {args.connections})")
+    if args.refresh_every < 0:
+        raise ConfigError("--refresh-every must be >= 0")
+    outputs = ((args.report, "--report"), (args.csv, "--csv"), (args.html, "--html"))
+    if sum(path == STDOUT for path, _ in outputs) > 1:
+        raise ConfigError("only one of --report, --csv and --html can be '-' (standard output)")
+    for path, what in outputs:
+        check_writable(path, what)
+    if args.html:
+        html_report.check_available()
 
 
 async def _run(args: argparse.Namespace, url: str | None, event_type: str, app: AppProfile,
