@@ -21,6 +21,7 @@ from simulator.generation.scenarios import _schema_check
 from simulator.generation.scenarios._vocabulary import FAMILIES
 from simulator.generation.schemas import schema_path
 from simulator.resources import schemas_dir
+from tests.catalog.helpers import SCENARIO_TOML
 from tests.docs_examples import example
 
 if sys.version_info >= (3, 11):
@@ -104,29 +105,6 @@ def test_the_schema_ships_in_the_wheel() -> None:
     assert _schema_check.schema() == schema()
 
 
-BASE = """\
-[scenario]
-description = "test"
-
-[meeting]
-host = "h"
-cohosts = ["c"]
-
-[people]
-named = ["h", "c", "a", "b"]
-crowds = { crowd = 20 }
-
-[[step]]
-id = "start"
-event = "meeting_started"
-
-[[step]]
-id = "joins"
-event = "join_meeting"
-who = ["c", "a", "b"]
-"""
-
-
 def message(text: str) -> str:
     with pytest.raises(FixtureError) as info:
         scenarios.loads(text, source="s.toml")
@@ -171,7 +149,7 @@ def line(text: str, needle: str) -> int:
      "vc.meeting.join_meeting_v1), got 5"),
 ])
 def test_step_problems_name_the_line_and_the_step(body: str, needle: str, problem: str) -> None:
-    text = BASE + '\n[[step]]\nid = "s"\n' + body
+    text = SCENARIO_TOML + '\n[[step]]\nid = "s"\n' + body
     at = line(text, 'id = "s"') - 1 + line(text[text.index('id = "s"'):], needle)
     assert message(text) == f"s.toml:{at}: step 3 ('s'): {problem}"
 
@@ -201,14 +179,14 @@ def test_step_problems_name_the_line_and_the_step(body: str, needle: str, proble
     ('[people]\nnamed = ["h", "c", "a", "b"]\ncrowds = { crowd = 20 }\n', "", " missing [people] table"),
 ])
 def test_table_problems_name_the_line_and_the_table(old: str, new: str, where: str) -> None:
-    assert old in BASE
-    assert message(BASE.replace(old, new, 1)) == f"s.toml:{where}"  # " missing ...": no line
+    assert old in SCENARIO_TOML
+    assert message(SCENARIO_TOML.replace(old, new, 1)) == f"s.toml:{where}"  # " missing ...": no line
 
 
 def test_a_file_without_steps() -> None:
-    assert message(BASE.split("[[step]]")[0]) == "s.toml: no [[step]] tables: a scenario needs at least one step"
-    assert message("step = 5\n" + BASE.split("[[step]]")[0]).endswith("no [[step]] tables: a scenario needs at least "
-                                                                      "one step")
+    no_steps = SCENARIO_TOML.split("[[step]]")[0]
+    assert message(no_steps) == "s.toml: no [[step]] tables: a scenario needs at least one step"
+    assert message("step = 5\n" + no_steps).endswith("no [[step]] tables: a scenario needs at least one step")
 
 
 VALUES = st.one_of(st.none(), st.booleans(), st.integers(-3, 30), st.sampled_from(
@@ -224,7 +202,7 @@ KEYS = st.sampled_from(["id", "event", "after", "at", "delay", "who", "count", "
 def test_any_step_loads_or_fails_with_one_line(step: dict[str, Any]) -> None:
     """Whatever a step holds, loading gives a scenario or one ``FixtureError`` line, never another exception."""
     body = "".join(f"{k} = {json.dumps(v)}\n" for k, v in step.items() if v is not None)
-    text = BASE + "\n[[step]]\n" + body
+    text = SCENARIO_TOML + "\n[[step]]\n" + body
     try:
         scenarios.loads(text, source="s.toml")
     except FixtureError as exc:

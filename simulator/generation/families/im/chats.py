@@ -19,7 +19,7 @@ from typing import Any
 from simulator.errors import ConfigError
 from simulator.generation.catalog._base import GenContext
 from simulator.generation.families.im.ids import image_key, person_ids
-from simulator.generation.families.im.members import group_of, head, names, operator_of
+from simulator.generation.families.im.members import chat_body, group_of, head, operator_of
 from simulator.generation.families.im.messages import past_message
 from simulator.generation.families.im.scene import now_ms, person_param, tenant_of, world
 from simulator.generation.families.im.vocab import vocab
@@ -162,8 +162,7 @@ def disbanded(ctx: GenContext) -> dict[str, Any]:
     chat = group_of(ctx, w)
     op = operator_of(ctx, chat, owner_share=0.9)
     chat.disbanded = True
-    ctx.scene["chat"] = chat
-    return {**head(ctx, chat, op), **names(chat)}
+    return chat_body(ctx, chat, op)
 
 
 def p2p_entered(ctx: GenContext) -> dict[str, Any]:
