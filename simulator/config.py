@@ -11,7 +11,19 @@ from simulator import constants as C
 from simulator.engine.faults import FaultSpec
 from simulator.errors import ConfigError
 
+MAX_RETRIES = 100  # retries per event (the platform's own ladder has 4)
 _APP_ID_RE = re.compile(r"^cli_[0-9a-f]{16}$")
+
+
+def _check_text(value: str | None, what: str) -> None:
+    """Secrets and ids are hashed and sent as UTF-8: bytes that are not UTF-8 (the shell passes them on as
+    lone surrogates) are refused here rather than deep inside the seal."""
+    if value is None:
+        return
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ConfigError(f"{what} is not valid UTF-8 text") from None
 
 
 @dataclass(frozen=True)
@@ -37,6 +49,9 @@ class AppProfile:
             raise ConfigError("encrypt key must not be empty (omit it for plaintext delivery)")
         if self.verification_token is not None and self.verification_token == "":
             raise ConfigError("verification token must not be empty (omit it to send an empty header.token)")
+        for what, value in (("app id", self.app_id), ("app secret", self.app_secret), ("tenant key", self.tenant_key),
+                            ("verification token", self.verification_token), ("encrypt key", self.encrypt_key)):
+            _check_text(value, what)
 
     @property
     def app_id_is_realistic(self) -> bool:
@@ -48,6 +63,8 @@ class AppProfile:
         values: dict[str, Any] = {}
         env_key = os.environ.get("FEISHU_ENCRYPT_KEY")
         env_token = os.environ.get("FEISHU_VERIFICATION_TOKEN")
+        _check_text(env_key, "$FEISHU_ENCRYPT_KEY")
+        _check_text(env_token, "$FEISHU_VERIFICATION_TOKEN")
         if env_key:
             values["encrypt_key"] = env_key
         if env_token:
@@ -102,6 +119,8 @@ class RetryPolicy:
                 raise ConfigError(f"invalid retries {spec!r}: expected feishu, none or a number") from None
         if n < 0:
             raise ConfigError(f"invalid retries {spec!r}: must be >= 0")
+        if n > MAX_RETRIES:
+            raise ConfigError(f"invalid retries {spec!r}: at most {MAX_RETRIES}")
         ladder = list(C.FEISHU_RETRY_DELAYS_S)
         delays = [ladder[min(i, len(ladder) - 1)] for i in range(n)]
         return cls(tuple(delays))

@@ -2,8 +2,8 @@
 
 For load beyond one machine: Locust's master/worker cluster runs the users, our engine seals every
 request (``simulator.load.events.EventSource``: a unique ``event_id``, the current ``create_time``, a fresh
-IV, timestamp, nonce, signature and ``X-Request-Id``). Install with ``pip install 'feishu-sim[locust]'``
-and write a two-line locustfile::
+IV, timestamp, nonce, signature and ``X-Request-Id``). Install Locust next to it (``pip install locust``;
+from a clone, ``pip install '.[locust]'``) and write a two-line locustfile::
 
     # locustfile.py
     from simulator.locust import FeishuEventUser  # noqa: F401  (Locust runs the users it finds here)

@@ -47,8 +47,8 @@ async def verify_url(url: str, *, token: str | None, encrypt_key: str | None, ra
     value = rand.alnum(16, lower=True)
     body, headers = challenge_request(value, token=token, encrypt_key=encrypt_key, rand=rand, legacy_card=legacy_card)
     own = client is None
-    client = client or httpx.AsyncClient(timeout=httpx.Timeout(timeout_s, connect=C.WEBHOOK_CONNECT_BUDGET_S),
-                                         trust_env=False)
+    timeout = httpx.Timeout(timeout_s, connect=min(timeout_s, C.WEBHOOK_CONNECT_BUDGET_S))
+    client = client or httpx.AsyncClient(timeout=timeout, trust_env=False)
     checks: list[Check] = []
     t0 = time.perf_counter()
     try:
@@ -61,7 +61,12 @@ async def verify_url(url: str, *, token: str | None, encrypt_key: str | None, ra
         if own:
             await client.aclose()
     elapsed = (time.perf_counter() - t0) * 1000
-    checks.append(Check("status", resp.status_code == 200, f"HTTP {resp.status_code}"))
+    status = f"HTTP {resp.status_code}"
+    if resp.status_code != 200:  # the receiver's reason, as audit shows it
+        reason = resp.text.strip().replace("\n", " ")
+        if reason:
+            status += " " + (reason if len(reason) <= 120 else reason[:117] + "...")
+    checks.append(Check("status", resp.status_code == 200, status))
     try:
         doc = json.loads(resp.content)
         is_json = True

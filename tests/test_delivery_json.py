@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from simulator.cli.push import render
+from simulator.cli.push import Verdicts
 from simulator.engine.core import Simulator
 from simulator.platform.control import push_result_json
 from simulator.verdicts.model import Attempt, Channel, Delivery, Outcome
@@ -40,7 +40,9 @@ def test_shape() -> None:
 
 def test_every_face_prints_the_same(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     d = delivery()
-    render([d], Simulator(), as_json=True, target="http://h/x")
+    sim = Simulator()
+    sim.deliveries.append(d)
+    Verdicts(sim, as_json=True).finish("http://h/x")
     assert json.loads(capsys.readouterr().out)["deliveries"] == [d.to_json()]
     assert push_result_json([d])["deliveries"] == [d.to_json()]
     path = tmp_path / "t.ndjson"

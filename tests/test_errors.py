@@ -32,6 +32,7 @@ ALLOWED_BUILTIN_RAISES = {
     ("generation/scenarios/_format.py", "ValueError"),  # parse_duration/parse_span -> FixtureError
     ("load/runner.py", "ValueError"),  # judge_batch_answer -> an "ack:unreadable" verdict
     ("verdicts/answers.py", "ValueError"),  # json's parse_constant hook: NaN/Infinity -> "answer is not JSON"
+    ("cli/_interrupt.py", "KeyboardInterrupt"),  # a second Ctrl-C: main() prints "interrupted", exit 130
     # the package's own bugs, never a user's input
     ("engine/schedule.py", "RuntimeError"),
     ("generation/families/vc_meeting/meeting.py", "KeyError"),

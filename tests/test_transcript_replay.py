@@ -183,6 +183,29 @@ def test_bad_transcripts_exit_2_with_the_line_number(tmp_path: Path, content: st
     assert needle in err and err.count("\n") == 1 and "Traceback" not in err
 
 
+@pytest.mark.parametrize("cut", ["ascii", "utf8"])
+def test_a_torn_last_line_is_skipped_with_a_warning(tmp_path: Path, cut: str,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """A kill during a long write leaves the last line without its end: replay skips it, not the file."""
+    path = record(tmp_path, 3)
+    data = path.read_bytes()
+    if cut == "ascii":
+        data = data[:-40]  # the last (delivery) line loses its tail and its newline
+    else:  # a torn line can also end inside a UTF-8 character
+        data += '{"kind":"attempt","detail":"会议'.encode()[:-1]
+    path.write_bytes(data)
+    capsys.readouterr()
+    assert main(["replay", str(path), "--encrypt-key", "k", "--verification-token", "t"]) == 0
+    out, err = capsys.readouterr()
+    warning = [line for line in err.splitlines() if "warning" in line]
+    assert len(warning) == 1 and "cut short" in warning[0] and "skipped" in warning[0], err
+    assert len(out.splitlines()) == 3  # every recorded delivery is replayed (their attempt lines carry the envelopes)
+    # A bad line that is not the last one is still an error.
+    path.write_bytes(b'{"kind":"run"}\n{"kind":"attem\n' + data)
+    assert main(["replay", str(path)]) == 2
+    assert "line 2: not JSON" in capsys.readouterr().err
+
+
 def test_missing_transcript_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["replay", str(tmp_path / "nope.ndjson")]) == 2
     assert "cannot read transcript" in capsys.readouterr().err

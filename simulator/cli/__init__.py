@@ -2,11 +2,14 @@
 
 Exit codes: 0 success (all acked), 1 some deliveries not acked / some checks failed, 2 usage or bad
 input, or a target that cannot be reached before the run starts (one line on stderr, never a traceback:
-every ``SimulatorError`` carries its ``exit_code``, see ``simulator/errors.py``).
+every ``SimulatorError`` carries its ``exit_code``, see ``simulator/errors.py``), 130 interrupted
+(Ctrl-C; 143 for SIGTERM) after reporting what was done, 70 an internal error (one line;
+``FEISHU_SIM_DEBUG=1`` shows the traceback).
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 
@@ -32,7 +35,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
         if not getattr(args, "command", None):
-            parser.print_help()
+            parser.print_usage(sys.stderr)
             return 2
         code: int = args.func(args)
         return code
@@ -42,5 +45,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("feishu-sim: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:
+    except BrokenPipeError:  # the reader went away (| head): stop quietly, as other command-line tools do
+        _silence_stdout()
         return 0
+    except Exception as exc:  # a bug: still one line, never a traceback (unless asked for)
+        if os.environ.get("FEISHU_SIM_DEBUG"):
+            raise
+        print(f"feishu-sim: internal error: {type(exc).__name__}: {exc} (FEISHU_SIM_DEBUG=1 shows where)",
+              file=sys.stderr)
+        return 70
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so that the interpreter's final flush does not fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import math
 import sys
 from typing import Any, NoReturn
 
@@ -22,6 +24,13 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(f"{prefix}: {message}" if prefix else message)
 
 
+# The most events one command generates or pushes (--count): far more than any run needs, small enough that
+# a mistyped count is an error rather than a run that never ends.
+MAX_COUNT = 1_000_000_000
+# --time-scale: 0 is instant, 1 real time; above this a retry gap would outlast any test run.
+MAX_TIME_SCALE = 1000.0
+
+
 def positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -32,11 +41,39 @@ def positive_int(text: str) -> int:
     return value
 
 
+def count_int(text: str) -> int:
+    """``--count``: 1 to ``MAX_COUNT``."""
+    value = positive_int(text)
+    if value > MAX_COUNT:
+        raise argparse.ArgumentTypeError(f"expected at most {MAX_COUNT:,} events, got {text!r}")
+    return value
+
+
+def port_number(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port number 0-65535, got {text!r}")
+    return value
+
+
 def seed_int(text: str) -> int:
     try:
         return int(text, 0)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected an integer seed, got {text!r}") from None
+
+
+def finite_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
 
 
 def positive_duration(text: str) -> float:
@@ -48,12 +85,17 @@ def positive_duration(text: str) -> float:
 
 
 def non_negative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    value = finite_float(text)
     if value < 0:
         raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
+    return value
+
+
+def time_scale(text: str) -> float:
+    """``--time-scale``: 0 (instant) to ``MAX_TIME_SCALE``."""
+    value = non_negative_float(text)
+    if value > MAX_TIME_SCALE:
+        raise argparse.ArgumentTypeError(f"expected a time scale from 0 to {MAX_TIME_SCALE:g}, got {text!r}")
     return value
 
 
@@ -69,7 +111,9 @@ def add_app_options(p: argparse.ArgumentParser, *, keys: bool = True) -> None:
 
 
 def add_locale_option(g: argparse._ActionsContainer) -> None:
-    g.add_argument("--locale", default=C.DEFAULT_LOCALE, help=f"Faker locale: {C.DEFAULT_LOCALE} (default) or en_US")
+    g.add_argument("--locale", default=C.DEFAULT_LOCALE,
+                   help=f"Faker locale for names and topics: {C.DEFAULT_LOCALE} (default), en_US, ja_JP, ... "
+                        "(any Faker locale)")
 
 
 def add_budget_options(g: argparse._ActionsContainer, *, connect: bool = True) -> None:
@@ -84,7 +128,8 @@ def add_budget_options(g: argparse._ActionsContainer, *, connect: bool = True) -
 
 def add_generation_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("generation")
-    g.add_argument("--count", "-n", type=positive_int, default=1, help="number of events (default 1)")
+    g.add_argument("--count", "-n", type=count_int, default=1,
+                   help=f"number of events (default 1, at most {MAX_COUNT:,})")
     g.add_argument("--seed", type=seed_int, default=None, help="seed: the same seed gives the same events")
     g.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
                    help="override a field, e.g. --set event.meeting.topic='Q3 review' (JSON-typed values)")
@@ -134,3 +179,35 @@ def overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 def eprint(*parts: object) -> None:
     print(*parts, file=sys.stderr, flush=True)
+
+
+def check_output_dir(path: str, what: str) -> None:
+    """Before anything starts: ``path``'s directory exists and can be written, and ``path`` is no directory."""
+    import os
+    from pathlib import Path
+
+    p = Path(path)
+    parent = p.parent
+    if p.is_dir():
+        raise ConfigError(f"{what} {path!r} is a directory")
+    if not parent.is_dir():
+        raise ConfigError(f"cannot write {what} {path!r}: directory {str(parent)!r} does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ConfigError(f"cannot write {what} {path!r}: directory {str(parent)!r} is not writable")
+
+
+def write_ready_file(path: str, text: str) -> None:
+    """Write a ready file whole (a temporary file in the same directory renamed over it, so a watcher
+    never reads half a URL); ``ConfigError`` with one line when it cannot be written."""
+    import os
+    from pathlib import Path
+
+    p = Path(path)
+    tmp = p.with_name(f".{p.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text)
+        tmp.replace(p)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise ConfigError(f"cannot write --ready-file {path!r}: {exc.strerror or exc}") from None

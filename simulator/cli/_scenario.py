@@ -9,12 +9,16 @@ from simulator.errors import UsageError
 from simulator.generation import scenarios
 from simulator.generation.scenarios import Scenario
 
+REPEAT_WITH_COUNT = "--count runs it N times back to back"
+REPEAT_AT_RATE = "its meetings follow one another at the arrival rate until the run ends"
 
-def add_scenario_options(p: argparse.ArgumentParser) -> None:
+
+def add_scenario_options(p: argparse.ArgumentParser, *, repeat: str = REPEAT_WITH_COUNT) -> None:
+    """``repeat`` says how the command repeats a scenario (it differs: ``--count`` or the load schedule)."""
     g = p.add_argument_group("scenario")
     g.add_argument("--scenario", default=None, metavar="NAME|FILE",
                    help="a coherent meeting or conversation instead of lone events: a shipped scenario (see "
-                        "--list-scenarios) or a .toml scenario file; --count runs it N times back to back")
+                        f"--list-scenarios) or a .toml scenario file; {repeat}")
     g.add_argument("--list-scenarios", action="store_true", help="list the shipped scenarios and exit")
 
 

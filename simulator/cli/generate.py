@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
-from datetime import datetime
+from collections.abc import Iterable
+from datetime import datetime, timezone
 from typing import Any
 
 from simulator import constants as C
@@ -16,22 +18,32 @@ from simulator.generation import catalog
 from simulator.generation.factory import SEEDED_EPOCH
 from simulator.generation.families.callbacks.legacy import CLICK, LEGACY_TYPE, legacy_request
 
+# The schemas carry times as 10-digit unix seconds / 13-digit unix milliseconds (2001-09-09 to 2286-11-20);
+# --at keeps well inside, leaving room for meetings that started before it and runs that last after it.
+MIN_AT = 1_009_843_200  # 2002-01-01T00:00:00Z
+MAX_AT = 7_258_118_400  # 2200-01-01T00:00:00Z
+
 
 def parse_time(text: str) -> float:
-    """Epoch seconds, or an ISO 8601 time (with offset; naive means UTC)."""
+    """Epoch seconds, or an ISO 8601 time (with offset; naive means UTC), from 2002 to 2199 (``MIN_AT`` to
+    ``MAX_AT``: the times the event schemas can carry)."""
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
-        pass
-    try:
-        dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected epoch seconds or an ISO 8601 time, got {text!r}") from None
-    if dt.tzinfo is None:
-        from datetime import timezone
-
-        dt = dt.replace(tzinfo=timezone.utc)
-    return dt.timestamp()
+        try:
+            dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected epoch seconds or an ISO 8601 time, got {text!r}") from None
+        if dt.tzinfo is None:
+            dt = dt.replace(tzinfo=timezone.utc)
+        try:
+            value = dt.timestamp()
+        except (OverflowError, ValueError, OSError):
+            value = math.nan
+    if not (math.isfinite(value) and MIN_AT <= value < MAX_AT):
+        raise argparse.ArgumentTypeError(f"expected a time from 2002-01-01 to 2199-12-31 (epoch seconds "
+                                         f"{MIN_AT} to {MAX_AT - 1}, or ISO 8601), got {text!r}")
+    return value
 
 
 def add_parser(sub: Any) -> None:
@@ -85,17 +97,22 @@ def run(args: argparse.Namespace) -> int:
     config = sim_config(args, time_scale=0.0 if start is not None else None, start_time=start)
     sim = Simulator(config)
     ov = overrides(args)
-    # Generate everything first: a bad override fails before anything is written.
+    if scenario is not None:
+        events = sim.iter_scenario(scenario, runs=args.count, longconn=args.longconn)
+    else:
+        events = sim.iter_many(args.event_type, args.count, overrides=ov, longconn=args.longconn)
+    write_events(events, legacy=args.legacy_card)
+    return 0
+
+
+def write_events(events: Iterable[dict[str, Any]], *, legacy: bool) -> None:
+    """Streamed: each event is written as it is made (memory stays flat, the first line comes at once). The
+    first one is made before anything is written, so a bad override writes nothing."""
+    write = sys.stdout.write
+    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
     try:
-        if scenario is not None:
-            events = sim.generate_scenario(scenario, runs=args.count, longconn=args.longconn)
-        else:
-            events = sim.generate_many(args.event_type, args.count, overrides=ov, longconn=args.longconn)
+        for env in events:
+            write(dumps(legacy_request(env) if legacy else env) + "\n")
     except RecursionError:  # pragma: no cover - defensive
         raise ConfigError("override too deeply nested") from None
-    out = sys.stdout
-    for env in events:
-        env = legacy_request(env) if args.legacy_card else env
-        out.write(json.dumps(env, ensure_ascii=False, separators=(",", ":")) + "\n")
-    out.flush()
-    return 0
+    sys.stdout.flush()

@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 from simulator import constants as C
@@ -19,21 +20,23 @@ from simulator.cli._common import (
     positive_int,
     seed_int,
 )
-from simulator.cli._scenario import add_scenario_options, list_scenarios, load_scenario
+from simulator.cli._interrupt import Stop, run_interruptible
+from simulator.cli._scenario import REPEAT_AT_RATE, add_scenario_options, list_scenarios, load_scenario
 from simulator.cli.push import probe, split_positionals
 from simulator.config import AppProfile, Budget
 from simulator.delivery.webhook import check_url
 from simulator.durations import parse_duration
-from simulator.errors import ConfigError
+from simulator.errors import ConfigError, TargetError
 from simulator.generation import catalog
 from simulator.load import html as html_report
 from simulator.load.driver import PLATFORM_BATCH_MAX, LoadPlan
 from simulator.load.http import Target
 from simulator.load.recorder import Interval
-from simulator.load.report import LoadResult, check_writable, progress_line, summary_lines, write_csv, write_json
+from simulator.load.report import LoadResult, progress_line, summary_lines, write_csv, write_json
 from simulator.load.runner import run_in_process, run_workers
 from simulator.load.schedule import Schedule, parse_rate, parse_stages
 from simulator.loops import new_event_loop
+from simulator.outfile import STDOUT, check_writable, write_text
 from simulator.rand import SimRandom
 
 MAX_WORKERS = 64
@@ -52,8 +55,9 @@ def add_parser(sub: Any) -> None:
     g.add_argument("--rate", "-r", default=None, help="arrival rate, requests per second (required without "
                                                       "--stages; with --stages, the rate the first ramp starts at)")
     g.add_argument("--duration", "-d", default="10s", help="run length: 30, 30s, 500ms, 2m, 1m30s (default 10s)")
-    g.add_argument("--connections", "-c", type=positive_int, default=32,
-                   help="keep-alive connections, the most requests in flight (default 32)")
+    g.add_argument("--connections", "--concurrency", "-c", dest="connections", type=positive_int, default=32,
+                   help="requests in flight at once, one keep-alive connection each (default 32); -c and "
+                        "--concurrency mean the same as for push")
     g.add_argument("--stages", default=None, metavar="FILE",
                    help='ramp stages, JSON: [{"duration": "30s", "rate": 1000}, ...] (each ramps linearly from '
                         'the previous rate; replaces --duration)')
@@ -78,12 +82,14 @@ def add_parser(sub: Any) -> None:
     g.add_argument("--refresh-every", type=int, default=16, metavar="N",
                    help="regenerate one pooled body every N events (default 16; 0 never)")
     o = p.add_argument_group("output")
-    o.add_argument("--report", default=None, metavar="FILE.json", help="write the full result as JSON")
-    o.add_argument("--csv", default=None, metavar="FILE", help="write one row per second as CSV")
-    o.add_argument("--html", default=None, metavar="FILE", help="write a self-contained HTML report with charts")
+    o.add_argument("--report", default=None, metavar="FILE.json",
+                   help="write the full result as JSON ('-': standard output, the summary then goes to stderr)")
+    o.add_argument("--csv", default=None, metavar="FILE", help="write one row per second as CSV ('-': stdout)")
+    o.add_argument("--html", default=None, metavar="FILE",
+                   help="write a self-contained HTML report with charts ('-': stdout)")
     o.add_argument("--quiet", "-q", action="store_true", help="no progress line even on a terminal")
     add_app_options(p)
-    add_scenario_options(p)
+    add_scenario_options(p, repeat=REPEAT_AT_RATE)
     p.set_defaults(func=run)
 
 
@@ -114,26 +120,12 @@ def run(args: argparse.Namespace) -> int:
     url, event_type = split_positionals(args.args)
     scenario = load_scenario(args, next((a for a in args.args if a != url), None))  # bad scenario: exit 2 now
     if args.platform is not None:
-        if url is not None:
-            raise ConfigError(f"give a webhook URL or --platform, not both ({url!r})")
-        if scenario is not None:
-            raise ConfigError("--scenario cannot be combined with --platform (the platform generates lone events)")
-        check_url(args.platform)
-        Target(args.platform)
+        check_platform_args(args, url, scenario)
     catalog.get(event_type)
     if scenario is not None:
         event_type = f"scenario:{scenario.name}"
     schedule = build_schedule(args)
-    if args.workers > MAX_WORKERS:
-        raise ConfigError(f"--workers {args.workers}: at most {MAX_WORKERS}")
-    if args.workers > args.connections:
-        raise ConfigError(f"--workers {args.workers} needs at least as many --connections (got {args.connections})")
-    if args.refresh_every < 0:
-        raise ConfigError("--refresh-every must be >= 0")
-    for path, what in ((args.report, "--report"), (args.csv, "--csv"), (args.html, "--html")):
-        check_writable(path, what)
-    if args.html:
-        html_report.check_available()
+    check_run_options(args)
     app = app_profile(args)
     if url is not None:
         check_url(url)
@@ -143,40 +135,97 @@ def run(args: argparse.Namespace) -> int:
         keys = SimRandom(args.seed).fork("load-keys")
         app = AppProfile(app_id=app.app_id, tenant_key=app.tenant_key, encrypt_key=keys.alnum(32),
                          verification_token=app.verification_token or keys.alnum(32))
-    loop = new_event_loop()
-    try:
-        result = loop.run_until_complete(_run(args, url, event_type, app, schedule))
-    finally:
-        loop.close()
-    return _finish(args, result)
+    stopped: list[Stop] = []
+
+    async def main(stop: Stop) -> LoadResult:
+        stopped.append(stop)
+        return await _run(args, url, event_type, app, schedule, stop)
+
+    result = run_interruptible(main, new_event_loop)
+    code = _finish(args, result)
+    return stopped[0].exit_code if result.interrupted else code
+
+
+def check_platform_args(args: argparse.Namespace, url: str | None, scenario: object) -> None:
+    if url is not None:
+        raise ConfigError(f"give a webhook URL or --platform, not both ({url!r})")
+    if scenario is not None:
+        raise ConfigError("--scenario cannot be combined with --platform (the platform generates lone events)")
+    check_url(args.platform)
+    Target(args.platform)
+
+
+def check_run_options(args: argparse.Namespace) -> None:
+    """Workers, connections and the report files: refused before the run, not after it."""
+    if args.workers > MAX_WORKERS:
+        raise ConfigError(f"--workers {args.workers}: at most {MAX_WORKERS}")
+    if args.workers > args.connections:
+        raise ConfigError(f"--workers {args.workers} needs at least as many --connections (got {args.connections})")
+    if args.refresh_every < 0:
+        raise ConfigError("--refresh-every must be >= 0")
+    outputs = ((args.report, "--report"), (args.csv, "--csv"), (args.html, "--html"))
+    if sum(path == STDOUT for path, _ in outputs) > 1:
+        raise ConfigError("only one of --report, --csv and --html can be '-' (standard output)")
+    for path, what in outputs:
+        check_writable(path, what)
+    if args.html:
+        html_report.check_available()
 
 
 async def _run(args: argparse.Namespace, url: str | None, event_type: str, app: AppProfile,
-               schedule: Schedule) -> LoadResult:
+               schedule: Schedule, stop: Stop) -> LoadResult:
+    """The run; on ``stop`` (Ctrl-C, SIGTERM) nothing more is sent, the requests in flight finish (within the
+    budget) and the result covers what happened, marked interrupted."""
     from simulator.receiver import ReferenceReceiver
     from simulator.servers import serving
 
     if args.platform is not None:
         await probe(args.platform, args.connect_timeout)
-        return await _drive(args, build_plan(args, args.platform, event_type, app, schedule), embedded=False)
+        await check_platform(args.platform, args.control_token or os.environ.get("FEISHU_SIM_CONTROL_TOKEN"),
+                             args.timeout)
+        return await _drive(args, build_plan(args, args.platform, event_type, app, schedule), stop, embedded=False)
     if url is not None:
         await probe(url, args.connect_timeout)
         if app.encrypt_key is None:
             eprint("feishu-sim: no --encrypt-key (or $FEISHU_ENCRYPT_KEY): events are sent in plaintext, unsigned")
-        return await _drive(args, build_plan(args, url, event_type, app, schedule), embedded=False)
+        return await _drive(args, build_plan(args, url, event_type, app, schedule), stop, embedded=False)
     receiver = ReferenceReceiver(encrypt_key=app.encrypt_key, verification_token=app.verification_token)
     async with serving(receiver.app()) as base:
         target = base + C.DEFAULT_WEBHOOK_PATH
         if not args.quiet and sys.stderr.isatty():
             eprint(f"no URL given: loading the built-in reference receiver at {target}")
-        result = await _drive(args, build_plan(args, target, event_type, app, schedule), embedded=True)
+        result = await _drive(args, build_plan(args, target, event_type, app, schedule), stop, embedded=True)
     st = receiver.state
     result.receiver = {"rejected": len(st.rejected), "rejections": sorted({m for _, m in st.rejected})[:5],
                        "duplicates_seen": sum(1 for e in st.events if e.duplicate)}
     return result
 
 
-async def _drive(args: argparse.Namespace, plan: LoadPlan, *, embedded: bool) -> LoadResult:
+async def check_platform(domain: str, token: str | None, timeout: float) -> None:
+    """Before loading: ``domain`` answers the control API (``GET /_sim/state``) like a feishu-sim platform,
+    and takes the control token; otherwise one line (exit 2), not a run of refused requests."""
+    import httpx
+
+    domain = domain.rstrip("/")
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    try:
+        async with httpx.AsyncClient(timeout=timeout, trust_env=False) as client:
+            resp = await client.get(f"{domain}/_sim/state", headers=headers)
+    except httpx.HTTPError as exc:
+        raise TargetError(f"cannot reach platform {domain}: {exc or type(exc).__name__}") from None
+    if resp.status_code == 401:
+        raise ConfigError(f"platform {domain} refused the control token (--control-token or "
+                          "$FEISHU_SIM_CONTROL_TOKEN)")
+    try:
+        doc = resp.json()
+    except ValueError:
+        doc = None
+    if resp.status_code != 200 or not isinstance(doc, dict) or "counters" not in doc:
+        raise TargetError(f"{domain} is not a feishu-sim platform (GET /_sim/state: HTTP {resp.status_code}); "
+                          "for a webhook receiver give its URL instead of --platform")
+
+
+async def _drive(args: argparse.Namespace, plan: LoadPlan, stop: Stop, *, embedded: bool) -> LoadResult:
     show = not args.quiet and sys.stderr.isatty()
     started = time.time()
     t_start = time.perf_counter()
@@ -193,28 +242,37 @@ async def _drive(args: argparse.Namespace, plan: LoadPlan, *, embedded: bool) ->
 
     try:
         if args.workers > 1:
-            agg, stats = await run_workers(plan, args.workers, on_interval)
+            agg, stats = await run_workers(plan, args.workers, on_interval, stop=stop.event)
         else:
-            agg, stats = await run_in_process(plan, on_interval)
+            agg, stats = await run_in_process(plan, on_interval, stop=stop.event)
     finally:
         if show:
             sys.stderr.write("\n")
     return LoadResult(plan=plan, aggregate=agg, workers=stats, target=plan.url, embedded_receiver=embedded,
-                      started_at=started, elapsed_s=time.perf_counter() - t_start)
+                      started_at=started, elapsed_s=time.perf_counter() - t_start, interrupted=stop.requested)
 
 
 def _finish(args: argparse.Namespace, result: LoadResult) -> int:
+    """Write the report files, then the summary (to stderr when a report goes to stdout). A report that
+    cannot be written costs only itself: the others and the summary are still written, then exit 2."""
     doc = result.to_json()
-    if args.report:
-        write_json(args.report, doc)
-    if args.csv:
-        write_csv(args.csv, result.aggregate.rows)
-    if args.html:
-        from simulator.load.report import write_atomic
-
-        write_atomic(args.html, html_report.render(doc))
+    failed: list[ConfigError] = []
+    writers: list[tuple[str | None, Callable[[], None]]] = [
+        (args.report, lambda: write_json(args.report, doc)),
+        (args.csv, lambda: write_csv(args.csv, result.aggregate.rows)),
+        (args.html, lambda: write_text(args.html, html_report.render(doc), "--html"))]
+    for path, write in writers:
+        if path:
+            try:
+                write()
+            except ConfigError as exc:
+                failed.append(exc)
+    out = sys.stderr if STDOUT in (args.report, args.csv, args.html) else sys.stdout
     for line in summary_lines(result):
-        print(line)
+        print(line, file=out)
+    out.flush()
+    if failed:
+        raise failed[0]
     return 0 if result.all_acked else 1
 
 

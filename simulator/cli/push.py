@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import json
 import sys
+from collections.abc import Iterable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -18,11 +19,12 @@ from simulator.cli._common import (
     add_budget_options,
     add_generation_options,
     eprint,
-    non_negative_float,
     overrides,
     positive_int,
     sim_config,
+    time_scale,
 )
+from simulator.cli._interrupt import Stop, run_interruptible
 from simulator.cli._scenario import add_scenario_options, list_scenarios, load_scenario
 from simulator.cli.generate import parse_time
 from simulator.config import RetryPolicy, SimConfig
@@ -31,10 +33,10 @@ from simulator.delivery.legacy_card import LegacyCardChannel
 from simulator.delivery.webhook import check_url
 from simulator.engine.core import Simulator
 from simulator.engine.faults import FaultSpec
-from simulator.errors import TargetError, UsageError
+from simulator.errors import SimulatorError, TargetError, UsageError
 from simulator.generation import catalog
 from simulator.generation.families.callbacks.legacy import CLICK, LEGACY_TYPE, legacy_request
-from simulator.verdicts.model import Delivery
+from simulator.verdicts.model import Delivery, DeliveryLog
 from simulator.verdicts.transcript import TranscriptWriter
 
 
@@ -46,7 +48,7 @@ def add_delivery_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--retries", default=None, metavar="feishu|none|N",
                    help="retry ladder: feishu (15 s, 5 min, 1 h, 6 h), none (default: one attempt per event), "
                         "or the first N steps of the ladder")
-    g.add_argument("--time-scale", type=non_negative_float, default=None,
+    g.add_argument("--time-scale", type=time_scale, default=None,
                    help="virtual clock: 0 runs the retry ladder instantly, 0.001 compresses it, 1 is real time "
                         "(default: 0 when --retries or --faults make the platform wait, else real time)")
     g.add_argument("--at", type=parse_time, default=None, metavar="TIME",
@@ -60,7 +62,13 @@ def add_delivery_options(p: argparse.ArgumentParser) -> None:
                         "with SHA-1 and the verification token, answered with the replacement card "
                         "(card.action.trigger_v1 as the event type means the same)")
     g.add_argument("--json", action="store_true", help="print a machine-readable summary instead of lines")
-    g.add_argument("--transcript", default=None, metavar="FILE", help="write every attempt as NDJSON to FILE")
+    g.add_argument("--transcript", default=None, metavar="FILE",
+                   help="write every attempt as NDJSON to FILE (the verification token is redacted)")
+    g.add_argument("--transcript-secrets", action="store_true",
+                   help="keep the verification token in the transcript's envelopes and request bodies")
+    g.add_argument("--keep-deliveries", type=positive_int, default=100_000, metavar="N",
+                   help="with --json: list the newest N deliveries only (default 100,000); the summary counts "
+                        "every delivery and the transcript records them all")
     g = p.add_argument_group("long connection")
     g.add_argument("--platform", default=None, metavar="DOMAIN",
                    help="push through a running `feishu-sim serve` platform (e.g. http://127.0.0.1:9001) to its "
@@ -129,29 +137,51 @@ def legacy_card_mode(args: argparse.Namespace, event_type: str) -> str:
     return event_type
 
 
-def check_legacy(envelopes: list[dict[str, Any]]) -> None:
-    """Every envelope is a click (what a legacy card request can carry): else exit 2 before any request."""
+def check_legacy(envelopes: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """Every envelope is a click (what a legacy card request can carry), checked as it is made."""
     for env in envelopes:
         legacy_request(env)
+        yield env
 
 
-def render(deliveries: list[Delivery], sim: Simulator, *, as_json: bool, target: str) -> None:
-    """Every delivery of the run (fault-injected duplicates included), then the summary."""
-    if as_json:
-        doc = {
-            "target": target,
-            "seed": sim.rand.seed,
-            "summary": sim.summary().to_json(),
-            "deliveries": [d.to_json() for d in deliveries],
-        }
-        print(json.dumps(doc, ensure_ascii=False, indent=2))
-    else:
-        for d in deliveries:
-            suffix = "" if d.origin == "event" else f" ({d.origin} of {d.duplicate_of})"
-            print(d.summary_line + suffix)
+class Verdicts:
+    """Prints each delivery's verdict line as it ends (text mode) and the summary at the end, also when
+    the run is interrupted or fails half-way."""
+
+    def __init__(self, sim: Simulator, *, as_json: bool) -> None:
+        self.sim = sim
+        self.as_json = as_json
+        if not as_json:
+            sim.on_delivery.append(self.ended)
+
+    def ended(self, d: Delivery) -> None:
+        suffix = "" if d.origin == "event" else f" ({d.origin} of {d.duplicate_of})"
+        print(d.summary_line + suffix, flush=_interactive())
+
+    def finish(self, target: str, *, interrupted: bool = False) -> None:
+        sim = self.sim
         s = sim.summary()
+        if self.as_json:
+            doc: dict[str, Any] = {"target": target, "seed": sim.rand.seed, "summary": s.to_json()}
+            if interrupted:
+                doc["interrupted"] = True
+            if sim.deliveries.dropped:
+                doc["deliveries_dropped"] = sim.deliveries.dropped  # the newest --keep-deliveries are listed
+            doc["deliveries"] = [d.to_json() for d in sim.deliveries]
+            print(json.dumps(doc, ensure_ascii=False, indent=2), flush=True)
+            return
+        sys.stdout.flush()
         dups = f", {s.duplicates} duplicates" if s.duplicates else ""
-        print(f"{s.acked}/{s.total} acked ({s.attempts} attempts{dups}) -> {target}", file=sys.stderr)
+        pending = f", {s.pending} pending" if s.pending else ""
+        head = "interrupted: " if interrupted else ""
+        eprint(f"{head}{s.acked}/{s.total} acked ({s.attempts} attempts{dups}{pending}) -> {target}")
+
+
+def _interactive() -> bool:
+    try:
+        return sys.stdout.isatty()
+    except (ValueError, OSError):
+        return False
 
 
 def effective_time_scale(args: argparse.Namespace) -> float | None:
@@ -175,38 +205,82 @@ def run_info(args: argparse.Namespace, config: SimConfig, sim: Simulator, target
             "encrypted": config.app.encrypt_key is not None, **extra}
 
 
-async def deliver_all(args: argparse.Namespace, url: str | None, sim: Simulator, envelopes: list[dict[str, Any]],
-                      transcript: TranscriptWriter | None, **info: Any) -> int:
-    """Push ``envelopes`` to ``url`` (or to a reference receiver started here), render, return the exit code."""
-    from simulator.receiver import ReferenceReceiver
-    from simulator.servers import serving
-
-    config = sim.config
-    legacy = bool(getattr(args, "legacy_card", False))
-    if legacy:
-        check_legacy(envelopes)
-        info["legacy_card"] = True
+async def deliver_all(args: argparse.Namespace, url: str | None, sim: Simulator, envelopes: Iterable[dict[str, Any]],
+                      transcript: TranscriptWriter | None, stop: Stop, **info: Any) -> int:
+    """Push ``envelopes`` to ``url`` (or to a reference receiver started here), printing each verdict as it
+    is judged; return the exit code. On ``stop`` (Ctrl-C) nothing new starts, what is in flight finishes,
+    and the summary covers what happened (exit 130); the transcript gets a ``pending`` delivery line for
+    each delivery cut short. A failure half-way (the transcript cannot be written) still reports what was
+    judged before its one line."""
+    run = _Run(args, sim, transcript, info)
+    stop.on_stop(sim.stop)
     try:
         if url is None:
-            receiver = ReferenceReceiver(encrypt_key=config.app.encrypt_key,
-                                         verification_token=config.app.verification_token)
-            async with serving(receiver.app()) as base:
-                target = base + ("/webhook/card" if legacy else C.DEFAULT_WEBHOOK_PATH)
-                eprint(f"no URL given: pushing to the built-in reference receiver at {target}")
-                if transcript is not None:
-                    transcript.run(run_info(args, config, sim, target, **info))
-                await _push(sim, target, envelopes, args.concurrency, legacy=legacy)
+            await run.to_reference_receiver(envelopes)
         else:
-            await probe(url, config.budget.connect_s)
-            target = url
-            if transcript is not None:
-                transcript.run(run_info(args, config, sim, target, **info))
-            await _push(sim, target, envelopes, args.concurrency, legacy=legacy)
+            await probe(url, sim.config.budget.connect_s)
+            await run.push(url, envelopes)
+    except SimulatorError:
+        if run.started:
+            _report_cut_short(sim, transcript)
+            run.verdicts.finish(run.target, interrupted=True)
+        raise
     finally:
+        if stop.requested:
+            _report_cut_short(sim, transcript)
         if transcript is not None:
             transcript.close()
-    render(sim.deliveries, sim, as_json=args.json, target=target)
-    return 0 if all(d.acked for d in sim.deliveries) else 1
+    if stop.requested:
+        run.verdicts.finish(run.target, interrupted=True)
+        return stop.exit_code
+    run.verdicts.finish(run.target)
+    summary = sim.summary()
+    return 0 if summary.acked == summary.total else 1
+
+
+class _Run:
+    """One push run: where it goes, whether it started, its verdict printer."""
+
+    def __init__(self, args: argparse.Namespace, sim: Simulator, transcript: TranscriptWriter | None,
+                 info: dict[str, Any]) -> None:
+        self.args, self.sim, self.transcript, self.info = args, sim, transcript, info
+        self.legacy = bool(getattr(args, "legacy_card", False))
+        if self.legacy:
+            info["legacy_card"] = True
+        self.verdicts = Verdicts(sim, as_json=args.json)
+        self.target = "the built-in reference receiver"
+        self.started = False
+
+    async def to_reference_receiver(self, envelopes: Iterable[dict[str, Any]]) -> None:
+        from simulator.receiver import ReferenceReceiver
+        from simulator.servers import serving
+
+        app = self.sim.config.app
+        receiver = ReferenceReceiver(encrypt_key=app.encrypt_key, verification_token=app.verification_token)
+        async with serving(receiver.app()) as base:
+            await self.push(base + ("/webhook/card" if self.legacy else C.DEFAULT_WEBHOOK_PATH), envelopes,
+                            announce=True)
+
+    async def push(self, target: str, envelopes: Iterable[dict[str, Any]], *, announce: bool = False) -> None:
+        self.target = target
+        if self.transcript is not None:  # first: a transcript that cannot be written stops the run here
+            self.transcript.run(run_info(self.args, self.sim.config, self.sim, target, **self.info))
+        if announce:
+            eprint(f"no URL given: pushing to the built-in reference receiver at {target}")
+        self.started = True
+        if self.legacy:
+            envelopes = check_legacy(envelopes)
+        await _push(self.sim, target, envelopes, self.args.concurrency, legacy=self.legacy)
+
+
+def _report_cut_short(sim: Simulator, transcript: TranscriptWriter | None) -> None:
+    if transcript is None:
+        return
+    for d in sim.open_deliveries():
+        try:
+            transcript.delivery(d)  # final: pending
+        except SimulatorError:
+            return
 
 
 def run(args: argparse.Namespace) -> int:
@@ -229,22 +303,42 @@ def run(args: argparse.Namespace) -> int:
     sim_probe = Simulator(config)
     # Validate overrides (and everything else) before touching the network or the transcript file.
     sim_probe.generate(event_type, overrides=ov)
-    transcript = TranscriptWriter(args.transcript) if args.transcript else None
-    return asyncio.run(_run(args, url, event_type, ov, config, transcript))
+    transcript = open_transcript(args, config)
+    return run_interruptible(lambda stop: _run(args, url, event_type, ov, config, transcript, stop))
+
+
+def open_transcript(args: argparse.Namespace, config: SimConfig) -> TranscriptWriter | None:
+    """``--transcript``, checked writable now; the verification token redacted unless
+    ``--transcript-secrets``."""
+    if not args.transcript:
+        return None
+    secrets = () if args.transcript_secrets else (config.app.verification_token,)
+    return TranscriptWriter(args.transcript, secrets=secrets)
+
+
+def new_simulator(args: argparse.Namespace, config: SimConfig, transcript: TranscriptWriter | None) -> Simulator:
+    """The run's engine, its record of deliveries bounded: the transcript is the full record, the summary
+    counts every delivery, and ``--json`` lists the newest ``--keep-deliveries``."""
+    sim = Simulator(config, transcript=transcript)
+    sim.deliveries = DeliveryLog(args.keep_deliveries if args.json else 1)
+    return sim
 
 
 async def _run(args: argparse.Namespace, url: str | None, event_type: str, ov: dict[str, Any], config: SimConfig,
-               transcript: TranscriptWriter | None) -> int:
-    sim = Simulator(config, transcript=transcript)
+               transcript: TranscriptWriter | None, stop: Stop) -> int:
+    sim = new_simulator(args, config, transcript)
+    envelopes: Iterable[dict[str, Any]]
     if args.scenario is not None:  # in scenario order; --concurrency may still overlap deliveries
         envelopes = sim.generate_scenario(args.scenario, runs=args.count)
     else:
-        envelopes = sim.generate_many(event_type, args.count, overrides=ov)
-    return await deliver_all(args, url, sim, envelopes, transcript, event_type=event_type, count=args.count)
+        # Made as the run reaches them (memory stays flat), all at the run's start time: on an instant
+        # clock the retry ladder's gaps stay exact.
+        envelopes = sim.iter_many(event_type, args.count, overrides=ov, spread=False)
+    return await deliver_all(args, url, sim, envelopes, transcript, stop, event_type=event_type, count=args.count)
 
 
-async def _push(sim: Simulator, url: str, envelopes: list[dict[str, Any]], concurrency: int, *,
-                legacy: bool = False) -> list[Delivery]:
+async def _push(sim: Simulator, url: str, envelopes: Iterable[dict[str, Any]], concurrency: int, *,
+                legacy: bool = False) -> None:
     async with sim.webhook(url) as inner:
         channel: DeliveryChannel = LegacyCardChannel(inner, sim.config.app.verification_token) if legacy else inner
-        return await sim.push(channel, envelopes, concurrency=concurrency)
+        await sim.stream(channel, envelopes, concurrency=concurrency)

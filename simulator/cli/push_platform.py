@@ -57,7 +57,8 @@ def run_platform(args: argparse.Namespace, event_type: str) -> int:
     if resp.status_code in (400, 401):
         raise ConfigError(f"platform refused the push: {doc.get('error', doc)}")
     if resp.status_code != 200 or not isinstance(doc, dict) or "deliveries" not in doc:
-        raise TargetError(f"{domain} answered HTTP {resp.status_code}: {str(doc)[:200]}")
+        reason = doc.get("error") if isinstance(doc, dict) else None
+        raise TargetError(f"{domain} answered HTTP {resp.status_code}: {str(reason or doc)[:300]}")
     deliveries = doc["deliveries"]
     if args.json:
         print(json.dumps({"target": domain, **doc}, ensure_ascii=False, indent=2))

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-from pathlib import Path
 from typing import Any
 
-from simulator.cli._common import Parser, app_profile, eprint, positive_int
+from simulator.cli._common import Parser, app_profile, check_output_dir, eprint, port_number, write_ready_file
 
 
 def add_parser(sub: Any) -> None:
     p: Parser = sub.add_parser("receive", help="run the built-in reference receiver",
                                description="A correct Feishu webhook receiver: decrypts, verifies the signature "
                                            "and token, answers the challenge, dedupes on event_id.")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=positive_int, default=9000)
+    p.add_argument("--host", default="127.0.0.1", help="listen address (default 127.0.0.1)")
+    p.add_argument("--port", type=port_number, default=9000, help="listen port, 0 for a free one (default 9000)")
     p.add_argument("--encrypt-key", default=None, help="default: $FEISHU_ENCRYPT_KEY")
     p.add_argument("--verification-token", default=None, help="default: $FEISHU_VERIFICATION_TOKEN")
     p.add_argument("--ready-file", default=None, help="write the base URL to this file once listening")
@@ -29,14 +28,16 @@ def run(args: argparse.Namespace) -> int:
     from simulator.servers import serving
 
     app = app_profile(args)
+    if args.ready_file:
+        check_output_dir(args.ready_file, "--ready-file")
     receiver = ReferenceReceiver(encrypt_key=app.encrypt_key, verification_token=app.verification_token,
                                  verbose=True)
 
     async def main() -> None:
         async with serving(receiver.app(), args.host, args.port) as url:
-            eprint(f"reference receiver listening on {url} (POST any path)")
             if args.ready_file:
-                Path(args.ready_file).write_text(url + "\n")
+                write_ready_file(args.ready_file, url + "\n")
+            eprint(f"reference receiver listening on {url} (POST any path)")
             await asyncio.Event().wait()
 
     with contextlib.suppress(KeyboardInterrupt):

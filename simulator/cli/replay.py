@@ -12,14 +12,14 @@ Without a URL the reference receiver (configured with the same keys) receives th
 from __future__ import annotations
 
 import argparse
-import asyncio
 import copy
 from pathlib import Path
 from typing import Any
 
 from simulator import constants as C
-from simulator.cli._common import Parser, add_app_options, seed_int
-from simulator.cli.push import add_delivery_options, deliver_all, delivery_config
+from simulator.cli._common import Parser, add_app_options, eprint, seed_int
+from simulator.cli._interrupt import Stop, run_interruptible
+from simulator.cli.push import add_delivery_options, deliver_all, delivery_config, new_simulator, open_transcript
 from simulator.delivery.webhook import check_url
 from simulator.engine.core import Simulator
 from simulator.errors import UsageError
@@ -61,20 +61,23 @@ def prepare(envelopes: list[dict[str, Any]], sim: Simulator, *, new_ids: bool, t
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.platform is not None:
+        raise UsageError("replay --platform is not supported: replay re-seals webhook deliveries; push through "
+                         "a platform with `feishu-sim push --platform DOMAIN`")
     if args.url is not None:
         check_url(args.url)
     if args.transcript and Path(args.transcript).resolve() == Path(args.transcript_path).resolve():
         raise UsageError("--transcript must not be the transcript being replayed")
     config = delivery_config(args)  # bad options first, then the file
-    recorded = read_transcript(args.transcript_path)
-    transcript = TranscriptWriter(args.transcript) if args.transcript else None
-    return asyncio.run(_run(args, config, [r.envelope for r in recorded], transcript))
+    recorded = read_transcript(args.transcript_path, lambda msg: eprint(f"feishu-sim: warning: {msg}"))
+    transcript = open_transcript(args, config)
+    return run_interruptible(lambda stop: _run(args, config, [r.envelope for r in recorded], transcript, stop))
 
 
 async def _run(args: argparse.Namespace, config: Any, envelopes: list[dict[str, Any]],
-               transcript: TranscriptWriter | None) -> int:
-    sim = Simulator(config, transcript=transcript)
+               transcript: TranscriptWriter | None, stop: Stop) -> int:
+    sim = new_simulator(args, config, transcript)
     envs = prepare(envelopes, sim, new_ids=args.new_event_ids, token=config.app.verification_token or "",
                    app_id=args.app_id, tenant_key=args.tenant_key)
-    return await deliver_all(args, args.url, sim, envs, transcript, replayed_from=str(args.transcript_path),
+    return await deliver_all(args, args.url, sim, envs, transcript, stop, replayed_from=str(args.transcript_path),
                              count=len(envs))

@@ -11,24 +11,25 @@ import argparse
 import asyncio
 import contextlib
 import os
-from pathlib import Path
+import socket
 from typing import Any
 
+from simulator import __version__
 from simulator import constants as C
-from simulator.cli._common import Parser, eprint, non_negative_float, positive_duration, positive_int, seed_int
+from simulator.cli._common import (
+    Parser,
+    check_output_dir,
+    eprint,
+    port_number,
+    positive_duration,
+    positive_int,
+    seed_int,
+    time_scale,
+    write_ready_file,
+)
 from simulator.errors import ConfigError
 
 DEFAULT_KEEP = 100_000
-
-
-def port_number(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"expected a port number 0-65535, got {text!r}")
-    return value
 
 
 def int_at_least(low: int) -> Any:
@@ -72,7 +73,7 @@ def add_parser(sub: Any) -> None:
     g.add_argument("--retries", default=None, metavar="feishu|none|N", help="retry ladder for pushes (default none)")
     g.add_argument("--faults", default=None, metavar="SPEC",
                    help="seeded delivery faults for pushes, as for push --faults (e.g. dup=0.1,delay=200ms..2s)")
-    g.add_argument("--time-scale", type=non_negative_float, default=None,
+    g.add_argument("--time-scale", type=time_scale, default=None,
                    help="platform time for the retry ladder and event times: 0.001 compresses an hour into "
                         "3.6 s (default: real time)")
     g.add_argument("--control-token", default=None,
@@ -89,6 +90,34 @@ def add_parser(sub: Any) -> None:
                    help="auto (default): uvloop when installed, several times less CPU per frame; or asyncio")
     g.add_argument("--ready-file", default=None, help="write the domain to this file once listening")
     p.set_defaults(func=run)
+
+
+def graceful_server(config: Any, pusher: Any, ack_budget_s: float) -> Any:
+    """uvicorn, stopped in order on Ctrl-C / SIGTERM: first the pushes under way (no new attempt starts;
+    those in flight get their acks, at most the ack budget, while the clients are still connected; the
+    pushing clients are told the platform stopped), then the connections and the server."""
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+            pusher.stop()
+            await pusher.drained(ack_budget_s + 2.0)
+            await super().shutdown(sockets=sockets)
+
+    return Server(config)
+
+
+def first_line(transcript: Any, args: argparse.Namespace, domain: str, seed: int, settings: Any, sock: Any) -> None:
+    """The transcript's run line, written now: a transcript that cannot be written stops serve before it
+    starts (one line, exit 2) rather than failing every push later."""
+    try:
+        transcript.run({"tool": f"feishu-sim {__version__}", "command": "serve", "target": domain,
+                        "channel": "longconn", "seed": seed, "retries": list(settings.retries.delays),
+                        "faults": str(settings.faults), "time_scale": args.time_scale, "app_id": args.app_id,
+                        "encrypted": False})
+    except ConfigError:
+        sock.close()
+        raise
 
 
 def run(args: argparse.Namespace) -> int:
@@ -117,13 +146,17 @@ def run(args: argparse.Namespace) -> int:
                               max_connections=args.max_connections, seed=args.seed, card_frame=args.card_frame)
     settings = PushSettings(retries=RetryPolicy.parse(args.retries), faults=FaultSpec.parse(args.faults),
                             keep_deliveries=args.keep_deliveries)
+    if args.ready_file:
+        check_output_dir(args.ready_file, "--ready-file")
     transcript = TranscriptWriter(args.transcript) if args.transcript else None
-    platform, _, app = compose(options, settings, clock=make_clock(args.time_scale), transcript=transcript,
+    platform, pusher, app = compose(options, settings, clock=make_clock(args.time_scale), transcript=transcript,
                                control_token=token)
     sock = bind_socket(args.host, args.port)
     domain = url_of(sock)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off", http="h11",
-                                           timeout_graceful_shutdown=1))
+    if transcript is not None:
+        first_line(transcript, args, domain, platform.rand.seed, settings, sock)
+    server = graceful_server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off", http="h11",
+                                            timeout_graceful_shutdown=1), pusher, args.ack_timeout)
 
     async def announce() -> None:
         while not server.started:
@@ -132,10 +165,13 @@ def run(args: argparse.Namespace) -> int:
         eprint(f"long-connection platform for app {args.app_id} at {domain} "
                f"(control API {domain}/_sim/, seed {platform.rand.seed})")
         if args.ready_file:
-            path = Path(args.ready_file)
-            tmp = path.with_name(path.name + ".tmp")
-            tmp.write_text(domain + "\n")
-            tmp.replace(path)
+            try:
+                write_ready_file(args.ready_file, domain + "\n")
+            except ConfigError as exc:  # stop serving: whoever waits on the file must not wait forever
+                failed.append(exc)
+                server.should_exit = True
+
+    failed: list[ConfigError] = []
 
     async def main() -> None:
         task = asyncio.create_task(announce())
@@ -155,4 +191,6 @@ def run(args: argparse.Namespace) -> int:
         sock.close()
         if transcript is not None:
             transcript.close()
+    if failed:
+        raise failed[0]
     return 0

@@ -8,6 +8,7 @@ a live URL, or in process to an ASGI app through ``httpx.ASGITransport``.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import socket
 import time
 from typing import Any, TypeVar
@@ -31,13 +32,27 @@ _Channel = TypeVar("_Channel", bound="WebhookChannel")
 
 
 def check_url(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc or not parts.hostname:
+    """``url`` if it is an http(s) URL with a host and a valid port; ``ConfigError`` (one line) if not."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError as exc:  # e.g. an unclosed or invalid [IPv6] literal
+        raise ConfigError(f"invalid URL {url!r}: {exc}") from None
+    if parts.scheme not in ("http", "https") or not parts.netloc or not host:
         raise ConfigError(f"invalid URL {url!r}: expected http(s)://host[:port]/path")
     try:
         _ = parts.port
     except ValueError:
         raise ConfigError(f"invalid URL {url!r}: bad port") from None
+    if parts.netloc.rsplit("@", 1)[-1].startswith("["):
+        try:
+            ipaddress.IPv6Address(host.split("%", 1)[0])
+        except ValueError:
+            raise ConfigError(f"invalid URL {url!r}: {host!r} is not an IPv6 address") from None
+    try:
+        host.encode("idna")
+    except UnicodeError:
+        raise ConfigError(f"invalid URL {url!r}: {host!r} is not a valid host name") from None
     return url
 
 

@@ -20,7 +20,8 @@ from __future__ import annotations
 import asyncio
 import copy
 import functools
-from collections.abc import Callable, Iterable
+import itertools
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -87,6 +88,9 @@ class Simulator:
         self._sched: Scheduler | None = None
         self._submitted = 0
         self._channels: list[WebhookChannel] = []
+        self._stopping = False
+        self._open: dict[int, Delivery] = {}  # started, not ended (by id: deliveries compare by value)
+        self._ended = Summary()  # running summary of the ended deliveries (the log may be bounded)
 
     async def __aenter__(self) -> Simulator:
         return self
@@ -111,12 +115,17 @@ class Simulator:
     def generate_many(self, event_type: str, count: int, *, overrides: Overrides | None = None,
                       validate: bool | None = None, longconn: bool = False) -> list[dict[str, Any]]:
         """``count`` envelopes, event times spread a few seconds apart on a virtual clock."""
-        out = []
+        return list(self.iter_many(event_type, count, overrides=overrides, validate=validate, longconn=longconn))
+
+    def iter_many(self, event_type: str, count: int, *, overrides: Overrides | None = None,
+                  validate: bool | None = None, longconn: bool = False, spread: bool = True
+                  ) -> Iterator[dict[str, Any]]:
+        """``generate_many``, one envelope at a time (made when asked for: memory stays flat). ``spread=False``
+        leaves the clock alone (events made while they are delivered must not move the delivery clock)."""
         for _ in range(count):
-            out.append(self.generate(event_type, overrides=overrides, validate=validate, longconn=longconn))
-            if isinstance(self.clock, VirtualClock) and self.clock.scale == 0:
+            yield self.generate(event_type, overrides=overrides, validate=validate, longconn=longconn)
+            if spread and isinstance(self.clock, VirtualClock) and self.clock.scale == 0:
                 self.clock.advance(self.rand.uniform(0.5, 20.0))
-        return out
 
     def generate_scenario(self, scenario: str | Path | Scenario, *, runs: int = 1,
                           longconn: bool = False) -> list[dict[str, Any]]:
@@ -124,30 +133,39 @@ class Simulator:
         ``Scenario``), in time order. On a virtual clock the first meeting starts at the clock's now and
         the clock moves past the last event; on the real clock the last meeting ends now (the platform
         never sends events from the future)."""
+        return list(self.iter_scenario(scenario, runs=runs, longconn=longconn))
+
+    def iter_scenario(self, scenario: str | Path | Scenario, *, runs: int = 1,
+                      longconn: bool = False) -> Iterator[dict[str, Any]]:
+        """``generate_scenario``, one meeting at a time on a virtual clock (memory stays flat whatever
+        ``runs``); on the real clock every meeting is played first, as the last one must end now."""
         sc = scenario if isinstance(scenario, Scenario) else scenarios.load(scenario)
         gap = 60.0
-        batches: list[list[dict[str, Any]]] = []
-        virtual = isinstance(self.clock, VirtualClock)
         cursor = self.clock.now()
-        for _ in range(runs):
-            self._scenario_runs += 1
-            r = self.rand.fork(f"scenario:{sc.name}:{self._scenario_runs}")
-            if virtual:
-                envs = scenarios.play(sc, self.factory, r, start=cursor, longconn=longconn)
+        if isinstance(self.clock, VirtualClock):
+            for _ in range(runs):
+                envs = scenarios.play(sc, self.factory, self._scenario_rand(sc), start=cursor, longconn=longconn)
                 cursor = _event_time(envs[-1]) + gap
-                batches.append(envs)
-            else:
-                envs = scenarios.play(sc, self.factory, r, end=cursor, longconn=longconn)
-                cursor = _event_time(envs[0]) - gap
-                batches.insert(0, envs)
-        if virtual:
-            assert isinstance(self.clock, VirtualClock)
+                yield from self._checked(envs)
             self.clock.advance(cursor - gap - self.clock.now())
-        out = [env for batch in batches for env in batch]
+            return
+        batches: list[list[dict[str, Any]]] = []
+        for _ in range(runs):
+            envs = scenarios.play(sc, self.factory, self._scenario_rand(sc), end=cursor, longconn=longconn)
+            cursor = _event_time(envs[0]) - gap
+            batches.insert(0, envs)
+        for batch in batches:
+            yield from self._checked(batch)
+
+    def _scenario_rand(self, sc: Scenario) -> SimRandom:
+        self._scenario_runs += 1
+        return self.rand.fork(f"scenario:{sc.name}:{self._scenario_runs}")
+
+    def _checked(self, envs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if self.factory.validate_all:
-            for env in out:
+            for env in envs:
                 schemas.validate(env)
-        return out
+        return envs
 
     # -- channels ----------------------------------------------------------------------------------
     def webhook(self, url: str, *, client: httpx.AsyncClient | None = None,
@@ -175,6 +193,7 @@ class Simulator:
                      seq=self.deliveries.total,
                      callback=None if spec is None or spec.callback is None else spec.callback.value)
         self.deliveries.append(d)
+        self._open[id(d)] = d
         return d
 
     def _submit(self, sched: Scheduler, batch: Batch, envelope: dict[str, Any], channel: DeliveryChannel, *,
@@ -209,12 +228,13 @@ class Simulator:
             self.transcript.attempt(att, d.envelope if number == 1 else None, delivery=d.seq, origin=d.origin)
         delays = self.config.retries.delays if job.retried else ()
         if att.outcome.ok:
-            if d.origin == "event" and job.retried:  # a callback is answered once: no duplicates either
+            if d.origin == "event" and job.retried and not self._stopping:  # a callback is answered once
                 for dup in self.faults.duplicates(job.key):
                     self._spawn_duplicate(sched, job, dup, att.sent_at)
         elif number <= len(delays):
-            self._schedule_attempt(sched, job, att.sent_at + delays[number - 1])
-            return
+            if not self._stopping:
+                self._schedule_attempt(sched, job, att.sent_at + delays[number - 1])
+            return  # pending: a retry is due (or the run was stopped before it)
         self._close(d)
 
     def _spawn_duplicate(self, sched: Scheduler, job: _Job, dup: Duplicate, acked_sent_at: float) -> None:
@@ -232,6 +252,8 @@ class Simulator:
 
     def _close(self, d: Delivery) -> None:
         d.close()
+        self._open.pop(id(d), None)
+        self._ended.add(d)
         if self.transcript is not None:
             self.transcript.delivery(d)
         for hook in self.on_delivery:
@@ -259,36 +281,84 @@ class Simulator:
         """Deliver ``envelopes`` with at most ``concurrency`` attempts in flight (a burst fault raises that
         to the burst size); events go out in input order unless faults delay or reorder them. Returns the
         deliveries in input order; fault-injected duplicates are in ``deliveries`` and the summary."""
-        items = list(envelopes)
-        if not items:
-            return []
+        out: list[Delivery] = []
+        await self.stream(channel, envelopes, concurrency=concurrency, expect_rejected=expect_rejected,
+                          on_start=out.append)
+        return out
+
+    async def stream(self, channel: DeliveryChannel, envelopes: Iterable[dict[str, Any]], *, concurrency: int = 1,
+                     expect_rejected: bool = False, on_start: AttemptHook | None = None) -> None:
+        """``push`` without the list: without faults, envelopes are drawn from ``envelopes`` only when the
+        scheduler reaches them and nothing is kept per event beyond ``deliveries`` (bound it with
+        ``DeliveryLog(keep=N)``) and the running ``summary()``, so memory stays flat whatever the count
+        (with faults, which reorder and delay, every event is planned at once). ``on_start`` sees each
+        event's delivery as it is created, in input order. ``stop()`` ends it early."""
+        it = iter(envelopes)
+        first = next(it, None)
+        if first is None:
+            return
+        items = itertools.chain((first,), it)
         sched = self._scheduler()
         batch = sched.batch(max(concurrency, self.faults.min_in_flight, 1))
         base = self.clock.now()
         if self.faults.spec.active:
-            out = [self._submit(sched, batch, env, channel, base=base, expect_rejected=expect_rejected)
-                   for env in items]
+            try:
+                for env in items:
+                    d = self._submit(sched, batch, env, channel, base=base, expect_rejected=expect_rejected)
+                    if on_start is not None:
+                        on_start(d)
+            except BaseException:
+                sched.cancel(batch)
+                raise
         else:
             # No faults: every first attempt is due at ``base`` in input order, ahead of any retry (which is
             # due later), so the scheduler can make them as it reaches them -- the same order as planning
-            # them all at once, without holding a planned attempt per event.
-            out = [self._new_delivery(env, expect_rejected=expect_rejected) for env in items]
-            first = self._submitted
-            self._submitted += len(out)
-            sched.feed(batch, self._first_attempts(sched, batch, out, channel, first, base))
+            # them all at once, without holding a planned attempt (or an envelope) per event.
+            sched.feed(batch, self._first_attempts(sched, batch, items, channel, base, expect_rejected, on_start))
         await self._run_batch(sched, batch)
-        return out
 
-    def _first_attempts(self, sched: Scheduler, batch: Batch, deliveries: list[Delivery], channel: DeliveryChannel,
-                        first: int, base: float) -> Feed:
-        for i, d in enumerate(deliveries):
-            index = first + i
-            job = _Job(d, channel, key=f"e{index}", order=(index, 0), batch=batch)
-            yield base, (index, 0, 1), functools.partial(self._attempt, sched, job, 1, base)
+    def _first_attempts(self, sched: Scheduler, batch: Batch, envelopes: Iterator[dict[str, Any]],
+                        channel: DeliveryChannel, base: float, expect_rejected: bool,
+                        on_start: AttemptHook | None) -> Feed:
+        for env in envelopes:
+            index = self._submitted
+            self._submitted += 1
+            yield base, (index, 0, 1), functools.partial(self._first_attempt, sched, batch, env, channel, index, base,
+                                                         expect_rejected, on_start)
+
+    async def _first_attempt(self, sched: Scheduler, batch: Batch, envelope: dict[str, Any], channel: DeliveryChannel,
+                             index: int, base: float, expect_rejected: bool, on_start: AttemptHook | None) -> None:
+        d = self._new_delivery(envelope, expect_rejected=expect_rejected)
+        if on_start is not None:
+            on_start(d)
+        await self._attempt(sched, _Job(d, channel, key=f"e{index}", order=(index, 0), batch=batch), 1, base)
+
+    def stop(self) -> None:
+        """Stop delivering (Ctrl-C): no attempt starts any more -- first attempts, retries and duplicates not
+        yet started are dropped -- and the attempts in flight finish. A delivery whose ladder was cut short
+        stays pending (``open_deliveries``); ``push`` / ``stream`` return once nothing is in flight."""
+        self._stopping = True
+        if self._sched is not None:
+            self._sched.drain()
+
+    @property
+    def stopped(self) -> bool:
+        return self._stopping
+
+    def open_deliveries(self) -> list[Delivery]:
+        """Deliveries started and not ended (in flight, waiting for a retry, or cut short by ``stop``)."""
+        return list(self._open.values())
 
     # -- results -----------------------------------------------------------------------------------
     def summary(self) -> Summary:
-        return Summary.of(self.deliveries)
+        """Every delivery of this engine, ended or not. With a bounded ``deliveries`` log it is the running
+        count (exact, whatever the log let go)."""
+        if self.deliveries.keep is None:
+            return Summary.of(self.deliveries)
+        s = copy.deepcopy(self._ended)
+        for d in self._open.values():
+            s.add(d)
+        return s
 
     def unexpected(self) -> list[Delivery]:
         """Deliveries that did not end as expected, judged on what the app did (``Delivery.as_expected``):

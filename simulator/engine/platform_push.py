@@ -10,6 +10,8 @@ Awaited on the platform's event loop.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +21,7 @@ from simulator.config import AppProfile, RetryPolicy, SimConfig
 from simulator.delivery.longconn import LongConnChannel
 from simulator.engine.core import Simulator
 from simulator.engine.faults import FaultSpec
-from simulator.errors import ConfigError
+from simulator.errors import ConfigError, SimulatorError, TargetError
 from simulator.generation.overrides import Overrides
 from simulator.platform.core import Platform
 from simulator.platform.pushing import PushRequest
@@ -57,6 +59,9 @@ class EnginePusher:
         self.deliveries = DeliveryLog(self.settings.keep_deliveries)
         self._summary = Summary()  # every closed delivery, retained or not
         self._sims: dict[str, Simulator] = {}
+        self._active: set[Simulator] = set()  # engines with a push under way
+        self._idle: asyncio.Event | None = None
+        self.stopping = False
 
     def simulator(self, app_id: str | None = None, seed: int | None = None) -> Simulator:
         """The engine generating events for ``app_id`` (one per app; ``seed=None`` continues the
@@ -79,7 +84,10 @@ class EnginePusher:
         return sim
 
     async def push(self, request: PushRequest) -> list[Delivery]:
-        """Generate the request's events (or take its envelopes) and deliver them through the engine."""
+        """Generate the request's events (or take its envelopes) and deliver them through the engine. After
+        ``stop()`` a push is refused, and one under way ends early with ``TargetError`` saying how far it got."""
+        if self.stopping:
+            raise TargetError("the platform is shutting down: no new pushes")
         sim = self.simulator(request.app_id, request.seed)
         envelopes = request.envelopes
         if envelopes is None and request.scenario is not None:
@@ -88,7 +96,41 @@ class EnginePusher:
             envelopes = sim.generate_many(request.event_type, request.count, overrides=request.overrides,
                                           longconn=True)
         channel = LongConnChannel(self.platform, sim.config.app.app_id)
-        return await sim.push(channel, envelopes, concurrency=request.concurrency)
+        self._active.add(sim)
+        try:
+            deliveries = await sim.push(channel, envelopes, concurrency=request.concurrency)
+        finally:
+            self._active.discard(sim)
+            if not self._active and self._idle is not None:
+                self._idle.set()
+        if self.stopping:
+            raise TargetError(self._cut_short(sim, deliveries, request))
+        return deliveries
+
+    def _cut_short(self, sim: Simulator, deliveries: list[Delivery], request: PushRequest) -> str:
+        """Record the deliveries a stop cut short (``pending`` transcript lines); what to tell the client."""
+        if self.transcript is not None:
+            for d in sim.open_deliveries():
+                with contextlib.suppress(SimulatorError):
+                    self.transcript.delivery(d)
+        acked = sum(d.acked for d in deliveries)
+        return (f"the platform was stopped during the push: {acked} of {request.count} events acked, "
+                f"{len(deliveries) - acked} not acked or cut short, the rest not sent")
+
+    def stop(self) -> None:
+        """The server is going down: refuse new pushes, start no new attempt in those under way (the
+        attempts in flight finish: their acks arrive while the connections are still open)."""
+        self.stopping = True
+        for sim in self._active:
+            sim.stop()
+
+    async def drained(self, timeout: float) -> None:
+        """Wait (at most ``timeout`` seconds) until no push is under way."""
+        if not self._active:
+            return
+        self._idle = asyncio.Event()
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._idle.wait(), timeout)
 
     def generate(self, event_type: str = C.DEFAULT_EVENT_TYPE, *, overrides: Overrides | None = None,
                  app_id: str | None = None) -> dict[str, Any]:

@@ -56,6 +56,7 @@ class Batch:
         self.head: _Entry | None = None  # the feed's next entry, made only when the runner looks at it
         self.inflight: set[asyncio.Task[None]] = set()
         self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.error: BaseException | None = None  # what the feed raised (the batch fails with it)
 
     @property
     def has_room(self) -> bool:
@@ -80,7 +81,11 @@ class Batch:
         return heapq.heappop(self.heap)[3]
 
     def advance(self, seq: Iterator[int]) -> None:
-        item = None if self.feed is None else next(self.feed, None)
+        try:
+            item = None if self.feed is None else next(self.feed, None)
+        except Exception as exc:  # e.g. an event that cannot be generated: fail the batch, not the runner
+            self.error = exc
+            item = None
         if item is None:
             self.feed = self.head = None
         else:
@@ -122,12 +127,21 @@ class Scheduler:
             raise RuntimeError("a batch takes one feed")  # the engine's own bug, never a user's input
         batch.feed = entries
         batch.advance(self._seq)
-        if batch.idle:  # an empty feed: nothing will ever finish the batch, so it is done now
-            self._finish(batch)
+        if batch.error is not None or batch.idle:  # a failed or an empty feed: nothing will finish it later
+            self._finish(batch, batch.error)
             return
         self._wake.set()
         if self._runner is None or self._runner.done():
             self._runner = self.loop.create_task(self._run(), name="feishu-sim-scheduler")
+
+    def drain(self) -> None:
+        """Start nothing more: drop every batch's pending entries; what is in flight finishes, and each batch
+        is done when its last attempt is (the engine's ``stop``)."""
+        for batch in list(self._batches):
+            batch.drop()
+            if batch.idle:
+                self._finish(batch)
+        self._wake.set()
 
     def cancel(self, batch: Batch) -> None:
         """Drop a batch's pending attempts and cancel those in flight (its caller was cancelled)."""
@@ -189,6 +203,9 @@ class Scheduler:
                 inflight.add(task)
                 task.add_done_callback(on_done)
                 started = True
+                if batch.error is not None:
+                    self._finish(batch, batch.error)
+                    break
                 if (batch.limit is not None and len(inflight) >= batch.limit) or len(self._batches) > 1:
                     break
                 top = batch.top()

@@ -33,7 +33,13 @@ def parse_assignments(items: Iterable[str]) -> dict[str, Any]:
         path = path.strip()
         if not sep or not path:
             raise OverrideError(f"invalid override {item!r}: expected PATH=VALUE, e.g. event.meeting.topic=Standup")
-        out[path] = parse_value(value)
+        parsed = parse_value(value)
+        try:  # a lone surrogate (JSON "\ud800", or bytes that are not UTF-8 on the command line) cannot be sent
+            json.dumps([path, parsed], ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise OverrideError(f"invalid override {item!r}: not valid Unicode text (a lone surrogate "
+                                "or bytes that are not UTF-8)") from None
+        out[path] = parsed
     return out
 
 

@@ -95,6 +95,7 @@ class Driver:
                            make_batch=self._batch_request if batched else None)
         self._tasks: set[asyncio.Task[None]] = set()
         self._waiter: asyncio.Future[None] | None = None
+        self.stop_requested = False  # interrupted: send nothing more, let what is in flight finish
 
     # -- what subclasses decide -------------------------------------------------------------------------------
     def _request(self) -> bytes:
@@ -121,6 +122,12 @@ class Driver:
 
     def _on_closed(self, conn: HttpConnection) -> None:
         self.ol.closed(conn, self.perf())
+
+    def request_stop(self) -> None:
+        """Ctrl-C: send nothing more (the rest of the schedule is ``cancelled``); the requests in flight end
+        as usual -- answered, or timed out at the budget -- and the run returns with everything counted."""
+        self.stop_requested = True
+        self._wake()
 
     def _wake(self) -> None:
         if self._waiter is not None and not self._waiter.done():
@@ -174,6 +181,8 @@ class Driver:
         next_check = t0 + TIMEOUT_CHECK_S
         while True:
             now = perf()
+            if self.stop_requested and not ol.stopped:
+                ol.interrupt()
             ol.pump(now)
             if now >= next_check:
                 ol.check_timeouts(now)
@@ -196,7 +205,7 @@ class Driver:
         for task in list(self._tasks):
             task.cancel()
         last = self.recorder.interval
-        if last.sent or last.done or last.unsent or self.recorder.second == 0:
+        if last.sent or last.done or last.unsent or last.cancelled or self.recorder.second == 0:
             on_interval(self.recorder.roll())
         loop = asyncio.get_running_loop()
         return WorkerStats(worker=self.worker, loop=loop_name(loop), sent=ol.sent_count,

@@ -16,7 +16,7 @@ from typing import Any
 
 from simulator.errors import ConfigError
 
-PLOTLY_HINT = "the HTML report needs plotly: pip install 'feishu-sim[load]'"
+PLOTLY_HINT = "the HTML report needs plotly: pip install plotly (from a clone: pip install '.[load]')"
 
 
 @cache

@@ -66,6 +66,9 @@ class HttpConnection(asyncio.Protocol):
         self.body_excerpt = b""
         self.body_limit = 200  # how much of each response body to keep (raised when answers are judged by body)
         self._closed = False
+        self._closing = False  # the answer said Connection: close (or we aborted): never reuse the connection
+        self._status: int | None = None  # the status of an answer whose head arrived and whose end has not
+        self._delimited = False  # ... and whether that answer says where its body ends (length or chunked)
         # Set by the owner: which request is in flight and when it was meant to be sent.
         self.intended = 0.0
         self.sent_at = 0.0
@@ -85,18 +88,37 @@ class HttpConnection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._closed = True
         self.transport = None
-        if self.busy:
+        if self.busy and exc is None and self._status is not None and not self._delimited:
+            # An answer without Content-Length or chunked encoding ends where the connection does (an HTTP/1.0
+            # server's way, RFC 9112 §6.3): that close is its end, not a failure.
+            status, self._status = self._status, None
+            self.keep_alive = False
+            self.busy = False
+            self.on_response(self, status)
+        elif self.busy:
             self._fail("connection_lost", str(exc) if exc else "connection closed by the receiver")
         self.on_closed(self)
 
     # -- httptools callbacks ---------------------------------------------------------------------------------
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if name.lower() in (b"content-length", b"transfer-encoding"):
+            self._delimited = True
+
+    def on_headers_complete(self) -> None:
+        self._status = self.parser.get_status_code()
+
     def on_body(self, body: bytes) -> None:
         if len(self.body_excerpt) < self.body_limit:
             self.body_excerpt += body[: self.body_limit - len(self.body_excerpt)]
 
     def on_message_complete(self) -> None:
         status = self.parser.get_status_code()
+        self._status, self._delimited = None, False
         self.keep_alive = bool(self.parser.should_keep_alive())
+        if not self.keep_alive:
+            # Before the owner hears of the answer: it must not send the next request on a connection the
+            # receiver is closing (that request would vanish with it, in no bucket).
+            self._closing = True
         if self.busy:
             self.busy = False
             self.on_response(self, status)
@@ -107,11 +129,11 @@ class HttpConnection(asyncio.Protocol):
     # -- the owner's side ------------------------------------------------------------------------------------
     @property
     def open(self) -> bool:
-        return self.transport is not None and not self._closed
+        return self.transport is not None and not self._closed and not self._closing
 
     def send(self, request: bytes) -> None:
         self.busy = True
-        if self.transport is None:
+        if self.transport is None or not self.open:
             self._fail("connection_lost", "connection closed before the request was written")
             return
         self.transport.write(request)
@@ -122,7 +144,9 @@ class HttpConnection(asyncio.Protocol):
             self.on_failure(self, kind, detail)
 
     def abort(self) -> None:
+        """Close now; a request in flight is the owner's to count (it aborts after a timeout)."""
         self.busy = False
+        self._closing = True
         if self.transport is not None:
             self.transport.abort()
 

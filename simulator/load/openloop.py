@@ -256,3 +256,11 @@ class OpenLoop:
             self.stopped = True
             self.recorder.unsent(self.schedule.total - self.next)
             self.next = self.schedule.total
+
+    def interrupt(self) -> None:
+        """Stop sending because the run was interrupted (Ctrl-C): what the schedule still wanted counts as
+        ``cancelled``; the requests in flight finish (or time out) and are judged as usual."""
+        if not self.stopped:
+            self.stopped = True
+            self.recorder.cancelled(self.schedule.total - self.next)
+            self.next = self.schedule.total

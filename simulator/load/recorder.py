@@ -6,7 +6,9 @@ callback, with a valid answer), ``non_200`` (the receiver answered something els
 ``ack:bad_answer`` through the platform), ``timeout`` (no complete answer
 within the budget; recorded in the histogram *at* the budget, a lower bound, so the tail is not hidden),
 ``error`` (connect refused, reset, broken response; counted by kind). ``unsent`` are requests the
-schedule asked for that could not be sent before the end (every connection stuck). Latency is measured
+schedule asked for that could not be sent before the end (every connection stuck); ``cancelled`` those it
+had not sent yet when the run was interrupted, so ``sent + unsent + cancelled`` is the schedule's total and
+``sent = acked + non_200 + timeout + error`` always. Latency is measured
 from each request's *intended* send time (the schedule's), so queueing in the generator or on a slow
 connection is counted -- the coordinated-omission correction of wrk2 and vegeta.
 """
@@ -21,7 +23,7 @@ from simulator.load.histogram import LatencyHistogram
 
 MAX_SAMPLES = 5  # non-200 / error examples kept for the report (bounded)
 BAD_ANSWER_LABELS = frozenset({"bad_answer", "ack:bad_answer"})  # a callback's invalid answer, not a non-200
-_COUNTERS = ("sent", "acked", "within_budget", "non_200", "bad_answer", "timeout", "error", "unsent")
+_COUNTERS = ("sent", "acked", "within_budget", "non_200", "bad_answer", "timeout", "error", "unsent", "cancelled")
 
 
 @dataclass
@@ -34,6 +36,7 @@ class Counts:
     timeout: int = 0
     error: int = 0
     unsent: int = 0
+    cancelled: int = 0
     statuses: Counter[str] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)
     samples: list[str] = field(default_factory=list)
@@ -60,7 +63,7 @@ class Counts:
     def to_json(self) -> dict[str, Any]:
         return {"sent": self.sent, "acked": self.acked, "within_budget": self.within_budget,
                 "non_200": self.non_200, "bad_answer": self.bad_answer, "timeout": self.timeout, "error": self.error,
-                "unsent": self.unsent,
+                "unsent": self.unsent, "cancelled": self.cancelled,
                 "statuses": dict(sorted(self.statuses.items())), "errors": dict(sorted(self.errors.items())),
                 "samples": list(self.samples)}
 
@@ -145,6 +148,9 @@ class Recorder:
 
     def unsent(self, n: int) -> None:
         self.interval.unsent += n
+
+    def cancelled(self, n: int) -> None:
+        self.interval.cancelled += n
 
     # -- per second ------------------------------------------------------------------------------------
     def roll(self) -> Interval:

@@ -1,24 +1,22 @@
 """The result of a run as data (``LoadResult.to_json``), and its renderings: summary text, progress line,
-JSON and CSV files. Files are written to a temporary name and renamed, so a failed run never leaves a
-half-written report."""
+JSON and CSV files, written to the path the user gave (``-`` for standard output; see ``simulator.outfile``)."""
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from simulator import __version__
-from simulator.errors import ConfigError
 from simulator.generation import catalog
 from simulator.load.driver import LoadPlan, WorkerStats
 from simulator.load.recorder import Aggregate, Interval
+from simulator.outfile import check_writable, write_text
+
+__all__ = ["check_writable", "write_csv", "write_json", "write_text"]
 
 CSV_FIELDS = ("second", "sent", "acked", "non_200", "bad_answer", "timeout", "error", "p50_ms", "p90_ms", "p99_ms",
               "max_ms")
@@ -34,6 +32,7 @@ class LoadResult:
     started_at: float = 0.0  # epoch seconds
     elapsed_s: float = 0.0
     receiver: dict[str, Any] = field(default_factory=dict)
+    interrupted: bool = False  # stopped early (Ctrl-C, SIGTERM): the rest of the schedule is ``cancelled``
 
     @property
     def scheduled(self) -> int:
@@ -41,7 +40,11 @@ class LoadResult:
 
     @property
     def achieved_rate(self) -> float:
-        return self.aggregate.total.sent / self.plan.schedule.duration
+        """Requests sent per second of the schedule (of the run so far, when it was interrupted)."""
+        span = self.plan.schedule.duration
+        if self.interrupted and self.elapsed_s > 0:
+            span = min(span, self.elapsed_s)
+        return self.aggregate.total.sent / span if span > 0 else 0.0
 
     @property
     def within_budget_share(self) -> float:
@@ -80,6 +83,7 @@ class LoadResult:
             "schedule": plan.schedule.to_json(),
             "started_at": self.started_at,
             "elapsed_s": round(self.elapsed_s, 3),
+            "interrupted": self.interrupted,
             "scheduled": self.scheduled,
             "achieved_rate": round(self.achieved_rate, 3),
             "within_budget_share": round(self.within_budget_share, 6),
@@ -100,14 +104,17 @@ def summary_lines(result: LoadResult) -> list[str]:
     t = result.aggregate.total
     h = result.aggregate.hist
     pct = h.percentiles_ms()
-    lines = [
+    lines = [f"interrupted after {result.elapsed_s:.1f} s: nothing sent since, {t.cancelled:,} requests of the "
+             "schedule cancelled; the figures cover what happened"] if result.interrupted else []
+    lines += [
         f"target      {result.target}{'  (built-in reference receiver)' if result.embedded_receiver else ''}"
         f"{'  (long-connection platform: one push per request)' if result.plan.platform else ''}",
         f"schedule    {result.plan.schedule.describe()}, {result.plan.connections} connections, "
         f"{len(result.workers)} process{'es' if len(result.workers) > 1 else ''}",
         f"requests    {t.sent:,} sent of {result.scheduled:,} scheduled, achieved {result.achieved_rate:,.1f}/s",
         f"verdicts    acked {t.acked:,}  non-200 {t.non_200:,}{f'  bad answer {t.bad_answer:,}' * bool(t.bad_answer)}"
-        f"  timeout {t.timeout:,}  error {t.error:,}  unsent {t.unsent:,}",
+        f"  timeout {t.timeout:,}  error {t.error:,}  unsent {t.unsent:,}"
+        + (f"  cancelled {t.cancelled:,}" if t.cancelled else ""),
         f"budget      {result.within_budget_share * 100:.2f}% acked within {result.plan.budget.total_s:g} s",
         "latency     " + "  ".join(f"{k} {v:.2f}" for k, v in pct.items()) + " ms (from intended send time)",
     ]
@@ -135,38 +142,8 @@ def progress_line(iv: Interval, *, elapsed: float, duration: float, errors: int)
             f"  errors {errors:,}  {left:5.1f}s left")
 
 
-def check_writable(path: str | None, what: str) -> None:
-    """Fail before the run when a report could not be written."""
-    if not path:
-        return
-    p = Path(path)
-    parent = p.parent if str(p.parent) else Path(".")
-    if p.is_dir():
-        raise ConfigError(f"{what} {path!r} is a directory")
-    if not parent.is_dir():
-        raise ConfigError(f"cannot write {what} {path!r}: no directory {str(parent)!r}")
-    if not os.access(parent, os.W_OK):
-        raise ConfigError(f"cannot write {what} {path!r}: directory not writable")
-
-
-def write_atomic(path: str | Path, text: str) -> None:
-    p = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", dir=str(p.parent) if str(p.parent) else ".")
-    try:
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-        os.replace(tmp, p)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
-def write_json(path: str | Path, doc: dict[str, Any]) -> None:
-    write_atomic(path, json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
+def write_json(path: str | Path, doc: dict[str, Any], what: str = "--report") -> None:
+    write_text(path, json.dumps(doc, ensure_ascii=False, indent=2) + "\n", what)
 
 
 def csv_text(rows: list[dict[str, Any]]) -> str:
@@ -178,5 +155,5 @@ def csv_text(rows: list[dict[str, Any]]) -> str:
     return buf.getvalue()
 
 
-def write_csv(path: str | Path, rows: list[dict[str, Any]]) -> None:
-    write_atomic(path, csv_text(rows))
+def write_csv(path: str | Path, rows: list[dict[str, Any]], what: str = "--csv") -> None:
+    write_text(path, csv_text(rows), what)

@@ -11,8 +11,10 @@ name of its class in the project's error hierarchy (``simulator.errors``) and it
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import multiprocessing as mp
-import queue as queue_mod
+import os
+import signal
 import time
 from collections.abc import Callable
 from typing import Any
@@ -24,6 +26,7 @@ from simulator.load.driver import Driver, LoadPlan, OnInterval, WorkerStats
 from simulator.load.histogram import LatencyHistogram
 from simulator.load.platform_driver import PlatformDriver
 from simulator.load.recorder import Aggregate, Counts, Interval
+from simulator.load.stopping import GO_POLL_S, Inbox, on_event, sigint_ignored, watch_parent
 from simulator.load.webhook_driver import WebhookDriver
 from simulator.loops import new_event_loop
 
@@ -62,31 +65,45 @@ def error_from_wire(name: str, message: str) -> SimulatorError:
 
 # -- one process ---------------------------------------------------------------------------------------------
 async def run_in_process(plan: LoadPlan, on_interval: OnInterval, *, clock: Clock | None = None,
-                         driver_class: Callable[..., Driver] = driver_for) -> tuple[Aggregate, list[WorkerStats]]:
-    """``driver_class``: makes the driver from ``(plan, clock=...)`` (e.g. a ``WebhookDriver`` subclass)."""
+                         driver_class: Callable[..., Driver] = driver_for, stop: asyncio.Event | None = None
+                         ) -> tuple[Aggregate, list[WorkerStats]]:
+    """``driver_class``: makes the driver from ``(plan, clock=...)`` (e.g. a ``WebhookDriver`` subclass).
+    ``stop``, once set, ends the run early (``Driver.request_stop``)."""
     agg = Aggregate(1)
     driver = driver_class(plan, clock=clock)
     await driver.prepare()
+    watcher = on_event(stop, driver.request_stop)
 
     def handle(iv: Interval) -> None:
         merged = agg.add(iv)
         if merged is not None:
             on_interval(merged)
 
-    stats = await driver.run(time.perf_counter() + 0.01, handle)
+    try:
+        stats = await driver.run(time.perf_counter() + 0.01, handle)
+    finally:
+        if watcher is not None:
+            watcher.cancel()
     agg.finish()
     return agg, [stats]
 
 
 # -- several processes --------------------------------------------------------------------------------------
-def _worker_main(plan: LoadPlan, worker: int, workers: int, out: Any, go: Any, t0: Any) -> None:
+def _worker_main(plan: LoadPlan, worker: int, workers: int, out: Any, go: Any, t0: Any, halt: Any,
+                 parent: int) -> None:
+    # Ctrl-C in a terminal reaches the whole process group: the parent decides (it sets ``halt``).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     loop = new_event_loop()
     asyncio.set_event_loop(loop)
     try:
         driver = driver_for(plan, worker=worker, workers=workers)
+        watch_parent(loop, driver, halt, parent)
+        with contextlib.suppress(NotImplementedError, RuntimeError):  # SIGTERM stops it as the parent's halt does
+            loop.add_signal_handler(signal.SIGTERM, driver.request_stop)
         loop.run_until_complete(driver.prepare())
         out.put(("ready", worker, None))
-        go.wait()
+        while not (go.value or halt.value):  # flags, not Events: a process that dies waiting on a
+            time.sleep(GO_POLL_S)            # multiprocessing Event can block the next set() for ever
 
         def send(iv: Interval) -> None:
             service = iv.service.encode() if iv.service is not None else None
@@ -119,7 +136,7 @@ class _Merge:
             self.ready += 1
             if self.ready == self.workers:
                 self.t0.value = time.perf_counter() + START_DELAY_S
-                self.go.set()
+                self.go.value = 1
         elif kind == "interval":
             second, counts, encoded, service = payload
             merged = self.agg.add(Interval(int(second), Counts.from_json(counts), LatencyHistogram.decode(encoded),
@@ -130,31 +147,39 @@ class _Merge:
             self.stats.append(WorkerStats(**payload))
 
 
-async def run_workers(plan: LoadPlan, workers: int, on_interval: OnInterval
+async def run_workers(plan: LoadPlan, workers: int, on_interval: OnInterval, *, stop: asyncio.Event | None = None
                       ) -> tuple[Aggregate, list[WorkerStats]]:
-    """Run ``plan`` in ``workers`` processes; the parent's loop stays free (it may host the receiver)."""
+    """Run ``plan`` in ``workers`` processes; the parent's loop stays free (it may host the receiver).
+    ``stop``, once set, ends the run early in every worker; the workers' last seconds are still merged."""
     ctx = mp.get_context("spawn")
     out = ctx.Queue()
-    go = ctx.Event()
+    go = ctx.RawValue("b", 0)
+    halt = ctx.RawValue("b", 0)
     t0 = ctx.Value("d", 0.0)
-    procs = [ctx.Process(target=_worker_main, args=(plan, i, workers, out, go, t0), daemon=True,
+    procs = [ctx.Process(target=_worker_main, args=(plan, i, workers, out, go, t0, halt, os.getpid()), daemon=True,
                          name=f"feishu-sim-load-{i}") for i in range(workers)]
-    for p in procs:
-        p.start()
-    loop = asyncio.get_running_loop()
+    with sigint_ignored():  # inherited by the workers from their first instruction
+        for p in procs:
+            p.start()
+    watcher = on_event(stop, lambda: setattr(halt, "value", 1))
+    inbox = Inbox(out)
     merge = _Merge(workers, go, t0, on_interval)
     limit = time.monotonic() + 60.0 + plan.schedule.duration + plan.schedule.offset
     try:
         while len(merge.stats) < workers:
             try:
-                kind, _worker, payload = await loop.run_in_executor(None, out.get, True, 0.5)
-            except queue_mod.Empty:
+                kind, _worker, payload = await inbox.get(0.5)
+            except asyncio.TimeoutError:
                 if time.monotonic() > limit or any(not p.is_alive() and p.exitcode not in (0, None) for p in procs):
                     raise SimulatorError("a load worker process died") from None
                 continue
             merge.take(kind, payload)
     finally:
-        go.set()
+        inbox.close()
+        if watcher is not None:
+            watcher.cancel()
+        halt.value = 1
+        go.value = 1
         for p in procs:
             p.join(timeout=5)
             if p.is_alive():

@@ -13,7 +13,8 @@ Every comparison is measured side by side in this one run against the same sink:
               loop, from actual send time) on the same sink;
 * rss         a 1,000,000-event run in a child process: peak RSS <= 150 MB and flat after warm-up.
 
-What it needs: nginx and wrk (``apt-get install -y nginx wrk``), locust (``pip install 'feishu-sim[locust]'``).
+What it needs: nginx and wrk (``apt-get install -y nginx wrk``), locust (``pip install locust``, or
+``pip install '.[locust]'`` from a clone).
 Missing tools are reported and their comparison skipped.
 """
 
@@ -178,7 +179,7 @@ def run_locust(url: str, duration: int, body: bytes, headers: dict[str, str], st
     import importlib.util
 
     if importlib.util.find_spec("locust") is None:
-        say("  locust: not installed (pip install 'feishu-sim[locust]'); skipped")
+        say("  locust: not installed (pip install locust, or '.[locust]' from a clone); skipped")
         return None
     with tempfile.TemporaryDirectory() as tmp:
         lf = Path(tmp) / "locustfile.py"

@@ -123,7 +123,7 @@ def test_verify_url_for_callback_and_legacy_card_urls(capsys: pytest.CaptureFixt
         assert main(["verify-url", base + "/card", "--legacy-card", "--verification-token", "wrong"]) == 1
     out = capsys.readouterr().out.splitlines()
     assert out[:4] == [line for line in out[:4] if line.startswith("PASS ")] and len(out) == 12
-    assert out[8] == "FAIL  status: HTTP 500"  # lark-oapi's CardActionHandler: {"msg":"invalid verification_token"}
+    assert out[8] == 'FAIL  status: HTTP 500 {"msg":"invalid verification_token"}'  # lark-oapi's CardActionHandler
     assert out[10].startswith("FAIL  challenge echoed: got None")
 
 

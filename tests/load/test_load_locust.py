@@ -21,7 +21,7 @@ TOKEN = "Vt0123456789abcdefABCDEFghijklmn"
 LOCUSTFILE = "from simulator.locust import FeishuEventUser  # noqa: F401  (Locust runs the user classes it finds)\n"
 
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("locust") is None,
-                                reason="locust is not installed (pip install 'feishu-sim[locust]')")
+                                reason="locust is not installed (pip install locust, or '.[locust]' from a clone)")
 
 
 def documented_command(host: str, csv: Path) -> list[str]:

@@ -18,7 +18,6 @@ from simulator.load.report import (
     check_writable,
     csv_text,
     summary_lines,
-    write_atomic,
     write_json,
 )
 from simulator.load.schedule import Schedule
@@ -65,20 +64,24 @@ def test_csv_rows() -> None:
     assert [r["acked"] for r in rows] == ["2", "1"] and rows[1]["non_200"] == "1"
 
 
-def test_writes_are_atomic(tmp_path: Path) -> None:
+def test_reports_go_where_the_path_points(tmp_path: Path) -> None:
     target = tmp_path / "r.json"
     write_json(target, {"a": 1})
     assert json.loads(target.read_text()) == {"a": 1}
     with pytest.raises(TypeError):
-        write_atomic(target, 42)  # type: ignore[arg-type]
-    assert json.loads(target.read_text()) == {"a": 1}  # the old file is untouched
-    assert [p.name for p in tmp_path.iterdir()] == ["r.json"]  # no temporary left behind
+        write_json(target, {"a": object()})  # rendered before the file is opened ...
+    assert json.loads(target.read_text()) == {"a": 1}  # ... so the old file is untouched
+    link = tmp_path / "link.json"
+    link.symlink_to(target)
+    write_json(link, {"b": 2})
+    assert link.is_symlink() and json.loads(target.read_text()) == {"b": 2}  # the link stays, its target is written
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.json", "r.json"]  # no temporary left behind
 
 
 def test_check_writable(tmp_path: Path) -> None:
     check_writable(str(tmp_path / "ok.json"), "--report")
     check_writable(None, "--report")
-    with pytest.raises(ConfigError, match="no directory"):
+    with pytest.raises(ConfigError, match="does not exist"):
         check_writable(str(tmp_path / "missing" / "r.json"), "--report")
     with pytest.raises(ConfigError, match="is a directory"):
         check_writable(str(tmp_path), "--csv")
