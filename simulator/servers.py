@@ -13,6 +13,9 @@ from typing import Any, Literal
 import uvicorn
 
 from simulator.errors import ConfigError
+from simulator.http_limits import DoorLimits, accept_backlog, guarded_http
+
+LISTEN_BACKLOG = 2048  # the kernel's queue of connections not yet accepted
 
 
 def bind_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
@@ -25,9 +28,16 @@ def bind_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
     except OSError as exc:
         sock.close()
         raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    sock.listen(2048)
+    sock.listen(LISTEN_BACKLOG)
     sock.setblocking(False)
     return sock
+
+
+def _restore_listen_queue(sock: socket.socket) -> None:
+    """asyncio listens again with uvicorn's ``backlog``, which it also uses as the number of sockets accepted
+    per wake-up; we keep that small (``accept_backlog``, so the connection cap works before descriptors run
+    out) and the kernel's queue long (a short one drops SYNs under a flood: 1 s retransmits for good clients)."""
+    sock.listen(LISTEN_BACKLOG)
 
 
 def url_of(sock: socket.socket, scheme: str = "http") -> str:
@@ -59,7 +69,11 @@ def loop_factory(choice: EventLoopChoice = "asyncio") -> Callable[[], asyncio.Ab
     return asyncio.new_event_loop
 
 
-def _config(app: Any, **kwargs: Any) -> uvicorn.Config:
+def _config(app: Any, limits: DoorLimits | None = None, **kwargs: Any) -> uvicorn.Config:
+    """uvicorn's config with our defaults: quiet, no lifespan, and the door bounds of ``http_limits``
+    (header deadline and size, connection cap) on the httptools protocol."""
+    kwargs.setdefault("http", guarded_http(limits))
+    kwargs.setdefault("backlog", accept_backlog())
     kwargs.setdefault("log_level", "warning")
     kwargs.setdefault("access_log", False)
     kwargs.setdefault("lifespan", "off")
@@ -67,10 +81,11 @@ def _config(app: Any, **kwargs: Any) -> uvicorn.Config:
 
 
 @contextlib.asynccontextmanager
-async def serving(app: Any, host: str = "127.0.0.1", port: int = 0, **kwargs: Any) -> AsyncIterator[str]:
+async def serving(app: Any, host: str = "127.0.0.1", port: int = 0, *, limits: DoorLimits | None = None,
+                  **kwargs: Any) -> AsyncIterator[str]:
     """Serve ``app`` in the running loop; yields its base URL."""
     sock = bind_socket(host, port)
-    server = uvicorn.Server(_config(app, **kwargs))
+    server = uvicorn.Server(_config(app, limits, **kwargs))
     server.config.setup_event_loop = lambda: None  # type: ignore[method-assign]
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
@@ -79,6 +94,7 @@ async def serving(app: Any, host: str = "127.0.0.1", port: int = 0, **kwargs: An
                 task.result()
                 raise RuntimeError("server stopped during start-up")
             await asyncio.sleep(0.005)
+        _restore_listen_queue(sock)
         yield url_of(sock)
     finally:
         server.should_exit = True
@@ -92,12 +108,12 @@ class ThreadedServer:
     ``start()`` returns once it accepts."""
 
     def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0, *,
-                 event_loop: EventLoopChoice = "asyncio", **kwargs: Any) -> None:
+                 event_loop: EventLoopChoice = "asyncio", limits: DoorLimits | None = None, **kwargs: Any) -> None:
         self.app = app
         self._new_loop = loop_factory(event_loop)
         self.sock = bind_socket(host, port)
         self.url = url_of(self.sock)
-        self.server = uvicorn.Server(_config(app, **kwargs))
+        self.server = uvicorn.Server(_config(app, limits, **kwargs))
         self.thread = threading.Thread(target=self._run, name="feishu-sim-server", daemon=True)
         self.loop: asyncio.AbstractEventLoop | None = None
         self.error: BaseException | None = None
@@ -128,6 +144,7 @@ class ThreadedServer:
             waited += 0.01
             if waited > timeout:
                 raise RuntimeError("server did not start in time")
+        _restore_listen_queue(self.sock)
         return self
 
     def stop(self, timeout: float = 10.0) -> None:
