@@ -7,7 +7,9 @@ import contextlib
 from pathlib import Path
 from typing import Any
 
-from simulator.cli._common import Parser, app_profile, eprint, positive_int
+from simulator.cli._common import Parser, app_profile, eprint, positive_float, positive_int
+from simulator.http_limits import DEFAULT_HEADER_TIMEOUT_S, MAX_CONNECTIONS
+from simulator.receiver import DEFAULT_MAX_BODY
 
 
 def add_parser(sub: Any) -> None:
@@ -19,21 +21,31 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--encrypt-key", default=None, help="default: $FEISHU_ENCRYPT_KEY")
     p.add_argument("--verification-token", default=None, help="default: $FEISHU_VERIFICATION_TOKEN")
     p.add_argument("--ready-file", default=None, help="write the base URL to this file once listening")
+    p.add_argument("--max-body", type=positive_int, default=DEFAULT_MAX_BODY, metavar="BYTES",
+                   help="refuse larger bodies with 413 as soon as they exceed it (default: %(default)s)")
+    p.add_argument("--header-timeout", type=positive_float, default=DEFAULT_HEADER_TIMEOUT_S, metavar="S",
+                   help="close a connection whose request headers are not complete within S seconds "
+                        "(default: %(default)s)")
+    p.add_argument("--max-connections", type=positive_int, default=None, metavar="N",
+                   help=f"open connections at most; over it the one waiting longest for its headers is closed "
+                        f"(default: {MAX_CONNECTIONS}, or fewer as the open-files limit requires)")
     p.set_defaults(func=run, app_id=None, tenant_key=None)
 
 
 def run(args: argparse.Namespace) -> int:
     import asyncio
 
+    from simulator.http_limits import DoorLimits
     from simulator.receiver import ReferenceReceiver
     from simulator.servers import serving
 
     app = app_profile(args)
     receiver = ReferenceReceiver(encrypt_key=app.encrypt_key, verification_token=app.verification_token,
-                                 verbose=True)
+                                 max_body=args.max_body, verbose=True)
+    limits = DoorLimits(header_timeout_s=args.header_timeout, max_connections=args.max_connections)
 
     async def main() -> None:
-        async with serving(receiver.app(), args.host, args.port) as url:
+        async with serving(receiver.app(), args.host, args.port, limits=limits) as url:
             eprint(f"reference receiver listening on {url} (POST any path)")
             if args.ready_file:
                 Path(args.ready_file).write_text(url + "\n")
