@@ -179,3 +179,60 @@ def _main(host: str, port: str, n: str) -> None:
 
 if __name__ == "__main__":
     _main(*sys.argv[1:4])
+
+
+# -- a receiver that answers an endless body -----------------------------------------------------------
+@contextlib.contextmanager
+def endless_answer_server(mode: str = "chunked") -> Iterator[str]:
+    """A loopback HTTP server answering every request ``200`` with a body that never ends: ``chunked``
+    (endless chunks) or ``length`` (``Content-Length: 4 GiB``, then bytes until the client goes away).
+    Yields its base URL."""
+    import socketserver
+    import threading
+
+    head = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+            if mode == "chunked" else
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 4294967296\r\n\r\n")
+    piece = b'{"msg":"success"}' + b" " * (65536 - 17)
+    chunk = b"10000\r\n" + piece + b"\r\n" if mode == "chunked" else piece
+
+    class Handler(socketserver.BaseRequestHandler):
+        def handle(self) -> None:
+            sock: socket.socket = self.request
+            sock.settimeout(30)
+            with contextlib.suppress(OSError):
+                while True:  # one answer per request on this connection
+                    if not sock.recv(1 << 20):
+                        return
+                    sock.sendall(head)
+                    while True:
+                        sock.sendall(chunk)
+
+    class Server(socketserver.ThreadingTCPServer):
+        daemon_threads = True
+        allow_reuse_address = True
+
+    with Server(("127.0.0.1", 0), Handler) as srv:
+        thread = threading.Thread(target=srv.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield f"http://127.0.0.1:{srv.server_address[1]}"
+        finally:
+            srv.shutdown()
+
+
+def run_cli_measured(args: list[str], timeout: float = 60) -> tuple[int, str, float, float]:
+    """Run ``feishu-sim ARGS`` in a subprocess: exit code, stdout, its peak RSS (MB) and wall time (s)."""
+    code = ("import resource, sys\n"
+            "from simulator.cli import main\n"
+            "try:\n    rc = main(sys.argv[1:])\nexcept SystemExit as e:\n    rc = e.code\n"
+            "sys.stdout.flush()\n"
+            "print('PEAK_RSS_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
+            "sys.exit(rc)\n")
+    t0 = time.monotonic()
+    proc = subprocess.run([sys.executable, "-c", code, *args], env={**os.environ, "PYTHONPATH": str(ROOT)},
+                          capture_output=True, text=True, timeout=timeout)
+    took = time.monotonic() - t0
+    peak = [line for line in proc.stderr.splitlines() if line.startswith("PEAK_RSS_KB")]
+    assert peak, proc.stderr[-2000:]
+    return proc.returncode, proc.stdout, int(peak[-1].split()[1]) / 1024, took
