@@ -17,7 +17,10 @@ connections (``limit_concurrency`` answers 503 to *every* new request once slow 
 
 Bodies are the app's to read: ``read_body`` reads a request body while counting, refusing it as soon as it
 exceeds ``max_bytes`` (413, before reading the rest; at once from ``Content-Length``) or takes longer than
-``timeout_s`` (408).
+``timeout_s`` (408). After a 413 for a declared length of at most ``LINGER_BYTES`` the connection stays
+open and uvicorn discards the rest of the body as it arrives (within the header deadline), so a client that
+sends its whole body before reading the answer (most do) gets the 413 rather than a reset; a larger or
+undeclared body, or a 408, closes the connection after the answer.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from simulator import constants as C
 DEFAULT_HEADER_TIMEOUT_S = 10.0
 DEFAULT_MAX_HEADER_BYTES = 64 * 1024
 DEFAULT_BODY_TIMEOUT_S = 10.0
+LINGER_BYTES = 8 * 1024 * 1024  # the most of a refused body discarded to keep its connection (and answer)
 MAX_CONNECTIONS = 4096
 FD_RESERVE = 64  # descriptors kept free for everything else the process opens (files, outgoing sockets)
 
@@ -87,6 +91,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         super().__init__(*args, **kwargs)
         self._header_timer: asyncio.TimerHandle | None = None
         self._header_bytes = 0
+        self._in_head = False  # the parser is inside a request head (not the body of one already answered)
 
     # -- the header deadline -----------------------------------------------------------------------
     def _await_headers(self) -> None:
@@ -127,12 +132,17 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def data_received(self, data: bytes) -> None:
         super().data_received(data)
-        if self._header_timer is not None and not self.transport.is_closing():
+        if self._in_head and self._header_timer is not None and not self.transport.is_closing():
             self._header_bytes += len(data)
             if self._header_bytes > self.limits.max_header_bytes:
                 self._refuse(431, b"Request Header Fields Too Large")
 
+    def on_message_begin(self) -> None:
+        self._in_head = True
+        super().on_message_begin()
+
     def on_headers_complete(self) -> None:
+        self._in_head = False
         self._cancel_header_timer()
         super().on_headers_complete()
 
@@ -156,19 +166,22 @@ def guarded_http(limits: DoorLimits | None = None) -> type[GuardedHttpToolsProto
 
 # -- bodies ------------------------------------------------------------------------------------------
 class BodyRefused(Exception):
-    """A request body refused before it was read whole: ``status`` 413 (too large), 408 (too slow), 400."""
+    """A request body refused before it was read whole: ``status`` 413 (too large), 408 (too slow), 400;
+    ``close``: the connection must close after the answer (the rest of the body is not worth discarding)."""
 
-    def __init__(self, status: int, msg: str) -> None:
+    def __init__(self, status: int, msg: str, *, close: bool = True) -> None:
         super().__init__(msg)
         self.status = status
         self.msg = msg
+        self.close = close
 
 
 async def read_body(request: Request, *, max_bytes: int, timeout_s: float = DEFAULT_BODY_TIMEOUT_S) -> bytes:
     """The body, read while counting: ``BodyRefused`` once it exceeds ``max_bytes`` or ``timeout_s``."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
-        raise BodyRefused(413, f"body larger than {max_bytes} bytes (Content-Length {declared})")
+        raise BodyRefused(413, f"body larger than {max_bytes} bytes (Content-Length {declared})",
+                          close=int(declared) > LINGER_BYTES)
     buf = bytearray()
 
     async def pull() -> None:
@@ -186,8 +199,7 @@ async def read_body(request: Request, *, max_bytes: int, timeout_s: float = DEFA
     return bytes(buf)
 
 
-def refusal(status: int, msg: str) -> JSONResponse:
-    """A JSON ``{"msg": ...}`` refusal; for 408/413 the connection is closed after it (the rest of the body
-    is not read)."""
-    headers = {"Connection": "close"} if status in (408, 413) else None
+def refusal(status: int, msg: str, *, close: bool = False) -> JSONResponse:
+    """A JSON ``{"msg": ...}`` refusal; ``close``: with ``Connection: close`` (uvicorn closes after it)."""
+    headers = {"Connection": "close"} if close else None
     return JSONResponse({"msg": msg}, status_code=status, headers=headers, media_type=C.CONTENT_TYPE_JSON)

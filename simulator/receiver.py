@@ -98,11 +98,11 @@ class ReferenceReceiver:
         self.verbose = verbose
         self.state = ReceiverState()
 
-    def reject(self, status: int, msg: str) -> JSONResponse:
+    def reject(self, status: int, msg: str, *, close: bool = False) -> JSONResponse:
         self.state.add_rejected(status, msg)
         if self.verbose:
             print(f"rejected {status} {msg}", flush=True)
-        return refusal(status, msg)
+        return refusal(status, msg, close=close)
 
     def _token_ok(self, token: object) -> bool:
         if self.verification_token is None:
@@ -113,7 +113,7 @@ class ReferenceReceiver:
         try:
             raw = await read_body(request, max_bytes=self.max_body, timeout_s=self.body_timeout_s)
         except BodyRefused as exc:
-            return self.reject(exc.status, exc.msg)
+            return self.reject(exc.status, exc.msg, close=exc.close)
         try:
             outer = json.loads(raw)
         except RecursionError:

@@ -206,3 +206,15 @@ def test_endless_header_is_a_431(tmp_path: Path) -> None:
                                             200 * 1024 * 1024)
         assert status == 431 and sent < 16 * 1024 * 1024
         assert peak_rss_mb(proc.pid) - idle < 30
+
+
+@linux_only
+def test_a_client_that_writes_its_whole_body_first_still_reads_the_413(tmp_path: Path) -> None:
+    """A 2 MiB body from httpx (which reads only after writing): the rest is discarded, the 413 arrives,
+    and the connection serves the next event."""
+    with feishu_sim([*RECEIVE, "--port", str(free_port())], tmp_path) as (_, url), \
+            httpx.Client(trust_env=False, limits=httpx.Limits(max_connections=1)) as client:
+        r = client.post(url + "/", content=b"x" * (2 * 1024 * 1024), headers={"Content-Type": "application/json"})
+        assert r.status_code == 413 and "larger than 1048576" in r.json()["msg"]
+        body, headers = sealed_events(1)[0]
+        assert client.post(url + "/", content=body, headers=headers).status_code == 200
