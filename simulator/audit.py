@@ -1,7 +1,7 @@
 """``audit``: a security report card for a webhook receiver.
 
 Every case is one HTTP request an attacker (or a broken network) could send, built here without IO
-(``build_cases``), sent in order by ``run_audit``, and graded from the answer:
+(``CaseBuilder.build``), sent in order by ``run_audit``, and graded from the answer:
 
 * **PASS** -- the receiver did what a secure receiver does (refused a forged request, accepted the real
   one);
@@ -43,6 +43,7 @@ from simulator.delivery.webhook import WebhookChannel
 from simulator.errors import ConfigError
 from simulator.generation.factory import EventFactory
 from simulator.rand import SimRandom
+from simulator.verdicts.ack import http_acked
 from simulator.verdicts.model import Attempt, Channel, Outcome
 from simulator.wire.envelope import challenge
 from simulator.wire.seal import SealedRequest, Sealer, canonical_json, sign
@@ -72,7 +73,13 @@ class Answer:
 
     @property
     def accepted(self) -> bool:
-        return self.status is not None and 200 <= self.status < 300
+        """Any 2xx: the receiver took the request (a FAIL for a forged one)."""
+        return self.status is not None and http_acked(self.status, accept_2xx=True)
+
+    @property
+    def acked(self) -> bool:
+        """What the platform counts as delivered (HTTP 200)."""
+        return self.status is not None and http_acked(self.status)
 
     @property
     def unreachable(self) -> bool:
@@ -149,7 +156,7 @@ def _unless_silent(a: Answer, budget_s: float, answered: tuple[Grade, str]) -> t
 
 def must_accept(budget_s: float) -> Judge:
     def judge(a: Answer) -> tuple[Grade, str]:
-        if a.status == 200:
+        if a.acked:
             return Grade.PASS, f"accepted: HTTP 200 in {a.latency_ms:.1f} ms"
         if a.accepted:
             return Grade.FAIL, f"answered HTTP {a.status}: the platform counts only 200 as delivered and retries"
@@ -179,7 +186,7 @@ def advisory_if_accepted(advice: str, budget_s: float) -> Judge:
 
 def duplicate_judge(budget_s: float) -> Judge:
     def judge(a: Answer) -> tuple[Grade, str]:
-        if a.status == 200:
+        if a.acked:
             return Grade.ADVISORY, ("answered 200, as it must (anything else makes the platform retry); whether it "
                                     "processed the event twice is not visible from outside: dedupe on "
                                     "header.event_id (semantics §1.3)")
@@ -246,7 +253,7 @@ class CaseBuilder:
     def signed(self, body: bytes) -> dict[str, str]:
         """Valid signature headers for arbitrary bytes (isolates the check a case is about)."""
         ts = str(int(self.clock.now()))
-        nonce = str(self.rand.randint(100_000_000, 9_999_999_999))
+        nonce = str(self.rand.randint(C.NONCE_MIN, C.NONCE_MAX))
         return {"Content-Type": C.CONTENT_TYPE_JSON, C.HEADER_REQUEST_ID: self.rand.uuid(),
                 C.HEADER_TIMESTAMP: ts, C.HEADER_NONCE: nonce, C.HEADER_SIGNATURE: sign(ts, nonce, self.key, body)}
 
@@ -367,9 +374,8 @@ async def run_audit(url: str, app: AppProfile, *, event_type: str = C.DEFAULT_EV
     builder = CaseBuilder(app, rand=rand, clock=clock or SystemClock(), event_type=event_type,
                           budget_s=budget.total_s)
     cases = builder.build()
-    channel = WebhookChannel(url, builder.sealer, budget=budget, transport=transport)
     report = Report(url)
-    try:
+    async with WebhookChannel(url, builder.sealer, budget=budget, transport=transport) as channel:
         for case in cases:
             att = Attempt(event_id="", event_type=event_type, attempt=1, channel=Channel.WEBHOOK,
                           outcome=Outcome.CONNECTION_ERROR, sent_at=time.time(), latency_ms=0.0, target=url)
@@ -377,6 +383,4 @@ async def run_audit(url: str, app: AppProfile, *, event_type: str = C.DEFAULT_EV
             answer = Answer(att.outcome, att.status, att.response_body, att.detail, att.latency_ms)
             grade, reason = case.judge(answer)
             report.results.append(CaseResult(case.name, case.title, grade, reason, att.status, att.latency_ms))
-    finally:
-        await channel.aclose()
     return report

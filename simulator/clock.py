@@ -12,6 +12,8 @@ import asyncio
 import time
 from typing import Protocol
 
+from simulator.errors import ConfigError
+
 
 class Clock(Protocol):
     def now(self) -> float:
@@ -39,7 +41,7 @@ class VirtualClock:
 
     def __init__(self, start: float | None = None, scale: float = 0.0) -> None:
         if scale < 0:
-            raise ValueError("time scale must be >= 0")
+            raise ConfigError(f"time scale must be >= 0, got {scale!r}")
         self._start = time.time() if start is None else float(start)
         self._scale = scale
         self._offset = 0.0
@@ -88,7 +90,8 @@ def real_seconds(clock: Clock, platform_seconds: float) -> float:
 
 
 def make_clock(time_scale: float | None, start: float | None = None) -> Clock:
-    """``None`` or ``1`` gives real time; anything else a virtual clock at that scale."""
-    if time_scale is None or (time_scale == 1 and start is None):
+    """The clock for a run: real time (``SystemClock``) when ``time_scale`` is None or 1 and no ``start``
+    is pinned; otherwise a ``VirtualClock`` from ``start`` (None: now) at ``time_scale`` (None: 1)."""
+    if start is None and time_scale in (None, 1):
         return SystemClock()
-    return VirtualClock(start=start, scale=time_scale)
+    return VirtualClock(start, scale=1.0 if time_scale is None else time_scale)

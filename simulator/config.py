@@ -117,7 +117,7 @@ class SimConfig:
 
     app: AppProfile = field(default_factory=AppProfile)
     seed: int | None = None
-    locale: str = "zh_CN"
+    locale: str = C.DEFAULT_LOCALE
     validate: bool = True
     validate_all: bool = False  # also re-validate unmodified generator output (slow: ~1 ms per event)
     budget: Budget = field(default_factory=Budget)

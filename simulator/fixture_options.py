@@ -6,7 +6,6 @@ Values are checked here, once, with messages that name the option (the plugin ad
 
 from __future__ import annotations
 
-import difflib
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -14,10 +13,11 @@ from typing import Any
 
 from simulator import constants as C
 from simulator.config import AppProfile, Budget, RetryPolicy, SimConfig
+from simulator.durations import parse_duration
 from simulator.engine.faults import FAULT_NAMES, FaultSpec
-from simulator.errors import ConfigError
+from simulator.errors import ConfigError, did_you_mean
 
-DEFAULT_PATH = "/webhook/event"
+DEFAULT_PATH = C.DEFAULT_WEBHOOK_PATH
 
 # The configuration vocabulary shared by ``@pytest.mark.feishu(...)``, the ``feishu_config`` fixture and
 # ``FeishuSim.from_options``: name -> one-line help (the marker's registered signature is built from it).
@@ -28,15 +28,16 @@ OPTIONS: dict[str, str] = {
     "app_secret": "app secret (long connection)",
     "tenant_key": f"tenant key in header.tenant_key (default {C.DEFAULT_TENANT_KEY})",
     "seed": "seed of all generated data (default: derived from the test id, so every run is the same)",
-    "retries": "retry ladder: 'feishu' (15 s, 5 min, 1 h, 6 h), 'none' (default), N steps, or a list of gaps",
+    "retries": "retry ladder: 'feishu' (15 s, 5 min, 1 h, 6 h), 'none' (default), N steps, or a list of gaps "
+               "(seconds or durations such as '5m')",
     "faults": "seeded faults: a spec such as 'dup=0.3,reorder=4' (as --faults), a FaultSpec or a dict of its fields",
     "time_scale": "virtual clock: 0 (default) runs the ladder instantly, None is real time",
     "start_time": "platform time of the first event (epoch seconds)",
-    "locale": "Faker locale (default zh_CN)",
+    "locale": f"Faker locale (default {C.DEFAULT_LOCALE})",
     "validate": "validate generated events against their JSON Schema (default True)",
     "accept_2xx": "count any 2xx as acked (the platform wants 200)",
-    "timeout": "total budget per request in seconds (default 3)",
-    "connect_timeout": "TCP connect budget in seconds (default 2)",
+    "timeout": "total budget per request: seconds or a duration such as '500ms' (default 3)",
+    "connect_timeout": "TCP connect budget: seconds or a duration (default 2)",
     "path": f"request path for in-process apps (default {DEFAULT_PATH})",
     "transcript": "write every attempt as NDJSON to this file (replayable with feishu-sim replay)",
     "check_unacked": "fail the test when a delivery was not acked and not expected to be rejected (default True)",
@@ -73,6 +74,11 @@ def _number(name: str, value: object, *, minimum: float, strict: bool = False) -
     return float(value)
 
 
+def _duration(name: str, value: object, *, positive: bool = False) -> float:
+    """Seconds, or a duration string such as ``"500ms"`` (``simulator.durations``)."""
+    return parse_duration(value, what=f"option {name!r}", positive=positive)
+
+
 def _bool(name: str, value: object) -> bool:
     if not isinstance(value, bool):
         raise _type_error(name, "True or False", value)
@@ -87,7 +93,7 @@ def _retries(value: object) -> RetryPolicy:
     if isinstance(value, (str, int)) and not isinstance(value, bool):
         return RetryPolicy.parse(value)
     if isinstance(value, Sequence):
-        return RetryPolicy(tuple(_number("retries", v, minimum=0) for v in value))
+        return RetryPolicy(tuple(_duration("retries", v) for v in value))
     raise _type_error("retries", "'feishu', 'none', a number of steps or a list of gaps", value)
 
 
@@ -111,9 +117,7 @@ def check_names(options: Mapping[str, Any]) -> None:
     """Reject unknown option names, suggesting the closest known one."""
     for name in options:
         if name not in OPTIONS:
-            close = difflib.get_close_matches(str(name), OPTIONS, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise ConfigError(f"unknown option {name!r}{hint}; known: {', '.join(OPTIONS)}")
+            raise ConfigError(f"unknown option {name!r}{did_you_mean(str(name), OPTIONS)}; known: {', '.join(OPTIONS)}")
 
 
 def settings_from(options: Mapping[str, Any], *, default_seed: int | None = None) -> Settings:
@@ -138,12 +142,12 @@ def settings_from(options: Mapping[str, Any], *, default_seed: int | None = None
     start_time = o.get("start_time")
     if start_time is not None:
         start_time = _number("start_time", start_time, minimum=0)
-    locale = o.get("locale", "zh_CN")
+    locale = o.get("locale", C.DEFAULT_LOCALE)
     if not isinstance(locale, str) or not locale:
         raise _type_error("locale", "a locale name such as 'en_US'", locale)
-    budget = Budget(connect_s=_number("connect_timeout", o.get("connect_timeout", C.WEBHOOK_CONNECT_BUDGET_S),
-                                      minimum=0, strict=True),
-                    total_s=_number("timeout", o.get("timeout", C.WEBHOOK_TOTAL_BUDGET_S), minimum=0, strict=True))
+    budget = Budget(connect_s=_duration("connect_timeout", o.get("connect_timeout", C.WEBHOOK_CONNECT_BUDGET_S),
+                                        positive=True),
+                    total_s=_duration("timeout", o.get("timeout", C.WEBHOOK_TOTAL_BUDGET_S), positive=True))
     path = o.get("path", DEFAULT_PATH)
     if not isinstance(path, str) or not path.startswith("/"):
         raise _type_error("path", "a path starting with '/'", path)

@@ -13,6 +13,8 @@ import string
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
+from simulator import constants as C
+
 T = TypeVar("T")
 
 _HEX = "0123456789abcdef"
@@ -72,7 +74,7 @@ class SimRandom:
         child = SimRandom(hash_seed(self.seed, label))
         return child
 
-    def faker(self, locale: str = "zh_CN") -> Any:
+    def faker(self, locale: str = C.DEFAULT_LOCALE) -> Any:
         """A Faker instance for ``locale`` seeded from this stream (created once per locale)."""
         fk = self._fakers.get(locale)
         if fk is None:

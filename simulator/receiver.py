@@ -33,8 +33,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from simulator import constants as C
+from simulator.errors import DecryptError
 from simulator.http_limits import DEFAULT_BODY_TIMEOUT_S, BodyRefused, read_body, refusal
-from simulator.wire.seal import AesCipher, DecryptError, sign
+from simulator.wire.seal import AesCipher, sign
 
 DEFAULT_MAX_BODY = 1024 * 1024
 
@@ -142,7 +143,7 @@ class ReferenceReceiver:
                 payload = json.loads(self.cipher.decrypt(str(outer["encrypt"])))
             except RecursionError:
                 return self.reject(400, "decrypted body is JSON nested too deeply")
-            except (DecryptError, ValueError) as exc:
+            except (DecryptError, ValueError) as exc:  # ValueError: not JSON
                 return self.reject(400, f"cannot decrypt: {exc}")
             if not isinstance(payload, dict):
                 return self.reject(400, "decrypted body is not a JSON object")
@@ -195,7 +196,7 @@ class ReferenceReceiver:
 
     def app(self) -> Starlette:
         return Starlette(routes=[
-            Route("/_sim/received", self.received, methods=["GET"]),
+            Route(f"{C.CONTROL_PREFIX}/received", self.received, methods=["GET"]),
             Route("/{path:path}", self.handle, methods=["POST"]),
         ])
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
+from simulator.errors import TargetError
+
 _PKG = Path(__file__).resolve().parent
 
 
@@ -14,7 +16,7 @@ def data_dir(name: str) -> Path:
     for candidate in (_PKG / "_data" / name, _PKG.parent / name):
         if candidate.is_dir():
             return candidate
-    raise FileNotFoundError(f"cannot find the {name}/ directory next to the simulator package")
+    raise TargetError(f"broken installation: cannot find the {name}/ directory next to the simulator package")
 
 
 def schemas_dir() -> Path:

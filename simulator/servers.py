@@ -7,13 +7,14 @@ import asyncio
 import contextlib
 import socket
 import threading
-from collections.abc import AsyncIterator, Callable
-from typing import Any, Literal
+from collections.abc import AsyncIterator
+from typing import Any
 
 import uvicorn
 
-from simulator.errors import ConfigError
+from simulator.errors import TargetError
 from simulator.http_limits import DoorLimits, accept_backlog, guarded_http
+from simulator.loops import EventLoopChoice, loop_factory
 
 LISTEN_BACKLOG = 2048  # the kernel's queue of connections not yet accepted
 
@@ -27,7 +28,7 @@ def bind_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
         sock.bind((host, port))
     except OSError as exc:
         sock.close()
-        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+        raise TargetError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     sock.listen(LISTEN_BACKLOG)
     sock.setblocking(False)
     return sock
@@ -45,28 +46,6 @@ def url_of(sock: socket.socket, scheme: str = "http") -> str:
     if ":" in host:
         host = f"[{host}]"
     return f"{scheme}://{host}:{port}"
-
-
-EventLoopChoice = Literal["asyncio", "uvloop", "auto"]
-EVENT_LOOPS: tuple[EventLoopChoice, ...] = ("asyncio", "uvloop", "auto")
-
-
-def loop_factory(choice: EventLoopChoice = "asyncio") -> Callable[[], asyncio.AbstractEventLoop]:
-    """How a server thread makes its loop: the stdlib's, uvloop's (several times faster per socket
-    operation; ``ConfigError`` when not installed) or ``auto`` (uvloop when installed). Only that thread's
-    loop changes: no global event-loop policy is touched."""
-    if choice not in EVENT_LOOPS:
-        raise ConfigError(f"unknown event loop {choice!r}: use one of {', '.join(EVENT_LOOPS)}")
-    if choice != "asyncio":
-        try:
-            import uvloop
-        except ImportError:
-            if choice == "uvloop":
-                raise ConfigError("event loop uvloop requested but uvloop is not installed") from None
-        else:
-            factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
-            return factory
-    return asyncio.new_event_loop
 
 
 def _config(app: Any, limits: DoorLimits | None = None, **kwargs: Any) -> uvicorn.Config:
@@ -92,7 +71,7 @@ async def serving(app: Any, host: str = "127.0.0.1", port: int = 0, *, limits: D
         while not server.started:
             if task.done():
                 task.result()
-                raise RuntimeError("server stopped during start-up")
+                raise TargetError("server stopped during start-up")
             await asyncio.sleep(0.005)
         _restore_listen_queue(sock)
         yield url_of(sock)
@@ -139,11 +118,11 @@ class ThreadedServer:
         waited = 0.0
         while not self.server.started:
             if self.error is not None or not self.thread.is_alive():
-                raise RuntimeError(f"server failed to start: {self.error!r}")
+                raise TargetError(f"server failed to start: {self.error!r}")
             deadline.wait(0.01)
             waited += 0.01
             if waited > timeout:
-                raise RuntimeError("server did not start in time")
+                raise TargetError(f"server did not start within {timeout:g} s")
         _restore_listen_queue(self.sock)
         return self
 

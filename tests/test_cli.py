@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from simulator.cli import main
+from simulator.cli import build_parser, main
 from simulator.generation import schemas
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,6 +60,10 @@ def test_generate_list(capsys: pytest.CaptureFixture[str]) -> None:
         (["push", "--verification-token", ""], "must not be empty"),
         (["verify-url", "not a url"], "invalid URL"),
         (["push", "vc.meeting.nope_v1"], "unknown event type"),
+        (["push", "--timeout", "0"], "argument --timeout: invalid duration '0': must be more than 0"),
+        (["push", "--connect-timeout", "1e400s"], "expected a duration such as 10, 10s, 500ms"),
+        (["serve", "--ack-timeout", "soon"], "argument --ack-timeout"),
+        (["audit", "http://127.0.0.1:1/hook", "--timeout", "9999h"], "limit of 30 days"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str], argv: list[str], needle: str) -> None:
@@ -67,6 +71,12 @@ def test_bad_input_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str], ar
     assert code == 2
     assert out == ""
     assert len(err.strip().splitlines()) == 1 and needle in err and "Traceback" not in err
+
+
+def test_timeouts_take_the_one_duration_grammar() -> None:
+    args = build_parser().parse_args(["push", "--timeout", "1m30s", "--connect-timeout", "200 ms"])
+    assert (args.timeout, args.connect_timeout) == (90.0, 0.2)
+    assert build_parser().parse_args(["serve", "--ack-timeout", "2"]).ack_timeout == 2.0
 
 
 def test_bad_input_leaves_no_transcript(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from simulator.config import RetryPolicy, SimConfig
 from simulator.engine.core import Simulator
 from simulator.engine.faults import FaultSpec
 from simulator.generation.factory import SEEDED_EPOCH
-from simulator.verdicts.model import Final, Outcome
+from simulator.verdicts.model import DeliveryState, Outcome
 from tests.fakes import ET, FakeChannel, flaky_app, random_script
 
 LADDER = (15.0, 300.0, 3600.0, 21600.0)
@@ -39,12 +39,12 @@ def check_conservation(sim: Simulator, n: int, retries: RetryPolicy, sent: int |
     ids = {d.event_id for d in originals}
     total_attempts = 0
     for d in deliveries:
-        assert d.final in (Final.ACKED, Final.EXHAUSTED)  # never pending
+        assert d.final in (DeliveryState.ACKED, DeliveryState.EXHAUSTED)  # never pending
         numbers = [a.attempt for a in d.attempts]
         assert numbers == list(range(1, len(numbers) + 1)) and 1 <= len(numbers) <= retries.max_attempts
         assert {a.event_id for a in d.attempts} == {d.event_id}
         oks = [a for a in d.attempts if a.outcome is Outcome.ACKED]
-        if d.final is Final.ACKED:
+        if d.final is DeliveryState.ACKED:
             assert len(oks) == 1 and d.attempts[-1] is oks[0] and d.acked_at_attempt == len(numbers)
         else:
             assert not oks and len(numbers) == retries.max_attempts
@@ -53,7 +53,7 @@ def check_conservation(sim: Simulator, n: int, retries: RetryPolicy, sent: int |
         if d.origin != "event":  # duplicates only of acked originals
             assert d.duplicate_of in ids
             parent = next(p for p in originals if p.event_id == d.duplicate_of)
-            assert parent.final is Final.ACKED
+            assert parent.final is DeliveryState.ACKED
             assert (d.event_id == parent.event_id) == (d.origin == "duplicate")
         total_attempts += len(numbers)
     s = sim.summary()

@@ -10,11 +10,11 @@ import pytest
 from simulator.clock import VirtualClock
 from simulator.config import RetryPolicy, SimConfig
 from simulator.engine.core import Simulator
-from simulator.engine.faults import FaultPlan, FaultSpec, parse_duration
+from simulator.engine.faults import FaultPlan, FaultSpec
 from simulator.errors import ConfigError
 from simulator.generation.factory import SEEDED_EPOCH
 from simulator.rand import SimRandom
-from simulator.verdicts.model import Final, Outcome
+from simulator.verdicts.model import DeliveryState, Outcome
 from tests.fakes import ET, FakeChannel, fail_first
 
 
@@ -24,7 +24,32 @@ def test_spec_grammar() -> None:
     assert FaultSpec.parse(str(s)) == s
     assert FaultSpec.parse("none") == FaultSpec() == FaultSpec.parse("") and not FaultSpec().active
     assert FaultSpec.parse(" dup = 1 , dup_after=5m..1h, burst_gap=250ms ").dup_after == (300.0, 3600.0)
-    assert [parse_duration(x) for x in ("200ms", "2s", "5m", "1h", "1.5", "2min")] == [0.2, 2, 300, 3600, 1.5, 120]
+
+
+def test_spec_durations_use_the_one_grammar() -> None:
+    """Forms the fault grammar once refused (compound, microseconds, a space before the unit)."""
+    s = FaultSpec.parse("delay=1m30s..2min,dup_after=250us..1h30m,burst_gap=200 ms")
+    assert (s.delay, s.dup_after, s.burst_gap) == ((90.0, 120.0), (0.00025, 5400.0), 0.2)
+    assert FaultSpec.parse(str(s)) == s
+
+
+@pytest.mark.parametrize(("spec", "needle"), [
+    ("delay=1e400s", "invalid fault delay '1e400s': expected a duration"),  # was an OverflowError
+    ("delay=0..9999h", "longer than the limit of 30 days"),
+    ("burst_gap=-1s", "cannot be negative"),
+])
+def test_spec_durations_are_bounded(spec: str, needle: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        FaultSpec.parse(spec)
+    assert needle in str(info.value)
+
+
+def test_specs_built_in_code_follow_the_duration_rule() -> None:
+    assert FaultSpec(delay=("1s", "2s"), burst_gap=1).delay == (1.0, 2.0)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="limit of 30 days"):
+        FaultSpec(delay=(0.0, float("inf")))
+    with pytest.raises(ConfigError, match="upper bound is below"):
+        FaultSpec(dup_after=(2.0, 1.0))
 
 
 @pytest.mark.parametrize(("spec", "needle"), [
@@ -116,7 +141,7 @@ def test_same_seed_same_fault_plan_different_seed_different_plan() -> None:
 def test_drop_makes_the_platform_retry_an_acked_attempt() -> None:
     sim, ch = run("drop=1", 3, retries="2")
     for d in sim.deliveries:
-        assert [a.outcome for a in d.attempts] == [Outcome.DROPPED] * 3 and d.final is Final.EXHAUSTED
+        assert [a.outcome for a in d.attempts] == [Outcome.DROPPED] * 3 and d.final is DeliveryState.EXHAUSTED
         assert all(a.status == 200 and a.extra["fault"] == "drop" for a in d.attempts)
     assert len(ch.log) == 9  # the receiver got (and acked) every attempt
 

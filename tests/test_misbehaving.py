@@ -15,7 +15,7 @@ from simulator.clock import VirtualClock
 from simulator.config import Budget, RetryPolicy, SimConfig
 from simulator.engine.core import Simulator
 from simulator.generation.factory import SEEDED_EPOCH
-from simulator.verdicts.model import Final, Outcome
+from simulator.verdicts.model import DeliveryState, Outcome
 from tests.fakes import ET
 
 BUDGET = 0.3
@@ -143,7 +143,7 @@ def test_misbehaving_receiver_verdicts(handler: Handler, outcome: Outcome, detai
 
     sim, elapsed = asyncio.run(go())
     d = sim.deliveries[0]
-    assert d.final is Final.EXHAUSTED and d.last is not None
+    assert d.final is DeliveryState.EXHAUSTED and d.last is not None
     assert d.last.outcome is outcome, d.last.detail
     assert detail in d.last.detail
     assert elapsed < BUDGET + SLACK
@@ -163,7 +163,7 @@ def test_hanging_receiver_with_the_full_ladder_and_concurrency_stays_bounded() -
             return await push_to(url, n=4, retries="feishu", concurrency=4)
 
     sim, elapsed = asyncio.run(go())
-    assert all(d.final is Final.EXHAUSTED and len(d.attempts) == 5 for d in sim.deliveries)
+    assert all(d.final is DeliveryState.EXHAUSTED and len(d.attempts) == 5 for d in sim.deliveries)
     assert all(a.outcome is Outcome.TIMEOUT for d in sim.deliveries for a in d.attempts)
     assert elapsed < 5 * BUDGET + 2 * SLACK
     s = sim.summary()

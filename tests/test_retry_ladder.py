@@ -15,7 +15,7 @@ from simulator.clock import VirtualClock
 from simulator.config import AppProfile, RetryPolicy, SimConfig
 from simulator.engine.core import Simulator
 from simulator.generation.factory import SEEDED_EPOCH
-from simulator.verdicts.model import Final, Outcome
+from simulator.verdicts.model import DeliveryState, Outcome
 from simulator.wire.seal import AesCipher, sign
 from tests.fakes import ET, FakeChannel, fail_first, flaky_app, random_script
 
@@ -50,7 +50,7 @@ def test_exhausted_ladder_has_the_feishu_gaps_and_one_event_id() -> None:
     t0 = time.perf_counter()
     d = asyncio.run(sim.deliver(sim.generate(ET), ch))
     assert time.perf_counter() - t0 < 1.0  # 7 h of platform time, instantly
-    assert d.final is Final.EXHAUSTED and d.acked_at_attempt is None
+    assert d.final is DeliveryState.EXHAUSTED and d.acked_at_attempt is None
     assert [a.attempt for a in d.attempts] == [1, 2, 3, 4, 5]
     assert gaps([a.sent_at for a in d.attempts]) == LADDER
     assert {a.event_id for a in d.attempts} == {d.event_id}
@@ -58,19 +58,19 @@ def test_exhausted_ladder_has_the_feishu_gaps_and_one_event_id() -> None:
 
 
 @pytest.mark.parametrize(("spec", "fails", "attempts", "final"), [
-    ("feishu", 2, 3, Final.ACKED),
-    ("feishu", 4, 5, Final.ACKED),
-    ("none", 1, 1, Final.EXHAUSTED),
-    ("2", 5, 3, Final.EXHAUSTED),
-    ("6", 9, 7, Final.EXHAUSTED),
+    ("feishu", 2, 3, DeliveryState.ACKED),
+    ("feishu", 4, 5, DeliveryState.ACKED),
+    ("none", 1, 1, DeliveryState.EXHAUSTED),
+    ("2", 5, 3, DeliveryState.EXHAUSTED),
+    ("6", 9, 7, DeliveryState.EXHAUSTED),
 ])
-def test_retries_option(spec: str, fails: int, attempts: int, final: Final) -> None:
+def test_retries_option(spec: str, fails: int, attempts: int, final: DeliveryState) -> None:
     sim = sim_with(spec)
     d = asyncio.run(sim.deliver(sim.generate(ET), FakeChannel(fail_first(fails))))
     assert len(d.attempts) == attempts and d.final is final
     expected = (LADDER + [LADDER[-1]] * 4)[: attempts - 1]
     assert gaps([a.sent_at for a in d.attempts]) == expected
-    if final is Final.ACKED:
+    if final is DeliveryState.ACKED:
         assert d.acked_at_attempt == attempts
 
 

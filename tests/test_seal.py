@@ -6,8 +6,9 @@ import json
 import pytest
 
 from simulator import constants as C
+from simulator.errors import DecryptError
 from simulator.rand import SimRandom
-from simulator.wire.seal import AesCipher, DecryptError, Sealer, canonical_json, open_body, sign
+from simulator.wire.seal import AesCipher, Sealer, canonical_json, open_body, sign
 
 # protocol §1.2 test vectors
 DOC_CIPHERTEXT = "P37w+VZImNgPEO1RBhJ6RtKl7n6zymIbEG1pReEzghk="

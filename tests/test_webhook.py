@@ -11,6 +11,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from simulator.config import AppProfile, Budget, SimConfig
+from simulator.delivery.inprocess import channel_for
 from simulator.engine.core import Simulator
 from simulator.verdicts.model import Outcome
 
@@ -32,11 +33,8 @@ def deliver(receiver: Starlette | None, url: str = "http://testserver/hook", **c
 
     async def go():  # type: ignore[no-untyped-def]
         transport = httpx.ASGITransport(app=receiver) if receiver is not None else None
-        ch = sim.webhook(url, transport=transport)
-        try:
+        async with sim.webhook(url, transport=transport) as ch:
             return await sim.deliver(sim.generate(ET), ch)
-        finally:
-            await ch.aclose()
 
     return asyncio.run(go())
 
@@ -85,10 +83,32 @@ def test_request_headers_and_body_recorded() -> None:
     assert att.request_body.startswith('{"encrypt":"')
 
 
-def test_invalid_url_is_a_usage_error() -> None:
-    from simulator.errors import TargetError
+def test_simulator_and_channels_close_as_async_context_managers() -> None:
+    app = app_returning(200)
 
-    with pytest.raises(TargetError):
+    async def go() -> None:
+        injected = httpx.AsyncClient(transport=httpx.ASGITransport(app=app))  # type: ignore[arg-type]
+        async with Simulator(SimConfig(seed=1)) as sim:
+            made = sim.webhook("http://testserver/hook", transport=httpx.ASGITransport(app=app))  # type: ignore[arg-type]
+            lent = sim.webhook("http://testserver/hook", client=injected)
+            [d] = await sim.push(made, [sim.generate(ET)])
+            assert d.acked and not made.client.is_closed
+            async with channel_for(app, sealer=sim.sealer, path="/hook") as in_process:
+                assert (await sim.deliver(sim.generate(ET), in_process)).acked
+            assert in_process.client.is_closed  # left ``async with``: closed
+            assert sim.webhook("http://testserver/x") is not made
+        assert made.client.is_closed and not injected.is_closed  # the sim closes what it made, not a lent client
+        assert lent.client is injected
+        await sim.aclose()  # closing again is harmless
+        await injected.aclose()
+
+    asyncio.run(go())
+
+
+def test_invalid_url_is_a_usage_error() -> None:
+    from simulator.errors import ConfigError
+
+    with pytest.raises(ConfigError):
         deliver(None, url="nope://x")
 
 

@@ -1,7 +1,8 @@
 """``feishu-sim``: the command-line face of the engine. ``main(argv) -> exit code``.
 
 Exit codes: 0 success (all acked), 1 some deliveries not acked / some checks failed, 2 usage or bad
-input (one line on stderr, never a traceback).
+input, or a target that cannot be reached before the run starts (one line on stderr, never a traceback:
+every ``SimulatorError`` carries its ``exit_code``, see ``simulator/errors.py``).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Sequence
 from simulator import __version__
 from simulator.cli import audit, generate, load, push, receive, replay, serve, verify_url
 from simulator.cli._common import Parser
-from simulator.errors import SimulatorError, UsageError
+from simulator.errors import SimulatorError
 
 COMMANDS = (generate, push, replay, verify_url, audit, receive, serve, load)
 
@@ -35,12 +36,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         code: int = args.func(args)
         return code
-    except UsageError as exc:
-        print(f"feishu-sim: error: {exc}", file=sys.stderr)
-        return exc.exit_code
     except SimulatorError as exc:
         print(f"feishu-sim: error: {exc}", file=sys.stderr)
-        return 1
+        return exc.exit_code
     except KeyboardInterrupt:
         print("feishu-sim: interrupted", file=sys.stderr)
         return 130

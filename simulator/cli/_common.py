@@ -8,6 +8,7 @@ from typing import Any, NoReturn
 
 from simulator import constants as C
 from simulator.config import AppProfile, Budget, RetryPolicy, SimConfig
+from simulator.durations import parse_duration
 from simulator.engine.faults import FaultSpec
 from simulator.errors import ConfigError, UsageError
 from simulator.generation.overrides import parse_assignments
@@ -38,14 +39,12 @@ def seed_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected an integer seed, got {text!r}") from None
 
 
-def positive_float(text: str) -> float:
+def positive_duration(text: str) -> float:
+    """Seconds > 0, in the one duration grammar (``simulator.durations``: ``3``, ``500ms``, ``1m30s``...)."""
     try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
-    return value
+        return parse_duration(text, what="duration", positive=True)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def non_negative_float(text: str) -> float:
@@ -69,13 +68,27 @@ def add_app_options(p: argparse.ArgumentParser, *, keys: bool = True) -> None:
                        help="encrypt key: AES-encrypt and sign (default: $FEISHU_ENCRYPT_KEY, else plaintext)")
 
 
+def add_locale_option(g: argparse._ActionsContainer) -> None:
+    g.add_argument("--locale", default=C.DEFAULT_LOCALE, help=f"Faker locale: {C.DEFAULT_LOCALE} (default) or en_US")
+
+
+def add_budget_options(g: argparse._ActionsContainer, *, connect: bool = True) -> None:
+    """``--timeout`` (and ``--connect-timeout``): the webhook budget, in the one duration grammar."""
+    g.add_argument("--timeout", type=positive_duration, default=C.WEBHOOK_TOTAL_BUDGET_S,
+                   help=f"budget per request: seconds, or a duration such as 500ms "
+                        f"(default {C.WEBHOOK_TOTAL_BUDGET_S:g})")
+    if connect:
+        g.add_argument("--connect-timeout", type=positive_duration, default=C.WEBHOOK_CONNECT_BUDGET_S,
+                       help=f"TCP connect budget (default {C.WEBHOOK_CONNECT_BUDGET_S:g})")
+
+
 def add_generation_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("generation")
     g.add_argument("--count", "-n", type=positive_int, default=1, help="number of events (default 1)")
     g.add_argument("--seed", type=seed_int, default=None, help="seed: the same seed gives the same events")
     g.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
                    help="override a field, e.g. --set event.meeting.topic='Q3 review' (JSON-typed values)")
-    g.add_argument("--locale", default="zh_CN", help="Faker locale: zh_CN (default) or en_US")
+    add_locale_option(g)
     v = g.add_mutually_exclusive_group()
     v.add_argument("--validate-all", action="store_true",
                    help="validate every event against its schema, not only those changed by --set (slow)")
@@ -98,7 +111,7 @@ def sim_config(args: argparse.Namespace, **extra: Any) -> SimConfig:
     values: dict[str, Any] = {
         "app": app_profile(args),
         "seed": getattr(args, "seed", None),
-        "locale": getattr(args, "locale", "zh_CN"),
+        "locale": getattr(args, "locale", C.DEFAULT_LOCALE),
         "validate": not getattr(args, "no_validate", False),
         "validate_all": getattr(args, "validate_all", False),
         "accept_2xx": getattr(args, "accept_2xx", False),

@@ -14,7 +14,7 @@ from typing import Any
 
 from simulator import constants as C
 from simulator.audit import Grade, run_audit
-from simulator.cli._common import Parser, add_app_options, app_profile, positive_float, seed_int
+from simulator.cli._common import Parser, add_app_options, add_budget_options, app_profile, seed_int
 from simulator.cli.push import probe
 from simulator.config import Budget
 from simulator.delivery.webhook import check_url
@@ -30,8 +30,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("url", metavar="URL")
     p.add_argument("--event-type", default=C.DEFAULT_EVENT_TYPE,
                    help=f"event type of the valid events (default {C.DEFAULT_EVENT_TYPE})")
-    p.add_argument("--timeout", type=positive_float, default=C.WEBHOOK_TOTAL_BUDGET_S,
-                   help="budget per request in seconds (default 3)")
+    add_budget_options(p, connect=False)
     p.add_argument("--seed", type=seed_int, default=None, help="seed for the generated events, nonces and IVs")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     add_app_options(p)

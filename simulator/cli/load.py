@@ -9,19 +9,30 @@ import time
 from typing import Any
 
 from simulator import constants as C
-from simulator.cli._common import Parser, add_app_options, app_profile, eprint, positive_float, positive_int, seed_int
+from simulator.cli._common import (
+    Parser,
+    add_app_options,
+    add_budget_options,
+    add_locale_option,
+    app_profile,
+    eprint,
+    positive_int,
+    seed_int,
+)
 from simulator.cli._scenario import add_scenario_options, list_scenarios, load_scenario
 from simulator.cli.push import probe, split_positionals
 from simulator.config import AppProfile, Budget
 from simulator.delivery.webhook import check_url
+from simulator.durations import parse_duration
 from simulator.errors import ConfigError
 from simulator.generation import catalog
 from simulator.load import html as html_report
-from simulator.load.http import Target, new_event_loop
+from simulator.load.http import Target
 from simulator.load.recorder import Interval
 from simulator.load.report import LoadResult, check_writable, progress_line, summary_lines, write_csv, write_json
 from simulator.load.runner import PLATFORM_BATCH_MAX, LoadPlan, run_in_process, run_workers
-from simulator.load.schedule import Schedule, parse_duration, parse_rate, parse_stages
+from simulator.load.schedule import Schedule, parse_rate, parse_stages
+from simulator.loops import new_event_loop
 from simulator.rand import SimRandom
 
 MAX_WORKERS = 64
@@ -47,13 +58,10 @@ def add_parser(sub: Any) -> None:
                         'the previous rate; replaces --duration)')
     g.add_argument("--workers", "-w", type=positive_int, default=1,
                    help="processes sharing the rate and the connections (default 1)")
-    g.add_argument("--timeout", type=positive_float, default=C.WEBHOOK_TOTAL_BUDGET_S,
-                   help="budget per request in seconds (default 3)")
-    g.add_argument("--connect-timeout", type=positive_float, default=C.WEBHOOK_CONNECT_BUDGET_S,
-                   help="TCP connect budget in seconds (default 2)")
+    add_budget_options(g)
     g.add_argument("--accept-2xx", action="store_true", help="count any 2xx as acked (the platform wants 200)")
     g.add_argument("--seed", type=seed_int, default=None, help="seed: the same seed gives the same events")
-    g.add_argument("--locale", default="zh_CN", help="Faker locale: zh_CN (default) or en_US")
+    add_locale_option(g)
     g.add_argument("--platform", default=None, metavar="DOMAIN",
                    help="load a running `feishu-sim serve` platform (e.g. http://127.0.0.1:9001) instead of a webhook: "
                         "each due event is pushed to a connected long-connection client and its judged ack "
@@ -85,7 +93,7 @@ def build_schedule(args: argparse.Namespace) -> Schedule:
     if args.rate is None:
         raise ConfigError("--rate is required (or give --stages)")
     rate = parse_rate(args.rate)
-    duration = parse_duration(args.duration, what="--duration")
+    duration = parse_duration(args.duration, what="--duration", positive=True)
     return Schedule.constant(rate, duration)
 
 
@@ -157,7 +165,7 @@ async def _run(args: argparse.Namespace, url: str | None, event_type: str, app: 
         return await _drive(args, build_plan(args, url, event_type, app, schedule), embedded=False)
     receiver = ReferenceReceiver(encrypt_key=app.encrypt_key, verification_token=app.verification_token)
     async with serving(receiver.app()) as base:
-        target = base + "/webhook/event"
+        target = base + C.DEFAULT_WEBHOOK_PATH
         if not args.quiet and sys.stderr.isatty():
             eprint(f"no URL given: loading the built-in reference receiver at {target}")
         result = await _drive(args, build_plan(args, target, event_type, app, schedule), embedded=True)

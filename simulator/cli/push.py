@@ -15,11 +15,11 @@ from simulator import constants as C
 from simulator.cli._common import (
     Parser,
     add_app_options,
+    add_budget_options,
     add_generation_options,
     eprint,
     non_negative_float,
     overrides,
-    positive_float,
     positive_int,
     sim_config,
 )
@@ -38,10 +38,7 @@ from simulator.verdicts.transcript import TranscriptWriter
 def add_delivery_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("delivery")
     g.add_argument("--concurrency", "-c", type=positive_int, default=1, help="events in flight at once (default 1)")
-    g.add_argument("--timeout", type=positive_float, default=C.WEBHOOK_TOTAL_BUDGET_S,
-                   help="total budget per request in seconds (default 3)")
-    g.add_argument("--connect-timeout", type=positive_float, default=C.WEBHOOK_CONNECT_BUDGET_S,
-                   help="TCP connect budget in seconds (default 2)")
+    add_budget_options(g)
     g.add_argument("--accept-2xx", action="store_true", help="count any 2xx as acked (the platform wants 200)")
     g.add_argument("--retries", default=None, metavar="feishu|none|N",
                    help="retry ladder: feishu (15 s, 5 min, 1 h, 6 h), none (default: one attempt per event), "
@@ -110,14 +107,6 @@ async def probe(url: str, timeout: float = C.WEBHOOK_CONNECT_BUDGET_S) -> None:
         await writer.wait_closed()
 
 
-def delivery_json(d: Delivery) -> dict[str, Any]:
-    return {"event_id": d.event_id, "event_type": d.event_type, "final": str(d.final), "origin": d.origin,
-            "duplicate_of": d.duplicate_of, "acked_at_attempt": d.acked_at_attempt,
-            "attempts": [{"attempt": a.attempt, "outcome": str(a.outcome), "status": a.status,
-                          "sent_at": a.sent_at, "latency_ms": round(a.latency_ms, 3), "detail": a.detail}
-                         for a in d.attempts]}
-
-
 def render(deliveries: list[Delivery], sim: Simulator, *, as_json: bool, target: str) -> None:
     """Every delivery of the run (fault-injected duplicates included), then the summary."""
     if as_json:
@@ -125,7 +114,7 @@ def render(deliveries: list[Delivery], sim: Simulator, *, as_json: bool, target:
             "target": target,
             "seed": sim.rand.seed,
             "summary": sim.summary().to_json(),
-            "deliveries": [delivery_json(d) for d in deliveries],
+            "deliveries": [d.to_json() for d in deliveries],
         }
         print(json.dumps(doc, ensure_ascii=False, indent=2))
     else:
@@ -170,7 +159,7 @@ async def deliver_all(args: argparse.Namespace, url: str | None, sim: Simulator,
             receiver = ReferenceReceiver(encrypt_key=config.app.encrypt_key,
                                          verification_token=config.app.verification_token)
             async with serving(receiver.app()) as base:
-                target = base + "/webhook/event"
+                target = base + C.DEFAULT_WEBHOOK_PATH
                 eprint(f"no URL given: pushing to the built-in reference receiver at {target}")
                 if transcript is not None:
                     transcript.run(run_info(args, config, sim, target, **info))
@@ -222,8 +211,5 @@ async def _run(args: argparse.Namespace, url: str | None, event_type: str, ov: d
 
 
 async def _push(sim: Simulator, url: str, envelopes: list[dict[str, Any]], concurrency: int) -> list[Delivery]:
-    channel = sim.webhook(url)
-    try:
+    async with sim.webhook(url) as channel:
         return await sim.push(channel, envelopes, concurrency=concurrency)
-    finally:
-        await channel.aclose()

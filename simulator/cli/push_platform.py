@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from simulator import constants as C
 from simulator.cli._common import eprint
 from simulator.delivery.webhook import check_url
 from simulator.errors import ConfigError, TargetError, UsageError
@@ -45,7 +46,8 @@ def run_platform(args: argparse.Namespace, event_type: str) -> int:
     # Each event may take the 3 s ack budget (and the platform's retry ladder): no overall read timeout.
     timeout = httpx.Timeout(None, connect=5.0)
     try:
-        resp = httpx.post(f"{domain}/_sim/push", json=body, headers=headers, timeout=timeout, trust_env=False)
+        resp = httpx.post(f"{domain}{C.CONTROL_PREFIX}/push", json=body, headers=headers, timeout=timeout,
+                          trust_env=False)
     except httpx.HTTPError as exc:
         raise TargetError(f"cannot reach platform {domain}: {exc or type(exc).__name__}") from None
     try:

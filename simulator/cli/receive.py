@@ -7,7 +7,7 @@ import contextlib
 from pathlib import Path
 from typing import Any
 
-from simulator.cli._common import Parser, app_profile, eprint, positive_float, positive_int
+from simulator.cli._common import Parser, app_profile, eprint, positive_duration, positive_int
 from simulator.http_limits import DEFAULT_HEADER_TIMEOUT_S, MAX_CONNECTIONS
 from simulator.receiver import DEFAULT_MAX_BODY
 
@@ -23,8 +23,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--ready-file", default=None, help="write the base URL to this file once listening")
     p.add_argument("--max-body", type=positive_int, default=DEFAULT_MAX_BODY, metavar="BYTES",
                    help="refuse larger bodies with 413 as soon as they exceed it (default: %(default)s)")
-    p.add_argument("--header-timeout", type=positive_float, default=DEFAULT_HEADER_TIMEOUT_S, metavar="S",
-                   help="close a connection whose request headers are not complete within S seconds "
+    p.add_argument("--header-timeout", type=positive_duration, default=DEFAULT_HEADER_TIMEOUT_S, metavar="DURATION",
+                   help="close a connection whose request headers are not complete within it: seconds or e.g. 500ms "
                         "(default: %(default)s)")
     p.add_argument("--max-connections", type=positive_int, default=None, metavar="N",
                    help=f"open connections at most; over it the one waiting longest for its headers is closed "

@@ -17,6 +17,7 @@ import copy
 from pathlib import Path
 from typing import Any
 
+from simulator import constants as C
 from simulator.cli._common import Parser, add_app_options, seed_int
 from simulator.cli.push import add_delivery_options, deliver_all, delivery_config
 from simulator.delivery.webhook import check_url
@@ -37,7 +38,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--seed", type=seed_int, default=None, help="seed for nonces, IVs and new event ids")
     add_app_options(p)
     add_delivery_options(p)
-    p.set_defaults(func=run, locale="zh_CN", no_validate=True)
+    p.set_defaults(func=run, locale=C.DEFAULT_LOCALE, no_validate=True)
 
 
 def prepare(envelopes: list[dict[str, Any]], sim: Simulator, *, new_ids: bool, token: str,

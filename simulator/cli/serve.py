@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from simulator import constants as C
-from simulator.cli._common import Parser, eprint, non_negative_float, positive_float, positive_int, seed_int
+from simulator.cli._common import Parser, eprint, non_negative_float, positive_duration, positive_int, seed_int
 from simulator.errors import ConfigError
 
 DEFAULT_KEEP = 100_000
@@ -63,7 +63,7 @@ def add_parser(sub: Any) -> None:
     g.add_argument("--reconnect-count", type=int_at_least(-1), default=-1,
                    help="reconnect attempts before giving up (default -1: forever)")
     g = p.add_argument_group("platform")
-    g.add_argument("--ack-timeout", type=positive_float, default=C.LONGCONN_ACK_BUDGET_S,
+    g.add_argument("--ack-timeout", type=positive_duration, default=C.LONGCONN_ACK_BUDGET_S,
                    help="ack budget in seconds (default 3)")
     g.add_argument("--fragment-size", type=positive_int, default=None,
                    help="split event payloads larger than this many bytes (default 524288)")
@@ -94,11 +94,12 @@ def run(args: argparse.Namespace) -> int:
     from simulator.clock import make_clock
     from simulator.config import RetryPolicy
     from simulator.engine.faults import FaultSpec
+    from simulator.loops import loop_factory
     from simulator.platform.app import create_app
     from simulator.platform.core import Platform
     from simulator.platform.server import is_loopback
     from simulator.platform.state import PlatformOptions
-    from simulator.servers import bind_socket, loop_factory, url_of
+    from simulator.servers import bind_socket, url_of
     from simulator.verdicts.transcript import TranscriptWriter
     from simulator.wire.frames import DEFAULT_FRAGMENT_SIZE, ClientConfig
 

@@ -27,7 +27,7 @@ import httpx
 
 from simulator.config import Budget
 from simulator.delivery.webhook import WebhookChannel, check_url
-from simulator.errors import TargetError
+from simulator.errors import ConfigError
 from simulator.verdicts.model import Attempt
 from simulator.wire.seal import Sealer
 
@@ -147,19 +147,19 @@ class InProcessChannel(WebhookChannel):
 
 def check_path(path: str) -> str:
     if not isinstance(path, str) or not path.startswith("/"):
-        raise TargetError(f"invalid path {path!r}: must start with '/'")
+        raise ConfigError(f"invalid path {path!r}: must start with '/'")
     return path
 
 
 def resolve(target: object) -> tuple[str, object]:
-    """``("url", url)``, ``("asgi", app)`` or ``("wsgi", app)``; ``TargetError`` for anything else."""
+    """``("url", url)``, ``("asgi", app)`` or ``("wsgi", app)``; ``ConfigError`` for anything else."""
     if isinstance(target, str):
         if "://" not in target:
-            raise TargetError(f"target {target!r} is not an http(s) URL (expected http(s)://host[:port]/path)")
+            raise ConfigError(f"target {target!r} is not an http(s) URL (expected http(s)://host[:port]/path)")
         return "url", check_url(target)
     kind = app_kind(target)
     if kind is None:
-        raise TargetError(f"target {describe(target)} is neither an http(s) URL, an ASGI app (async callable "
+        raise ConfigError(f"target {describe(target)} is neither an http(s) URL, an ASGI app (async callable "
                           f"(scope, receive, send)) nor a WSGI app (callable (environ, start_response))")
     return kind, target
 

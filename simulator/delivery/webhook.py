@@ -14,13 +14,14 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
 
 from simulator.config import Budget
-from simulator.errors import TargetError
+from simulator.errors import ConfigError
+from simulator.verdicts.ack import judge_status
 from simulator.verdicts.model import Attempt, Channel, Outcome
 from simulator.wire.envelope import event_id_of, event_type_of
 from simulator.wire.seal import Sealer
@@ -29,22 +30,18 @@ BODY_EXCERPT = 300
 RESPONSE_EXCERPT = 2000  # kept in Attempt.response_body
 RESPONSE_READ_CAP = 64 * 1024  # the most of a response body ever read (an ack or challenge echo is < 1 KiB)
 
+_Channel = TypeVar("_Channel", bound="WebhookChannel")
+
 
 def check_url(url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc or not parts.hostname:
-        raise TargetError(f"invalid URL {url!r}: expected http(s)://host[:port]/path")
+        raise ConfigError(f"invalid URL {url!r}: expected http(s)://host[:port]/path")
     try:
         _ = parts.port
     except ValueError:
-        raise TargetError(f"invalid URL {url!r}: bad port") from None
+        raise ConfigError(f"invalid URL {url!r}: bad port") from None
     return url
-
-
-def judge_status(status: int, *, accept_2xx: bool) -> Outcome:
-    if status == 200 or (accept_2xx and 200 <= status < 300):
-        return Outcome.ACKED
-    return Outcome.REJECTED
 
 
 async def read_capped(resp: httpx.Response, cap: int = RESPONSE_READ_CAP) -> bytes:
@@ -64,6 +61,9 @@ def excerpt(data: bytes | str, limit: int = BODY_EXCERPT) -> str:
 
 
 class WebhookChannel:
+    """Delivers to ``url`` over HTTP, one attempt per call. An async context manager: ``async with``
+    closes the HTTP client it made (an injected ``client`` stays its owner's)."""
+
     channel = Channel.WEBHOOK
     late_answer_hint = ""  # appended to the detail of an answer judged late (subclasses know why)
 
@@ -139,3 +139,9 @@ class WebhookChannel:
     async def aclose(self) -> None:
         if self._own_client:
             await self.client.aclose()
+
+    async def __aenter__(self: _Channel) -> _Channel:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()

@@ -20,40 +20,22 @@ Spec grammar (``--faults``), comma-separated ``name=value`` items, or ``none``::
     burst=N          events are released in bursts of N, every event of a burst in flight at once
     burst_gap=D      platform time between two bursts (default 1s)
 
-``P`` is a probability in [0, 1]; ``D`` a duration: ``200ms``, ``2s``, ``5m``, ``1h`` or plain seconds.
+``P`` is a probability in [0, 1]; ``D`` a duration in the one grammar of ``simulator.durations``
+(``200ms``, ``2s``, ``5m``, ``1m30s``, ``1h`` or plain seconds).
 Example: ``dup=0.1,dup_new_id=0.05,reorder=5,delay=200ms..2s,drop=0.1,burst=50``.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, fields
 from typing import Any
 
+from simulator.durations import parse_duration, parse_duration_range
 from simulator.errors import ConfigError
 from simulator.rand import SimRandom, hash_seed
 
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
-_DURATION_RE = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(ms|s|min|m|h)?\s*$")
-
 DEFAULT_DUP_AFTER = (1.0, 60.0)
 DEFAULT_BURST_GAP = 1.0
-
-
-def parse_duration(text: str, *, what: str = "duration") -> float:
-    m = _DURATION_RE.match(text)
-    if not m:
-        raise ConfigError(f"invalid {what} {text!r}: expected e.g. 200ms, 2s, 5m, 1h")
-    return float(m.group(1)) * _UNITS[m.group(2) or "s"]
-
-
-def parse_range(text: str, *, what: str) -> tuple[float, float]:
-    lo_text, sep, hi_text = text.partition("..")
-    lo = parse_duration(lo_text, what=what)
-    hi = parse_duration(hi_text, what=what) if sep else lo
-    if hi < lo:
-        raise ConfigError(f"invalid {what} {text!r}: the range's upper bound is below its lower bound")
-    return lo, hi
 
 
 def parse_probability(text: str, *, name: str) -> float:
@@ -96,11 +78,13 @@ class FaultSpec:
                 raise ConfigError(f"invalid fault {name}={p!r}: probability must be in [0, 1]")
         if self.reorder < 1 or self.burst < 0:
             raise ConfigError("invalid fault: reorder must be >= 1 and burst >= 0")
-        for lo, hi in (self.dup_after, self.delay):
-            if lo < 0 or hi < lo:
-                raise ConfigError("invalid fault: durations must be >= 0 and ranges ordered")
-        if self.burst_gap < 0:
-            raise ConfigError("invalid fault: burst_gap must be >= 0")
+        for name in ("dup_after", "delay"):  # the duration rule also for specs built in code
+            lo, hi = (parse_duration(v, what=f"fault {name}") for v in getattr(self, name))
+            if hi < lo:
+                raise ConfigError(f"invalid fault {name}={getattr(self, name)!r}: the range's upper bound is below "
+                                  "its lower bound")
+            object.__setattr__(self, name, (lo, hi))
+        object.__setattr__(self, "burst_gap", parse_duration(self.burst_gap, what="fault burst_gap"))
 
     @classmethod
     def parse(cls, spec: str | None) -> FaultSpec:
@@ -128,7 +112,7 @@ class FaultSpec:
             elif name in ("reorder", "burst"):
                 values[name] = parse_count(value, name=name)
             elif name in ("dup_after", "delay"):
-                values[name] = parse_range(value, what=f"fault {name}")
+                values[name] = parse_duration_range(value, what=f"fault {name}")
             else:  # burst_gap
                 values[name] = parse_duration(value, what=f"fault {name}")
         return cls(**values)

@@ -119,7 +119,7 @@ class Scheduler:
         does not walk them). The entries must come in nondecreasing ``(due, order)`` and sort before
         anything else the batch will get at the same due time (first attempts before retries)."""
         if batch.feed is not None or batch.head is not None:
-            raise RuntimeError("a batch takes one feed")
+            raise RuntimeError("a batch takes one feed")  # the engine's own bug, never a user's input
         batch.feed = entries
         batch.advance(self._seq)
         self._wake.set()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from simulator import constants as C
 from simulator.clock import Clock, SystemClock
 from simulator.config import AppProfile
 from simulator.errors import OverrideError, ValidationFailed
@@ -27,7 +28,7 @@ class EventFactory:
     """
 
     def __init__(self, *, app: AppProfile | None = None, rand: SimRandom | None = None, clock: Clock | None = None,
-                 locale: str = "zh_CN", population_size: int = 256, validate_all: bool = False) -> None:
+                 locale: str = C.DEFAULT_LOCALE, population_size: int = 256, validate_all: bool = False) -> None:
         self.app = app or AppProfile()
         self.rand = rand or SimRandom()
         self.clock: Clock = clock or SystemClock()

@@ -11,6 +11,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
+from simulator import constants as C
 from simulator.rand import SimRandom
 
 # semantics §3.3 user_type: 1 Feishu user, 2 rooms, 3 docs, 4 neo, 5 neo guest, 6 pstn, 7 sip, 8 sharebox, 9 app.
@@ -47,7 +48,7 @@ class Person:
 class Population:
     """People of one tenant plus a pool of meeting topics."""
 
-    def __init__(self, rand: SimRandom, *, locale: str = "zh_CN", size: int = 256, topics: int = 400) -> None:
+    def __init__(self, rand: SimRandom, *, locale: str = C.DEFAULT_LOCALE, size: int = 256, topics: int = 400) -> None:
         self.locale = locale
         fk = rand.faker(locale)
         r = rand.fork("population")

@@ -32,10 +32,11 @@ def _index() -> dict[str, Path]:
 
 def schema_path(event_type: str) -> Path:
     """The schema file of ``event_type`` (in its family's folder), or ``UnknownEventType``."""
+    index = _index()
     try:
-        return _index()[event_type]
+        return index[event_type]
     except KeyError:
-        raise UnknownEventType(event_type) from None
+        raise UnknownEventType(event_type, index) from None
 
 
 @cache

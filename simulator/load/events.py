@@ -26,6 +26,7 @@ from typing import Any
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from simulator import constants as C
+from simulator.errors import ConfigError
 from simulator.generation import schemas
 from simulator.generation.factory import EventFactory
 from simulator.wire.seal import aes_key, canonical_json
@@ -56,7 +57,7 @@ class EventSource:
     def __init__(self, factory: EventFactory, event_type: str, *, encrypt_key: str | None,
                  pool_size: int = 512, refresh_every: int = 16, validate_sample: int = 8) -> None:
         if pool_size < 1 or refresh_every < 0:
-            raise ValueError("pool_size must be >= 1 and refresh_every >= 0")
+            raise ConfigError("pool_size must be >= 1 and refresh_every >= 0")
         self.factory = factory
         self.event_type = event_type
         self.encrypt_key = encrypt_key
@@ -114,7 +115,7 @@ class EventSource:
         if sec != self._ts_sec:
             self._ts_sec, self._ts = sec, b"%d" % sec
         ts = self._ts
-        nonce = b"%d" % rng.randint(100_000_000, 9_999_999_999)  # numeric string (semantics §1.7)
+        nonce = b"%d" % rng.randint(C.NONCE_MIN, C.NONCE_MAX)
         h = hashlib.sha256(ts)
         h.update(nonce)
         h.update(self._sign_key)

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Any
 from urllib.parse import urlsplit
 
 import httptools
 
 from simulator import constants as C
-from simulator.errors import TargetError
+from simulator.errors import ConfigError
 
 
 class Target:
@@ -27,11 +26,11 @@ class Target:
     def __init__(self, url: str) -> None:
         parts = urlsplit(url)
         if parts.scheme != "http" or not parts.hostname:
-            raise TargetError(f"invalid load target {url!r}: expected http://host[:port]/path (no TLS)")
+            raise ConfigError(f"invalid load target {url!r}: expected http://host[:port]/path (no TLS)")
         try:
             port = parts.port or 80
         except ValueError:
-            raise TargetError(f"invalid URL {url!r}: bad port") from None
+            raise ConfigError(f"invalid URL {url!r}: bad port") from None
         self.url = url
         self.host = parts.hostname
         self.port = port
@@ -141,17 +140,3 @@ def describe_os_error(exc: BaseException) -> str:
     if isinstance(exc, asyncio.TimeoutError):
         return "connect timed out"
     return str(exc) or type(exc).__name__
-
-
-def new_event_loop() -> asyncio.AbstractEventLoop:
-    """uvloop when it is installed (roughly twice the throughput of the default loop), else asyncio's."""
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.new_event_loop()
-    loop: asyncio.AbstractEventLoop = uvloop.new_event_loop()
-    return loop
-
-
-def loop_name(loop: Any) -> str:
-    return "uvloop" if type(loop).__module__.startswith("uvloop") else "asyncio"

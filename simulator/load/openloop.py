@@ -16,8 +16,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
+from simulator.errors import ConfigError
 from simulator.load.recorder import Recorder
 from simulator.load.schedule import Schedule
+from simulator.verdicts.ack import http_acked
 
 DISPATCH_GRACE_S = 1.0  # requests still unsent this long after the schedule's end are counted as unsent
 
@@ -44,7 +46,7 @@ class OpenLoop:
                  budget_s: float, accept_2xx: bool = False, wake: Callable[[], None] = lambda: None,
                  batch_max: int = 1, make_batch: Callable[[int], bytes] | None = None) -> None:
         if batch_max > 1 and make_batch is None:
-            raise ValueError("batch_max > 1 needs make_batch")
+            raise ConfigError("batch_max > 1 needs make_batch")
         self.schedule = schedule
         # Batching (the platform's batch push): a freed connection takes every due request, up to
         # ``batch_max``, in one call; each keeps its own intended time and gets its own verdict.
@@ -175,7 +177,7 @@ class OpenLoop:
 
     def response(self, conn: Conn, status: int, now: float) -> None:
         """A webhook answer: acked on HTTP 200 (any 2xx with ``accept_2xx``)."""
-        ok = status == 200 or (self.accept_2xx and 200 <= status < 300)
+        ok = http_acked(status, accept_2xx=self.accept_2xx)
         self.verdict(conn, ok, str(status), now)
 
     def verdict(self, conn: Conn, ok: bool, label: str, now: float) -> None:

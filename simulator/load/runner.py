@@ -18,19 +18,22 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from simulator import constants as C
 from simulator.clock import Clock, SystemClock
 from simulator.config import AppProfile, Budget
 from simulator.errors import SimulatorError, TargetError
 from simulator.generation.factory import EventFactory
 from simulator.load.events import EventSource, ScenarioSource
-from simulator.load.http import HttpConnection, Target, connect, describe_os_error, loop_name, new_event_loop
+from simulator.load.http import HttpConnection, Target, connect, describe_os_error
 from simulator.load.openloop import OpenLoop
 from simulator.load.recorder import Aggregate, Counts, Interval, Recorder
 from simulator.load.schedule import Schedule
+from simulator.loops import loop_name, new_event_loop
 from simulator.rand import SimRandom
+from simulator.verdicts.ack import http_acked
 
-PLATFORM_PUSH_PATH = "/_sim/push"
-PLATFORM_BATCH_PATH = "/_sim/push/batch"
+PLATFORM_PUSH_PATH = f"{C.CONTROL_PREFIX}/push"
+PLATFORM_BATCH_PATH = f"{C.CONTROL_PREFIX}/push/batch"
 PLATFORM_BATCH_MAX = 256  # events per batch push: due events a freed connection takes at once
 PLATFORM_SLACK_S = 2.0  # the platform judges the 3 s ack budget itself; its HTTP answer may take a bit longer
 SEAL_AHEAD_S = 0.002  # seal at most this much of the schedule ahead of sending ...
@@ -49,10 +52,10 @@ class LoadPlan:
     url: str
     schedule: Schedule
     connections: int = 32
-    event_type: str = "vc.meeting.share_ended_v1"
+    event_type: str = C.DEFAULT_EVENT_TYPE
     app: AppProfile = field(default_factory=AppProfile)
     seed: int | None = None
-    locale: str = "zh_CN"
+    locale: str = C.DEFAULT_LOCALE
     budget: Budget = field(default_factory=Budget)
     accept_2xx: bool = False
     pool_size: int = 512
@@ -183,7 +186,7 @@ class Driver:
                 self.recorder.sample(f"{label}: {conn.body_excerpt[:300].decode('utf-8', 'replace')}")
             self.ol.verdict(conn, ok, label, self.perf())
             return
-        if status != 200 and not (self.plan.accept_2xx and 200 <= status < 300):
+        if not http_acked(status, accept_2xx=self.plan.accept_2xx):
             self.recorder.sample(f"HTTP {status}: {conn.body_excerpt.decode('utf-8', 'replace')}")
         self.ol.response(conn, status, self.perf())
 

@@ -12,43 +12,15 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from simulator.durations import MAX_DURATION_S, parse_duration
 from simulator.errors import ConfigError, FixtureError
 
 _EPS = 1e-9
-MAX_DURATION_S = 7 * 24 * 3600.0
-_DURATION_RE = re.compile(r"(\d+(?:\.\d+)?|\.\d+)(ms|us|h|m|s)")
-
-
-def parse_duration(text: str | float | int, *, what: str = "duration") -> float:
-    """``10`` / ``10s`` / ``500ms`` / ``2m`` / ``1h`` / ``1m30s`` -> seconds (> 0)."""
-    if isinstance(text, (int, float)) and not isinstance(text, bool):
-        seconds = float(text)
-    else:
-        raw = str(text).strip().lower()
-        try:
-            seconds = float(raw)
-        except ValueError:
-            pos = 0
-            seconds = 0.0
-            units = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
-            for m in _DURATION_RE.finditer(raw):
-                if m.start() != pos:
-                    break
-                seconds += float(m.group(1)) * units[m.group(2)]
-                pos = m.end()
-            if pos != len(raw) or not raw:
-                raise ConfigError(f"invalid {what} {text!r}: expected e.g. 10s, 500ms, 2m, 1m30s") from None
-    if not math.isfinite(seconds) or seconds <= 0:
-        raise ConfigError(f"invalid {what} {text!r}: must be > 0")
-    if seconds > MAX_DURATION_S:
-        raise ConfigError(f"invalid {what} {text!r}: longer than a week")
-    return seconds
 
 
 def parse_rate(text: str | float | int, *, what: str = "rate", allow_zero: bool = False) -> float:
@@ -206,13 +178,13 @@ def parse_stages(path: str | Path, *, start_rate: float | None = None) -> Schedu
         if "duration" not in item or ("rate" not in item and "target" not in item):
             raise FixtureError(f"{where}: needs 'duration' and 'rate'")
         try:
-            duration = parse_duration(item["duration"], what="duration")
+            duration = parse_duration(item["duration"], what="duration", positive=True)
             rate = parse_rate(item["rate"] if "rate" in item else item["target"], allow_zero=True)
         except ConfigError as exc:
             raise FixtureError(f"{where}: {exc}") from None
         stages.append(Stage(duration, rate))
     if sum(s.duration for s in stages) > MAX_DURATION_S:
-        raise FixtureError(f"stages file {str(p)!r}: longer than a week in total")
+        raise FixtureError(f"stages file {str(p)!r}: longer than 30 days in total")
     try:
         return Schedule(stages, start_rate=0.0 if start_rate is None else start_rate)
     except ConfigError as exc:

@@ -36,21 +36,11 @@ from simulator.verdicts.model import Delivery, Summary
 
 log = logging.getLogger("simulator.platform")
 
-CONTROL_PREFIX = "/_sim"
-
-
-def delivery_json(d: Delivery) -> dict[str, Any]:
-    return {
-        "event_id": d.event_id, "event_type": d.event_type, "final": str(d.final),
-        "acked_at_attempt": d.acked_at_attempt, "summary": d.summary_line(),
-        "attempts": [{"attempt": a.attempt, "outcome": str(a.outcome), "status": a.status,
-                      "latency_ms": round(a.latency_ms, 3), "detail": a.detail, "target": a.target,
-                      "sent_at": a.sent_at, "extra": a.extra} for a in d.attempts],
-    }
+CONTROL_PREFIX = C.CONTROL_PREFIX
 
 
 def push_result_json(deliveries: list[Delivery]) -> dict[str, Any]:
-    return {"summary": Summary.of(deliveries).to_json(), "deliveries": [delivery_json(d) for d in deliveries]}
+    return {"summary": Summary.of(deliveries).to_json(), "deliveries": [d.to_json() for d in deliveries]}
 
 
 def verdict_of(d: Delivery) -> str:
@@ -229,5 +219,5 @@ def _opt_int(body: dict[str, Any], key: str) -> int | None:
     return None if body.get(key) is None else _int(body, key, 0)
 
 
-__all__ = ["CONTROL_PREFIX", "PongConfig", "batch_result_json", "create_app", "delivery_json",
+__all__ = ["CONTROL_PREFIX", "PongConfig", "batch_result_json", "create_app",
            "push_result_json", "verdict_of"]

@@ -50,11 +50,12 @@ from simulator.config import RetryPolicy
 from simulator.engine.faults import FaultSpec
 from simulator.errors import ConfigError, NotAcked
 from simulator.generation.overrides import Overrides
+from simulator.loops import EventLoopChoice
 from simulator.platform.app import create_app
 from simulator.platform.core import Platform
 from simulator.platform.session import PongConfig
 from simulator.platform.state import PlatformOptions
-from simulator.servers import EventLoopChoice, ThreadedServer
+from simulator.servers import ThreadedServer
 from simulator.verdicts.model import Delivery, Summary
 from simulator.verdicts.transcript import TranscriptWriter
 from simulator.wire.frames import DEFAULT_FRAGMENT_SIZE, ClientConfig

@@ -109,7 +109,7 @@ class PlatformOptions:
     seed: int | None = None
     retries: RetryPolicy = field(default_factory=RetryPolicy)
     faults: FaultSpec = field(default_factory=FaultSpec)  # the engine's seeded delivery faults (dup, delay...)
-    locale: str = "zh_CN"
+    locale: str = C.DEFAULT_LOCALE
     tenant_key: str = C.DEFAULT_TENANT_KEY
     keep_deliveries: int | None = None  # full records of the newest N deliveries only (None: all of them)
 

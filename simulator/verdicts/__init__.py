@@ -1,2 +1,3 @@
-"""Stages 5 and 6 of the pipeline: judging and reporting. The result model (``Attempt``, ``Delivery``,
-``Outcome``, ``Summary``), the ack rule, callback answers, and the NDJSON transcript."""
+"""Stages 5 and 6 of the pipeline: judging and reporting. The result model (``model``: ``Attempt``,
+``Delivery``, ``DeliveryState``, ``Outcome``, ``Summary``, the bounded ``DeliveryLog``) and the NDJSON
+transcript (``transcript``). The channels apply the ack rule; these record what they judged."""

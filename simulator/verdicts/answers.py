@@ -41,7 +41,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 from referencing import Registry, Resource
 
-from simulator.errors import SimulatorError
+from simulator.errors import AnswerDecodeError
 from simulator.resources import schemas_dir
 
 MAX_ANSWER_BYTES: Final = 1 << 20
@@ -61,10 +61,6 @@ ANSWERS_SCHEMA: Final = "callbacks/answers.schema.json"
 
 _RAW_IN_TRANSCRIPT: Final = 2000  # characters of an unparsed answer kept by ``to_json``
 _SHOWN_VALUE: Final = 60  # characters of a wrong value quoted in a problem
-
-
-class AnswerDecodeError(SimulatorError):
-    """An ack's ``data`` that is not base64 (to move into ``simulator.errors``)."""
 
 
 class AnswerKind(str, enum.Enum):

@@ -21,9 +21,12 @@ are deliveries of their own (``origin``), so ``Summary.total == acked + exhauste
 from __future__ import annotations
 
 import enum
+import warnings
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from simulator.errors import ConfigError
 
 
 class Outcome(str, enum.Enum):
@@ -51,13 +54,32 @@ class Channel(str, enum.Enum):
         return self.value
 
 
-class Final(str, enum.Enum):
+class DeliveryState(str, enum.Enum):
+    """Where a delivery stands: ``pending`` while its ladder runs, then ``acked`` or ``exhausted``."""
+
     ACKED = "acked"
     EXHAUSTED = "exhausted"
     PENDING = "pending"
 
     def __str__(self) -> str:
         return self.value
+
+
+def deprecated_alias(module: str, name: str) -> type[DeliveryState]:
+    """``Final``, the old name of ``DeliveryState`` (it shadowed ``typing.Final``), kept for one release
+    with a ``DeprecationWarning``; any other unknown name is an ``AttributeError``."""
+    if name != "Final":
+        raise AttributeError(f"module {module!r} has no attribute {name!r}")
+    warnings.warn(f"{module}.Final is deprecated (it shadows typing.Final): use DeliveryState",
+                  DeprecationWarning, stacklevel=3)
+    return DeliveryState
+
+
+if TYPE_CHECKING:
+    Final = DeliveryState  # deprecated: type checkers see the alias, the runtime warns (below)
+else:
+    def __getattr__(name: str) -> type[DeliveryState]:
+        return deprecated_alias(__name__, name)
 
 
 @dataclass
@@ -87,6 +109,15 @@ class Attempt:
         data["kind"] = "attempt"
         return data
 
+    def verdict_json(self, *, reproducible: bool = False) -> dict[str, Any]:
+        """The attempt's verdict without the request and response (``Delivery.to_json``'s attempts);
+        ``reproducible``: only what the seed decides (no latency, target, detail or extras)."""
+        data: dict[str, Any] = {"attempt": self.attempt, "outcome": str(self.outcome), "status": self.status,
+                                "sent_at": self.sent_at}
+        if not reproducible:
+            data.update(latency_ms=round(self.latency_ms, 3), detail=self.detail, target=self.target, extra=self.extra)
+        return data
+
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Attempt:
         fields = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
@@ -104,7 +135,7 @@ class Delivery:
     envelope: dict[str, Any]
     attempts: list[Attempt] = field(default_factory=list)
     expect_rejected: bool = False
-    final: Final = Final.PENDING
+    final: DeliveryState = DeliveryState.PENDING
     # why the platform pushed it: "event" (the first push of a generated event), "duplicate" (an
     # at-least-once duplicate after an ack, same event_id), "duplicate_new_id" (a duplicate with a new
     # event_id)
@@ -114,7 +145,7 @@ class Delivery:
 
     @property
     def acked(self) -> bool:
-        return self.final is Final.ACKED
+        return self.final is DeliveryState.ACKED
 
     @property
     def last(self) -> Attempt | None:
@@ -129,13 +160,26 @@ class Delivery:
 
     def record(self, attempt: Attempt) -> None:
         self.attempts.append(attempt)
-        if attempt.outcome.ok and self.final is Final.PENDING:
-            self.final = Final.ACKED
+        if attempt.outcome.ok and self.final is DeliveryState.PENDING:
+            self.final = DeliveryState.ACKED
 
     def close(self) -> None:
         """Mark the end of the ladder: a still-pending delivery is exhausted."""
-        if self.final is Final.PENDING:
-            self.final = Final.EXHAUSTED
+        if self.final is DeliveryState.PENDING:
+            self.final = DeliveryState.EXHAUSTED
+
+    def to_json(self, *, reproducible: bool = False) -> dict[str, Any]:
+        """The delivery as JSON, the same for every face: ``push --json``, the platform's ``/_sim/push``
+        answer and the transcript's ``delivery`` lines. ``reproducible`` (the transcript, the same for the
+        same seed): only what the seed decides, without the summary line and the attempts' latencies."""
+        data: dict[str, Any] = {
+            "event_id": self.event_id, "event_type": self.event_type, "final": str(self.final), "origin": self.origin,
+            "duplicate_of": self.duplicate_of, "acked_at_attempt": self.acked_at_attempt,
+        }
+        if not reproducible:
+            data["summary"] = self.summary_line()
+        data["attempts"] = [a.verdict_json(reproducible=reproducible) for a in self.attempts]
+        return data
 
     def summary_line(self) -> str:
         last = self.last
@@ -172,11 +216,11 @@ class Summary:
         self.total += 1
         if d.origin.startswith("duplicate"):
             self.duplicates += 1
-        if d.final is Final.ACKED:
+        if d.final is DeliveryState.ACKED:
             self.acked += 1
             k = str(d.acked_at_attempt)
             self.acked_at[k] = self.acked_at.get(k, 0) + 1
-        elif d.final is Final.EXHAUSTED:
+        elif d.final is DeliveryState.EXHAUSTED:
             self.exhausted += 1
         else:
             self.pending += 1
@@ -197,7 +241,7 @@ class DeliveryLog(list[Delivery]):
     def __init__(self, keep: int | None = None) -> None:
         super().__init__()
         if keep is not None and keep < 1:
-            raise ValueError("keep must be >= 1")
+            raise ConfigError(f"keep must be >= 1, got {keep!r}")
         self.keep = keep
         self.total = 0
         self.dropped = 0

@@ -5,7 +5,8 @@ leaves a valid prefix. Line kinds:
 * ``attempt``: one try (``Attempt.to_json``) plus ``delivery`` (the engine's delivery number) and
   ``origin``; the first attempt of a delivery also carries the plaintext ``envelope``, so a transcript cut
   short by a kill can still be replayed;
-* ``delivery``: an event's terminal state with its attempt history.
+* ``delivery``: an event's terminal state (``Delivery.to_json(reproducible=True)``), its ``delivery``
+  number and envelope; ``attempts`` counts the attempts and ``history`` lists their verdicts.
 
 Each line goes to the file in one unbuffered ``write`` call: a process killed between two records
 leaves whole lines only. ``read_transcript`` is the strict reader used by ``replay``: a line that is not
@@ -66,11 +67,9 @@ class TranscriptWriter:
         self._write(data)
 
     def delivery(self, d: Delivery) -> None:
-        self._write({"kind": "delivery", "event_id": d.event_id, "event_type": d.event_type, "final": str(d.final),
-                     "attempts": len(d.attempts), "acked_at_attempt": d.acked_at_attempt,
-                     "delivery": d.seq, "origin": d.origin, "duplicate_of": d.duplicate_of,
-                     "history": [{"attempt": a.attempt, "outcome": str(a.outcome), "sent_at": a.sent_at,
-                                  "status": a.status} for a in d.attempts],
+        data = d.to_json(reproducible=True)
+        history = data.pop("attempts")  # a transcript line counts the attempts and lists them as its history
+        self._write({"kind": "delivery", **data, "attempts": len(history), "delivery": d.seq, "history": history,
                      "envelope": d.envelope})
 
     def close(self) -> None:

@@ -1,2 +1,3 @@
-"""Stage 2 of the pipeline: the wire format. The v2/v1 envelopes, sealing (AES-256-CBC bodies and the
-``X-Lark-*`` signature), the legacy card signature, and the long connection's ``pbbp2`` frames. All pure."""
+"""Stage 2 of the pipeline: the wire format. The v2.0 envelope and the URL-verification challenge
+(``envelope``), sealing (``seal``: AES-256-CBC bodies and the ``X-Lark-*`` signature), and the long
+connection's ``pbbp2`` frames (``frames``). All pure."""

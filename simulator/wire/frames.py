@@ -26,7 +26,8 @@ from typing import Any, Final
 
 from google.protobuf.message import DecodeError, EncodeError
 
-from simulator.errors import ConfigError
+from simulator.errors import ConfigError, FrameError
+from simulator.verdicts.ack import code_acked
 from simulator.wire.pbbp2_pb2 import Frame
 
 __all__ = [
@@ -35,7 +36,7 @@ __all__ = [
     "Ack",
     "ClientConfig",
     "Frame",
-    "FrameError",
+    "FrameError",  # re-exported from simulator.errors: the platform's session imports it from here
     "FrameType",
     "MessageType",
     "Reassembler",
@@ -83,10 +84,6 @@ MAX_CLIENT_MESSAGE: Final = 1 << 20
 # Half the client's limit: a fragment plus its frame overhead (~200 bytes of headers) stays far below
 # 1 MiB, and a single event still goes out unsplit unless it is really large (real events are a few KiB).
 DEFAULT_FRAGMENT_SIZE: Final = 512 * 1024
-
-
-class FrameError(ValueError):
-    """The peer sent bytes that are not a usable ``pbbp2.Frame`` (counted, never fatal)."""
 
 
 @dataclass(frozen=True)
@@ -262,7 +259,7 @@ class Ack:
 
     @property
     def ok(self) -> bool:
-        return self.code == 200
+        return code_acked(self.code)
 
 
 # Acks that need no JSON parse: Node/Go (compact) and Python (spaced) forms of a plain success.

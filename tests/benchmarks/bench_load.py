@@ -38,9 +38,9 @@ sys.path.insert(0, str(ROOT))
 from _sinks import Nginx, wait_listening  # noqa: E402
 
 from simulator.config import AppProfile  # noqa: E402
-from simulator.load.http import new_event_loop  # noqa: E402
 from simulator.load.runner import Driver, LoadPlan, run_in_process  # noqa: E402
 from simulator.load.schedule import Schedule  # noqa: E402
+from simulator.loops import new_event_loop  # noqa: E402
 
 KEY = "bench-encrypt-key-0123456789abcd"
 TOKEN = "Vt0123456789abcdefABCDEFghijklmn"

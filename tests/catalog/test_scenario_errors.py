@@ -63,6 +63,27 @@ def test_the_base_file_is_valid(tmp_path: Path) -> None:
     assert [s.id for s in scenarios.load(path).steps] == ["start", "joins", "end"]
 
 
+def test_step_times_use_the_one_duration_grammar(tmp_path: Path) -> None:
+    """``"10"`` (seconds as a string) and ``"200 ms"`` were refused by the scenario parser's own grammar."""
+    path = tmp_path / "ok.toml"
+    path.write_text(BASE + '\n[[step]]\nid = "im"\nevent = "send_meeting_im"\nby = "a"\nafter = "joins"\n'
+                    'delay = ["10", "1m30s"]\nspread = "200 ms"\n' + END, encoding="utf-8")
+    step = scenarios.load(path).steps[2]
+    assert (step.delay.lo, step.delay.hi, step.spread) == (10.0, 90.0, 0.2)
+
+
+@pytest.mark.parametrize(("value", "problem"), [
+    ('"-5s"', "invalid delay '-5s': a duration cannot be negative"),
+    ('"1e400s"', "invalid delay '1e400s': expected a duration"),
+    ('"9999h"', "invalid delay '9999h': longer than the limit of 30 days"),
+    ('["1m", "10s"]', "invalid delay ['1m', '10s']: the range's max is below its min"),
+    ('["1s"]', "delay must be a duration or a [min, max] range of durations, got ['1s']"),
+])
+def test_bad_step_times_name_the_line(tmp_path: Path, value: str, problem: str) -> None:
+    body = f'\n[[step]]\nid = "im"\nevent = "send_meeting_im"\nby = "a"\ndelay = {value}\n'
+    assert f":{line_of(body, 'delay =')}: step 3 ('im'): {problem}" in check(body, tmp_path)
+
+
 def test_unknown_event_type(tmp_path: Path) -> None:
     body = '\n[[step]]\nid = "x"\nevent = "vc.meeting.share_paused_v1"\nby = "a"\n'
     msg = check(body, tmp_path)
@@ -131,7 +152,7 @@ def test_overlapping_join_and_leave_is_reported(tmp_path: Path) -> None:
     ('\n[[step]]\nevent = "join_meeting"\nwho = "zed"\n', "who: 'zed' is not declared in [people]"),
     ('\n[[step]]\nevent = "join_meeting"\nwho = "a"\n', "'a' joins again without leaving"),
     ('\n[[step]]\nevent = "share_started"\nby = "a"\ncolour = "red"\n', "unknown field 'colour'"),
-    ('\n[[step]]\nevent = "send_meeting_im"\nby = "a"\ndelay = "soon"\n', "delay: expected a duration"),
+    ('\n[[step]]\nevent = "send_meeting_im"\nby = "a"\ndelay = "soon"\n', "invalid delay 'soon': expected a duration"),
     ('\n[[step]]\nevent = "join_meeting"\nwho = "crowd"\ncount = 21\n', "crowd 'crowd' has 20 people"),
     ('\n[[step]]\nevent = "leave_meeting"\nwho = "crowd"\n', "crowd 'crowd' leaves before joining"),
     ('\n[[step]]\nevent = "share_started"\nby = "a"\nafter = "nope"\n', "after: no step with id 'nope'"),

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from simulator.cli import main
+from simulator.cli import build_parser, main
+from simulator.cli.load import build_schedule
 from simulator.receiver import ReferenceReceiver
 from simulator.servers import ThreadedServer
 
@@ -74,6 +75,8 @@ def test_stages_file_and_two_workers(tmp_path: Path, capsys: pytest.CaptureFixtu
     (["--rate=-5"], "rate"),
     (["--rate", "10", "--duration", "abc"], "duration"),
     (["--rate", "10", "--duration", "0s"], "duration"),
+    (["--rate", "10", "--duration", "1e400s"], "invalid --duration '1e400s': expected a duration"),
+    (["--rate", "10", "--duration", "31 days"], "invalid --duration"),
     ([], "--rate is required"),
     (["--rate", "10", "vc.meeting.nope"], "unknown event type"),
     (["--rate", "10", "https://127.0.0.1:1/x"], "no TLS"),
@@ -84,6 +87,14 @@ def test_stages_file_and_two_workers(tmp_path: Path, capsys: pytest.CaptureFixtu
 def test_bad_input_is_one_line_exit_2(argv: list[str], needle: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["load", *argv]) == 2
     assert needle in one_line_error(capsys)
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("2min", 120.0), ("200 ms", 0.2), ("1m30s", 90.0), ("10", 10.0)])
+def test_duration_takes_the_one_grammar(text: str, seconds: float) -> None:
+    """``2min`` and ``200 ms`` were refused by the load command's own grammar."""
+    args = build_parser().parse_args(["load", "--rate", "10", "--duration", text, "--timeout", "500ms"])
+    schedule = build_schedule(args)
+    assert schedule.duration == pytest.approx(seconds) and args.timeout == 0.5
 
 
 def test_invalid_stages_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
+from simulator.errors import ConfigError
 from simulator.platform import PlatformServer
 from simulator.verdicts.model import Delivery, DeliveryLog
 from tests.longconn.miniclient import MiniClient
@@ -32,7 +33,7 @@ def test_delivery_log_keeps_the_newest_and_counts_all() -> None:
     assert len(unbounded) == unbounded.total == 100 and unbounded.dropped == 0
     log.clear()
     assert log.total == 0 and not log.newest()
-    with pytest.raises(ValueError):
+    with pytest.raises(ConfigError):
         DeliveryLog(keep=0)
 
 

@@ -176,11 +176,11 @@ def test_bad_target_and_bad_config_name_the_test(pytester: pytest.Pytester) -> N
     result = run(pytester, textwrap.dedent(source))
     result.assert_outcomes(failed=3, errors=1)
     result.stdout.fnmatch_lines([
-        "E *simulator.errors.TargetError: test_suite.py::test_target: target 42 (builtins.int) is neither an "
+        "E *simulator.errors.ConfigError: test_suite.py::test_target: target 42 (builtins.int) is neither an "
         "http(s) URL, an ASGI app (async callable (scope, receive, send)) nor a WSGI app (callable "
         "(environ, start_response))",
     ])
-    result.stdout.fnmatch_lines(["E *simulator.errors.TargetError: test_suite.py::test_not_a_url: target "
+    result.stdout.fnmatch_lines(["E *simulator.errors.ConfigError: test_suite.py::test_not_a_url: target "
                                  "'localhost:8000/webhook' is not an http(s) URL*"])
     result.stdout.fnmatch_lines(["E *pytest.UsageError: test_suite.py::TestBadConfig::test_config: "
                                  "feishu_config fixture: unknown option 'encrypt-key' (did you mean 'encrypt_key'?)*"])

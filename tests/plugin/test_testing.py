@@ -149,11 +149,11 @@ def test_assertions(sim: FeishuSim) -> None:
     (lambda s: s.push(Starlette(), "vc.meeting.nope"), UnknownEventType, "unknown event type 'vc.meeting.nope'"),
     (lambda s: s.push(Starlette(), set={"event.nope.x": 1}), OverrideError, "does not exist"),
     (lambda s: s.push(Starlette(), count=0), ConfigError, "count must be an int >= 1, got 0"),
-    (lambda s: s.push(Starlette(), path="webhook"), TargetError, "invalid path 'webhook'"),
-    (lambda s: s.push(3.5), TargetError, "target 3.5 (builtins.float) is neither"),
+    (lambda s: s.push(Starlette(), path="webhook"), ConfigError, "invalid path 'webhook'"),
+    (lambda s: s.push(3.5), ConfigError, "target 3.5 (builtins.float) is neither"),
     (lambda s: s.push_scenario(Starlette(), "no-such-scenario"), UsageError, "no-such-scenario"),
     (lambda s: s.push_scenario(Starlette(), "plain-meeting", runs=0), ConfigError, "runs must be an int >= 1"),
-    (lambda s: s.push("ftp://host/x"), TargetError, "invalid URL 'ftp://host/x'"),
+    (lambda s: s.push("ftp://host/x"), ConfigError, "invalid URL 'ftp://host/x'"),
 ])
 def test_bad_push_input(sim: FeishuSim, call: Any, error: type[Exception], message: str) -> None:
     with pytest.raises(error, match=message.replace("(", r"\(").replace(")", r"\)").replace(".", r"\.")):
@@ -166,9 +166,11 @@ def test_bad_push_input(sim: FeishuSim, call: Any, error: type[Exception], messa
     ({"encrypt_key": ""}, "option 'encrypt_key' must be a non-empty string or None, got ''"),
     ({"seed": True}, "option 'seed' must be an int, got True (bool)"),
     ({"retries": -1}, "invalid retries -1: must be >= 0"),
-    ({"retries": [15, "x"]}, "option 'retries' must be a number, got 'x' (str)"),
+    ({"retries": [15, "x"]}, "invalid option 'retries' 'x': expected a duration such as 10, 10s"),
+    ({"retries": [1e400]}, "invalid option 'retries' inf: longer than the limit of 30 days"),
     ({"time_scale": -1}, "option 'time_scale' must be >= 0, got -1"),
-    ({"timeout": 0}, "option 'timeout' must be > 0, got 0"),
+    ({"timeout": 0}, "invalid option 'timeout' 0: must be more than 0"),
+    ({"connect_timeout": "soon"}, "invalid option 'connect_timeout' 'soon': expected a duration"),
     ({"check_unacked": "no"}, "option 'check_unacked' must be True or False, got 'no' (str)"),
     ({"path": "x"}, "option 'path' must be a path starting with '/', got 'x' (str)"),
     ({"app_id": None}, "option 'app_id' must be a non-empty string, got None"),
@@ -184,9 +186,11 @@ def test_bad_options(options: dict[str, Any], message: str) -> None:
 
 
 def test_options_map_onto_the_engine_config() -> None:
-    s = settings_from({"retries": [1, 2.5], "time_scale": None, "app_id": "cli_0123456789abcdef", "timeout": 1,
-                       "accept_2xx": True, "path": "/x", "check_unacked": False})
-    assert s.config.retries.delays == (1.0, 2.5) and s.config.time_scale is None
+    s = settings_from({"retries": [1, 2.5, "1m30s"], "time_scale": None, "app_id": "cli_0123456789abcdef",
+                       "timeout": 1, "connect_timeout": "500ms", "accept_2xx": True, "path": "/x",
+                       "check_unacked": False})
+    assert s.config.retries.delays == (1.0, 2.5, 90.0) and s.config.time_scale is None
+    assert s.config.budget.connect_s == 0.5
     assert s.config.app.app_id == "cli_0123456789abcdef" and s.config.budget.total_s == 1.0
     assert s.config.accept_2xx and s.path == "/x" and not s.check_unacked
     assert settings_from({}).config.time_scale == 0.0  # virtual time by default

@@ -1,9 +1,10 @@
 """The event catalogue: a registry of ``EventSpec`` by event type.
 
-Adding an event type = a JSON Schema in ``schemas/<family>/<event_type>.schema.json`` plus a generator in
-the family's package under ``simulator/generation/families/``, which registers its ``EventSpec`` when
-imported (``_template.py`` is an annotated example; docs/catalogue.md walks through it). Duplicate
-registrations fail at import.
+Event families (``simulator.generation.families``) register their types when imported, and the catalogue
+imports every family on first use. Adding an event type = a JSON Schema in
+``schemas/<family>/<event_type>.schema.json`` (copy ``schemas/_template.schema.json``) plus a generator
+in the family's package (copy ``_template.py``). A duplicate registration is a ``UsageError``; an unknown
+type is an ``UnknownEventType`` naming the closest registered ones.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from simulator.errors import UnknownEventType
+from simulator.errors import UnknownEventType, UsageError
 from simulator.generation.catalog._base import EventSpec, GenContext, Generator
 
 _REGISTRY: dict[str, EventSpec] = {}
@@ -19,7 +20,7 @@ _REGISTRY: dict[str, EventSpec] = {}
 
 def register(spec: EventSpec) -> EventSpec:
     if spec.event_type in _REGISTRY:
-        raise RuntimeError(f"event type {spec.event_type} registered twice")
+        raise UsageError(f"event type {spec.event_type} registered twice")
     _REGISTRY[spec.event_type] = spec
     return spec
 
@@ -29,7 +30,7 @@ def get(event_type: str) -> EventSpec:
     try:
         return _REGISTRY[event_type]
     except KeyError:
-        raise UnknownEventType(event_type) from None
+        raise UnknownEventType(event_type, _REGISTRY) from None
 
 
 def event_types() -> list[str]:

@@ -25,7 +25,7 @@ from simulator.generation.catalog._base import EventSpec, GenContext
 from simulator.generation.families.vc_meeting.events import meeting_of, operator_of
 from simulator.generation.families.vc_meeting.meeting import NO_CALENDAR, meeting_json, user_json
 
-# from . import register
+# from simulator.generation.catalog import register
 
 EVENT_TYPE = "vc.meeting.example_v1"
 

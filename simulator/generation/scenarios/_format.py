@@ -34,12 +34,12 @@ parsed here, by ``parse_duration``), then the cross-references (``_refs``). The 
 
 from __future__ import annotations
 
-import re
 import sys
 from pathlib import Path
 from typing import Any
 
-from simulator.errors import FixtureError
+from simulator import durations
+from simulator.errors import ConfigError, FixtureError
 from simulator.generation.scenarios._lines import LineMap
 from simulator.generation.scenarios._model import Scenario, Span, Step
 from simulator.generation.scenarios._refs import check_references
@@ -52,36 +52,17 @@ else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
 LEAVE_REASONS = {"left": 1, "kicked": 3, 1: 1, 3: 3}
-_DURATION_TOKEN = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
-_UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
-
-
-def parse_duration(value: Any) -> float:
-    """Seconds from a number or a string like ``"90s"``, ``"5m"``, ``"1h30m"``, ``"250ms"``."""
-    if isinstance(value, bool):
-        raise ValueError(f"expected a duration, got {value!r}")
-    if isinstance(value, (int, float)):
-        if value < 0:
-            raise ValueError(f"a duration must be >= 0, got {value!r}")
-        return float(value)
-    if isinstance(value, str):
-        text = value.strip().replace(" ", "")
-        tokens = _DURATION_TOKEN.findall(text)
-        if tokens and "".join(n + u for n, u in tokens) == text:
-            return sum(float(n) * _UNIT[u] for n, u in tokens)
-    raise ValueError(f"expected a duration like 30, \"90s\", \"5m\" or \"1h30m\", got {value!r}")
-
-
-def parse_span(value: Any) -> Span:
-    """A fixed duration, or ``[min, max]``."""
+def parse_span(value: Any, *, what: str) -> Span:
+    """A fixed duration (the one grammar of ``simulator.durations``), or ``[min, max]``; a ``ConfigError``
+    names ``what``."""
     if isinstance(value, list):
         if len(value) != 2:
-            raise ValueError(f"expected a duration or [min, max], got {value!r}")
-        lo, hi = parse_duration(value[0]), parse_duration(value[1])
+            raise ConfigError(f"invalid {what} {value!r}: expected a duration or [min, max]")
+        lo, hi = durations.parse_duration(value[0], what=what), durations.parse_duration(value[1], what=what)
         if hi < lo:
-            raise ValueError(f"range {value!r} has max < min")
+            raise ConfigError(f"invalid {what} {value!r}: the range's max is below its min")
         return Span(lo, hi)
-    d = parse_duration(value)
+    d = durations.parse_duration(value, what=what)
     return Span(d, d)
 
 
@@ -145,9 +126,9 @@ def _step(sc: Scenario, index: int, raw: dict[str, Any]) -> Step:
 
     def span(key: str) -> Span:
         try:
-            return parse_span(raw[key])
-        except ValueError as exc:
-            raise sc.error(f"{key}: {exc}", step, key=key) from None
+            return parse_span(raw[key], what=key)
+        except ConfigError as exc:
+            raise sc.error(str(exc), step, key=key) from None
 
     step.after = raw.get("after")
     if "at" in raw:
