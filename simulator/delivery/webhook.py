@@ -48,10 +48,13 @@ async def read_capped(resp: httpx.Response, cap: int = RESPONSE_READ_CAP) -> byt
     """At most ``cap`` bytes of a streamed response's body, as sent (no content decoding: a compressed body
     could inflate a thousandfold); stops reading there."""
     buf = bytearray()
-    async for chunk in resp.aiter_raw():
-        buf += chunk[: cap - len(buf)]
-        if len(buf) >= cap:
-            break
+    try:
+        async for chunk in resp.aiter_raw():
+            buf += chunk[: cap - len(buf)]
+            if len(buf) >= cap:
+                break
+    except httpx.StreamConsumed:  # a response made from bytes (in-process transports): already in memory
+        return resp.content[:cap]
     return bytes(buf)
 
 
