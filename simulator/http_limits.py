@@ -165,41 +165,46 @@ def guarded_http(limits: DoorLimits | None = None) -> type[GuardedHttpToolsProto
 
 
 # -- bodies ------------------------------------------------------------------------------------------
-class BodyRefused(Exception):
-    """A request body refused before it was read whole: ``status`` 413 (too large), 408 (too slow), 400;
-    ``close``: the connection must close after the answer (the rest of the body is not worth discarding)."""
+@dataclass(frozen=True)
+class Refusal:
+    """A request body refused before it was read whole: ``status`` 413 (too large), 408 (too slow), 400
+    (the client went away); ``close``: close the connection after the answer (the rest of the body is not
+    worth discarding)."""
 
-    def __init__(self, status: int, msg: str, *, close: bool = True) -> None:
-        super().__init__(msg)
-        self.status = status
-        self.msg = msg
-        self.close = close
+    status: int
+    msg: str
+    close: bool = True
 
 
-async def read_body(request: Request, *, max_bytes: int, timeout_s: float = DEFAULT_BODY_TIMEOUT_S) -> bytes:
-    """The body, read while counting: ``BodyRefused`` once it exceeds ``max_bytes`` or ``timeout_s``."""
+async def read_body(request: Request, *, max_bytes: int, timeout_s: float = DEFAULT_BODY_TIMEOUT_S) -> bytes | Refusal:
+    """The body, read while counting; a ``Refusal`` once it exceeds ``max_bytes`` or ``timeout_s``."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
-        raise BodyRefused(413, f"body larger than {max_bytes} bytes (Content-Length {declared})",
-                          close=int(declared) > LINGER_BYTES)
+        return Refusal(413, f"body larger than {max_bytes} bytes (Content-Length {declared})",
+                       close=int(declared) > LINGER_BYTES)
     buf = bytearray()
 
-    async def pull() -> None:
+    async def pull() -> bool:
         async for chunk in request.stream():
             buf.extend(chunk)
             if len(buf) > max_bytes:
-                raise BodyRefused(413, f"body larger than {max_bytes} bytes")
+                return False
+        return True
 
     try:
-        await asyncio.wait_for(pull(), timeout_s)
+        whole = await asyncio.wait_for(pull(), timeout_s)
     except asyncio.TimeoutError:
-        raise BodyRefused(408, f"body not received within {timeout_s:g} s") from None
+        return Refusal(408, f"body not received within {timeout_s:g} s")
     except ClientDisconnect:
-        raise BodyRefused(400, "client disconnected before the body was complete") from None
-    return bytes(buf)
+        return Refusal(400, "client disconnected before the body was complete")
+    return bytes(buf) if whole else Refusal(413, f"body larger than {max_bytes} bytes")
 
 
 def refusal(status: int, msg: str, *, close: bool = False) -> JSONResponse:
     """A JSON ``{"msg": ...}`` refusal; ``close``: with ``Connection: close`` (uvicorn closes after it)."""
     headers = {"Connection": "close"} if close else None
     return JSONResponse({"msg": msg}, status_code=status, headers=headers, media_type=C.CONTENT_TYPE_JSON)
+
+
+__all__ = ["LINGER_BYTES", "DoorLimits", "Refusal", "accept_backlog", "connection_cap", "guarded_http",
+           "read_body", "refusal"]

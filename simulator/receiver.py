@@ -34,7 +34,7 @@ from starlette.routing import Route
 
 from simulator import constants as C
 from simulator.errors import DecryptError
-from simulator.http_limits import DEFAULT_BODY_TIMEOUT_S, BodyRefused, read_body, refusal
+from simulator.http_limits import DEFAULT_BODY_TIMEOUT_S, Refusal, read_body, refusal
 from simulator.wire.seal import AesCipher, sign
 
 DEFAULT_MAX_BODY = 1024 * 1024
@@ -111,10 +111,9 @@ class ReferenceReceiver:
         return isinstance(token, str) and hmac.compare_digest(token.encode(), self.verification_token.encode())
 
     async def handle(self, request: Request) -> Response:
-        try:
-            raw = await read_body(request, max_bytes=self.max_body, timeout_s=self.body_timeout_s)
-        except BodyRefused as exc:
-            return self.reject(exc.status, exc.msg, close=exc.close)
+        raw = await read_body(request, max_bytes=self.max_body, timeout_s=self.body_timeout_s)
+        if isinstance(raw, Refusal):
+            return self.reject(raw.status, raw.msg, close=raw.close)
         try:
             outer = json.loads(raw)
         except RecursionError:
