@@ -23,6 +23,8 @@ from simulator.engine.core import Simulator
 from simulator.engine.faults import FaultSpec
 from simulator.errors import (
     AnswerDecodeError,
+    ApiRefused,
+    BotCallMissing,
     ConfigError,
     DecryptError,
     FixtureError,
@@ -76,8 +78,10 @@ def __dir__() -> list[str]:
 __all__ = [
     "AesCipher",
     "AnswerDecodeError",
+    "ApiRefused",
     "AppProfile",
     "Attempt",
+    "BotCallMissing",
     "Budget",
     "Channel",
     "Clock",

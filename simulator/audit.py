@@ -10,6 +10,9 @@ Every case is one HTTP request an attacker (or a broken network) could send, bui
 * **ADVISORY** -- a hardening the official SDKs do not implement either (protocol §1.1: no timestamp
   window, no replay protection) or a property not observable from outside (duplicate processing).
 
+A type with a business dedupe key (``im.message.receive_v1``) also gets ``redelivered_message``
+(``audit_redelivery.py``): the same message under a new event_id, graded with the caller's ``handled`` probe.
+
 Grounds (protocol §1.3-1.6, semantics §1.5-1.7): with an encrypt key the official Python SDK checks the
 signature on every request except the challenge (500 on failure, also when the headers are missing),
 decrypts with strict PKCS#7, checks ``header.token`` whenever one is present, answers the challenge only
@@ -28,11 +31,12 @@ from __future__ import annotations
 
 import base64
 import enum
+import inspect
 import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -47,6 +51,9 @@ from simulator.verdicts.ack import http_acked
 from simulator.verdicts.model import Attempt, Channel, Outcome
 from simulator.wire.envelope import challenge
 from simulator.wire.seal import SealedRequest, Sealer, canonical_json, sign
+
+if TYPE_CHECKING:
+    from simulator.audit_redelivery import HandledProbe
 
 STALE_AGE_S = 24 * 3600.0  # a day old: far outside any sane replay window
 OVERSIZED_BYTES = 2 * 1024 * 1024 + 1  # real events are a few KiB; the SDK frame limit is 1 MiB (protocol §2.7)
@@ -70,6 +77,7 @@ class Answer:
     body: str = ""
     detail: str = ""
     latency_ms: float = 0.0
+    handled: int | None = None  # what the ``handled`` probe said after this answer (None: no probe)
 
     @property
     def accepted(self) -> bool:
@@ -103,6 +111,7 @@ class Case:
     body: bytes
     headers: dict[str, str]
     judge: Judge
+    key: str | None = None  # the business key the ``handled`` probe is asked about after the answer
 
 
 @dataclass
@@ -347,6 +356,10 @@ class CaseBuilder:
         cases.append(Case("duplicate_event_id", "an event_id seen before, sealed afresh (ADVISORY)", dup.body,
                           dup.headers, duplicate_judge(b)))
 
+        from simulator.audit_redelivery import redelivery_case  # it builds on this module
+
+        cases += redelivery_case(self, json.loads(_plaintext_of(self, valid.body)))
+
         after = self.seal(self.event())
         cases.append(Case("still_accepting", "a valid event is still accepted after the bad requests", after.body,
                           after.headers, must_accept(b)))
@@ -367,8 +380,10 @@ def _flip_schema_bit(body: bytes) -> bytes:
 # -- sending -----------------------------------------------------------------------------------------
 async def run_audit(url: str, app: AppProfile, *, event_type: str = C.DEFAULT_EVENT_TYPE, seed: int | None = None,
                     budget: Budget | None = None, clock: Clock | None = None,
-                    transport: httpx.AsyncBaseTransport | None = None) -> Report:
-    """Send every case to ``url`` in order and grade the answers."""
+                    transport: httpx.AsyncBaseTransport | None = None,
+                    handled: HandledProbe | None = None) -> Report:
+    """Send every case to ``url`` in order and grade the answers. ``handled(key)`` -- how many times the
+    receiver handled the event with that business key -- lets the redelivery case see double handling."""
     budget = budget or Budget()
     rand = SimRandom(seed)
     builder = CaseBuilder(app, rand=rand, clock=clock or SystemClock(), event_type=event_type,
@@ -381,6 +396,9 @@ async def run_audit(url: str, app: AppProfile, *, event_type: str = C.DEFAULT_EV
                           outcome=Outcome.CONNECTION_ERROR, sent_at=time.time(), latency_ms=0.0, target=url)
             att = await channel.send(case.body, case.headers, att)
             answer = Answer(att.outcome, att.status, att.response_body, att.detail, att.latency_ms)
+            if case.key is not None and handled is not None:
+                count = handled(case.key)
+                answer.handled = int(await count if inspect.isawaitable(count) else count)
             grade, reason = case.judge(answer)
             report.results.append(CaseResult(case.name, case.title, grade, reason, att.status, att.latency_ms))
     return report

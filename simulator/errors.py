@@ -17,8 +17,10 @@
     │   ├── DecryptError         ciphertext that does not decrypt (wrong key, bad padding, not base64)
     │   ├── FrameError           bytes that are not a usable ``pbbp2`` frame, or a frame that must not be sent
     │   └── AnswerDecodeError    a long-connection ack whose ``data`` (a callback answer) is not base64
-    └── ReceiverError            the app under test misbehaved; raised only by ``assert_*`` helpers (exit 1)
-        └── NotAcked             an event did not end acked
+    ├── ReceiverError            the app under test misbehaved; raised only by ``assert_*`` helpers (exit 1)
+    │   ├── NotAcked             an event did not end acked
+    │   └── BotCallMissing       the bot did not make an expected OpenAPI call (``assert_replied``...)
+    └── ApiRefused               the mock OpenAPI's refusal of a bot's call; answered, never raised to callers
 
 The engine itself never raises ``ReceiverError`` while delivering: it records verdicts and lets the
 caller (CLI exit code, pytest fixture teardown, ``assert_*``) decide.
@@ -103,6 +105,28 @@ class ReceiverError(SimulatorError):
 
 class NotAcked(ReceiverError):
     """One or more deliveries did not end acked."""
+
+
+class BotCallMissing(ReceiverError):
+    """The bot under test did not make the OpenAPI call a test expected (``assert_replied``, ``wait_for_reply``)."""
+
+
+class ApiRefused(SimulatorError):
+    """The mock OpenAPI refuses a bot's call with a platform error ``code`` (docs/openapi.md#error-envelope).
+
+    Raised and caught inside the platform's HTTP layer, which turns it into the error answer; it never reaches
+    the caller of the simulator. ``status`` is the HTTP status (400, or 429 for the gateway's rate limit),
+    ``headers`` extra answer headers, ``detail`` a field violation or hint appended to the message."""
+
+    def __init__(self, code: int, msg: str, *, status: int = 400, headers: dict[str, str] | None = None,
+                 field: str = "", detail: str = "") -> None:
+        super().__init__(f"{code}: {msg}" + (f" ({detail})" if detail else ""))
+        self.code = code
+        self.msg = msg
+        self.status = status
+        self.headers = headers or {}
+        self.field = field
+        self.detail = detail
 
 
 def did_you_mean(name: str, known: Iterable[str], *, cutoff: float = 0.6) -> str:

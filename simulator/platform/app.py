@@ -30,6 +30,8 @@ from simulator import constants as C
 from simulator.errors import ConfigError, SimulatorError, UsageError
 from simulator.generation.overrides import parse_assignments
 from simulator.platform.core import Platform
+from simulator.platform.openapi.mount import mounted_routes, openapi_for
+from simulator.platform.openapi.state import OpenApiState
 from simulator.platform.session import PongConfig
 from simulator.platform.state import WS_PATH, Rejection
 from simulator.verdicts.model import Delivery, Summary
@@ -57,8 +59,10 @@ def batch_result_json(deliveries: list[Delivery]) -> dict[str, Any]:
     return {"count": len(verdicts), "acked": verdicts.count("acked"), "verdicts": verdicts}
 
 
-def create_app(platform: Platform, *, control_token: str | None = None) -> Starlette:
-    """The ASGI app for ``platform``. ``control_token``: required on ``/_sim/`` requests when set."""
+def create_app(platform: Platform, *, control_token: str | None = None,
+               openapi: OpenApiState | None = None) -> Starlette:
+    """The ASGI app for ``platform``. ``control_token``: required on ``/_sim/`` requests when set. ``openapi``:
+    the mock OpenAPI's state (``app.state.openapi``; by default one for ``platform``)."""
 
     async def endpoint(request: Request) -> Response:
         body = await request.body()
@@ -203,8 +207,12 @@ def create_app(platform: Platform, *, control_token: str | None = None) -> Starl
         Route(f"{CONTROL_PREFIX}/config", control(config), methods=["GET", "POST"]),
         Route(f"{CONTROL_PREFIX}/clear", control(clear), methods=["POST"]),
     ]
+    # The bot's OpenAPI on the same origin, and its control routes under /_sim/openapi (simulator/platform/openapi).
+    openapi = openapi or openapi_for(platform)
+    routes += mounted_routes(openapi, authorised)
     app = Starlette(routes=routes)
     app.state.platform = platform
+    app.state.openapi = openapi
     return app
 
 

@@ -33,6 +33,8 @@ seed, app_id, concurrency, timeout)``        the engine's retry ladder); ``list[
 ``ack_judgement(delay_s=0, drop=False)``     judge acks later, or ignore them (timeouts)
 ``set_client_config(**keys)``                change ClientConfig; live clients get it in their next pong
 ``clear()``                                  forget deliveries/counters, lift faults, restore config
+``api``                                      the bot's OpenAPI calls on this origin (``calls``, ``last``,
+                                             ``sent_messages``, ``assert_replied``, ``wait_for_reply``, ``fail``)
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ from simulator.generation.overrides import Overrides
 from simulator.loops import EventLoopChoice
 from simulator.platform.app import create_app
 from simulator.platform.core import Platform
+from simulator.platform.openapi.view import BotApi
 from simulator.platform.session import PongConfig
 from simulator.platform.state import PlatformOptions
 from simulator.servers import ThreadedServer
@@ -108,9 +111,12 @@ class PlatformServer:
             max_connections=max_connections, pong_config=pong_config, seed=seed,
             retries=retries or RetryPolicy(), faults=faults or FaultSpec(), keep_deliveries=keep_deliveries)
         self.platform = Platform(options, clock=clock, transcript=transcript)
-        self.server = ThreadedServer(create_app(self.platform, control_token=control_token), host, port,
-                                     event_loop=event_loop, **uvicorn_options)
+        app = create_app(self.platform, control_token=control_token)
+        uvicorn_options.setdefault("http", "h11")  # keeps the OpenAPI's header casing (openapi/routes.py)
+        self.server = ThreadedServer(app, host, port, event_loop=event_loop, **uvicorn_options)
         self.domain = self.server.url
+        # The bot's OpenAPI calls on the same origin: record, assertions, faults (simulator/platform/openapi/view.py).
+        self.api = BotApi(app.state.openapi, run=self._run)
 
     # -- lifecycle ----------------------------------------------------------------------------------
     def start(self, timeout: float = 10.0) -> PlatformServer:
@@ -234,3 +240,4 @@ class PlatformServer:
 
     def clear(self) -> None:
         self._run(self.platform.clear)
+        self.api.clear()

@@ -1,0 +1,23 @@
+"""Mounting the mock OpenAPI on the long-connection platform's app: one state per platform, its routes next to
+the platform's (same origin, so an official client needs only its domain pointed there)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.routing import BaseRoute
+
+from simulator.platform.openapi.control import Authorised, control_routes
+from simulator.platform.openapi.routes import openapi_routes
+from simulator.platform.openapi.state import OpenApiState, platform_worlds
+
+
+def openapi_for(platform: Any) -> OpenApiState:
+    """The OpenAPI state of a ``Platform``: its apps, its clock, its tenant and the worlds of its generators."""
+    return OpenApiState(platform.options.apps, platform_worlds(platform), clock=platform.clock,
+                        tenant_key=platform.options.tenant_key)
+
+
+def mounted_routes(state: OpenApiState, authorised: Authorised) -> list[BaseRoute]:
+    """The control routes (``/_sim/openapi/...``, guarded like the rest of the control API) and the API routes."""
+    return [*control_routes(state, authorised), *openapi_routes(state)]
