@@ -31,29 +31,21 @@ from __future__ import annotations
 
 import base64
 import enum
-import inspect
 import json
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
-
-import httpx
+from typing import Any
 
 from simulator import constants as C
-from simulator.clock import Clock, SystemClock
-from simulator.config import AppProfile, Budget
-from simulator.delivery.webhook import WebhookChannel
+from simulator.clock import Clock
+from simulator.config import AppProfile
 from simulator.errors import ConfigError
 from simulator.generation.factory import EventFactory
 from simulator.rand import SimRandom
 from simulator.verdicts.ack import http_acked
-from simulator.verdicts.model import Attempt, Channel, Outcome
+from simulator.verdicts.model import Outcome
 from simulator.wire.envelope import challenge
 from simulator.wire.seal import SealedRequest, Sealer, canonical_json, sign
-
-if TYPE_CHECKING:
-    from simulator.audit_redelivery import HandledProbe
 
 STALE_AGE_S = 24 * 3600.0  # a day old: far outside any sane replay window
 OVERSIZED_BYTES = 2 * 1024 * 1024 + 1  # real events are a few KiB; the SDK frame limit is 1 MiB (protocol §2.7)
@@ -235,7 +227,8 @@ def challenge_answered(value: str, budget_s: float) -> Judge:
 class CaseBuilder:
     """Seals the audit's requests for one app, deterministically from ``rand`` and ``clock``."""
 
-    def __init__(self, app: AppProfile, *, rand: SimRandom, clock: Clock, event_type: str, budget_s: float) -> None:
+    def __init__(self, app: AppProfile, *, rand: SimRandom, clock: Clock, event_type: str, budget_s: float,
+                 extra: Callable[[CaseBuilder, dict[str, Any]], list[Case]] | None = None) -> None:
         if not app.encrypt_key:
             raise ConfigError("audit needs --encrypt-key (the key the receiver is configured with)")
         if not app.verification_token:
@@ -249,6 +242,11 @@ class CaseBuilder:
         self.budget_s = budget_s
         self.factory = EventFactory(app=app, rand=rand.fork("audit-events"), clock=clock)
         self.sealer = Sealer(self.key, rand.fork("audit-seal"))
+        # Cases of other modules (``simulator.audit.redelivery``), built from a valid plaintext event.
+        self._extra = extra
+
+    def extra_cases(self, event: dict[str, Any]) -> list[Case]:
+        return self._extra(self, event) if self._extra is not None else []
 
     def event(self, **header: Any) -> dict[str, Any]:
         env = self.factory.generate(self.event_type)
@@ -356,9 +354,7 @@ class CaseBuilder:
         cases.append(Case("duplicate_event_id", "an event_id seen before, sealed afresh (ADVISORY)", dup.body,
                           dup.headers, duplicate_judge(b)))
 
-        from simulator.audit_redelivery import redelivery_case  # it builds on this module
-
-        cases += redelivery_case(self, json.loads(_plaintext_of(self, valid.body)))
+        cases += self.extra_cases(json.loads(_plaintext_of(self, valid.body)))
 
         after = self.seal(self.event())
         cases.append(Case("still_accepting", "a valid event is still accepted after the bad requests", after.body,
@@ -375,30 +371,3 @@ def _flip_schema_bit(body: bytes) -> bytes:
     raw = bytearray(base64.b64decode(json.loads(body)["encrypt"]))
     raw[13] ^= ord("0") ^ ord("1")
     return canonical_json({"encrypt": base64.b64encode(bytes(raw)).decode("ascii")})
-
-
-# -- sending -----------------------------------------------------------------------------------------
-async def run_audit(url: str, app: AppProfile, *, event_type: str = C.DEFAULT_EVENT_TYPE, seed: int | None = None,
-                    budget: Budget | None = None, clock: Clock | None = None,
-                    transport: httpx.AsyncBaseTransport | None = None,
-                    handled: HandledProbe | None = None) -> Report:
-    """Send every case to ``url`` in order and grade the answers. ``handled(key)`` -- how many times the
-    receiver handled the event with that business key -- lets the redelivery case see double handling."""
-    budget = budget or Budget()
-    rand = SimRandom(seed)
-    builder = CaseBuilder(app, rand=rand, clock=clock or SystemClock(), event_type=event_type,
-                          budget_s=budget.total_s)
-    cases = builder.build()
-    report = Report(url)
-    async with WebhookChannel(url, builder.sealer, budget=budget, transport=transport) as channel:
-        for case in cases:
-            att = Attempt(event_id="", event_type=event_type, attempt=1, channel=Channel.WEBHOOK,
-                          outcome=Outcome.CONNECTION_ERROR, sent_at=time.time(), latency_ms=0.0, target=url)
-            att = await channel.send(case.body, case.headers, att)
-            answer = Answer(att.outcome, att.status, att.response_body, att.detail, att.latency_ms)
-            if case.key is not None and handled is not None:
-                count = handled(case.key)
-                answer.handled = int(await count if inspect.isawaitable(count) else count)
-            grade, reason = case.judge(answer)
-            report.results.append(CaseResult(case.name, case.title, grade, reason, att.status, att.latency_ms))
-    return report

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from simulator.audit import Answer, Case, CaseBuilder, Grade, Judge, duplicate_judge
+from simulator.audit.cases import Answer, Case, CaseBuilder, Grade, Judge, duplicate_judge
 from simulator.generation import catalog
 
 # How many times the receiver has handled the event with this business key (a message_id): sync or async.
