@@ -15,6 +15,7 @@ from typing import Any
 
 import uvicorn
 from anyio.from_thread import BlockingPortal, start_blocking_portal
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
 from simulator.errors import TargetError
 from simulator.http_limits import DoorLimits, accept_backlog, guarded_http
@@ -38,7 +39,7 @@ def bind_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
     return sock
 
 
-def _restore_listen_queue(sock: socket.socket) -> None:
+def restore_listen_queue(sock: socket.socket) -> None:
     """asyncio listens again with uvicorn's ``backlog``, which it also uses as the number of sockets accepted
     per wake-up; we keep that small (``accept_backlog``, so the connection cap works before descriptors run
     out) and the kernel's queue long (a short one drops SYNs under a flood: 1 s retransmits for good clients)."""
@@ -62,10 +63,36 @@ def url_of(sock: socket.socket, scheme: str = "http") -> str:
     return f"{scheme}://{host}:{port}"
 
 
-def _config(app: Any, limits: DoorLimits | None = None, **kwargs: Any) -> uvicorn.Config:
-    """uvicorn's config with our defaults: quiet, no lifespan, and the door bounds of ``http_limits``
-    (header deadline and size, connection cap) on the httptools protocol."""
+ABORT_EXTENSION = "feishu_sim.transport.abort"  # scope["extensions"][...]["abort"](): drop the connection
+
+
+class WebSockets(WebSocketsSansIOProtocol):
+    """uvicorn's websockets protocol (the one it picks by default) with two changes:
+
+    * a handshake refused with a denial response (``websocket.http.response``) is complete: uvicorn logs
+      ``ASGI callable returned without completing handshake.`` at ERROR for every such refusal otherwise
+      (what wsproto's implementation already does; Kludex/uvicorn#3138);
+    * the app can drop the connection (``scope["extensions"][ABORT_EXTENSION]["abort"]``): a client that
+      stopped reading its socket cannot be closed otherwise, as the close frame waits behind the full
+      buffer and a closing transport flushes first."""
+
+    def handle_connect(self, event: Any) -> None:
+        super().handle_connect(event)
+        scope = getattr(self, "scope", None)  # not set when the upgrade itself was invalid
+        if scope is not None:
+            scope["extensions"][ABORT_EXTENSION] = {"abort": self.transport.abort}
+
+    async def send(self, message: Any) -> None:
+        await super().send(message)
+        if message["type"] == "websocket.http.response.body" and not message.get("more_body", False):
+            self.handshake_complete = True
+
+
+def server_config(app: Any, limits: DoorLimits | None = None, **kwargs: Any) -> uvicorn.Config:
+    """uvicorn's config with our defaults: quiet, no lifespan, the door bounds of ``http_limits`` (header
+    deadline and size, connection cap) on the httptools protocol, and ``WebSockets``."""
     kwargs.setdefault("http", guarded_http(limits))
+    kwargs.setdefault("ws", WebSockets)
     kwargs.setdefault("backlog", accept_backlog())
     kwargs.setdefault("log_level", "warning")
     kwargs.setdefault("access_log", False)
@@ -78,7 +105,7 @@ async def serving(app: Any, host: str = "127.0.0.1", port: int = 0, *, limits: D
                   **kwargs: Any) -> AsyncIterator[str]:
     """Serve ``app`` in the running loop; yields its base URL."""
     sock = bind_socket(host, port)
-    server = uvicorn.Server(_config(app, limits, **kwargs))
+    server = uvicorn.Server(server_config(app, limits, **kwargs))
     server.config.setup_event_loop = lambda: None  # type: ignore[method-assign]
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
@@ -87,7 +114,7 @@ async def serving(app: Any, host: str = "127.0.0.1", port: int = 0, *, limits: D
                 task.result()
                 raise TargetError("server stopped during start-up")
             await asyncio.sleep(0.005)
-        _restore_listen_queue(sock)
+        restore_listen_queue(sock)
         yield url_of(sock)
     finally:
         server.should_exit = True
@@ -106,7 +133,7 @@ class ThreadedServer:
         self._new_loop = loop_factory(event_loop)
         self.sock = bind_socket(host, port)
         self.url = url_of(self.sock)
-        self.server = uvicorn.Server(_config(app, limits, **kwargs))
+        self.server = uvicorn.Server(server_config(app, limits, **kwargs))
         self.portal: BlockingPortal | None = None  # set while running
         self.loop: asyncio.AbstractEventLoop | None = None
         self._stack = contextlib.ExitStack()
@@ -130,7 +157,7 @@ class ThreadedServer:
                 raise TargetError(f"server failed to start: {error!r}" if error or serving.done()
                                    else "server did not start in time")
             time.sleep(0.01)
-        _restore_listen_queue(self.sock)
+        restore_listen_queue(self.sock)
         return self
 
     def stop(self, timeout: float = 10.0) -> None:

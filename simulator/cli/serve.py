@@ -98,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
     from simulator.loops import loop_factory
     from simulator.platform.state import PlatformOptions
     from simulator.platform_server import compose
-    from simulator.servers import bind_socket, is_loopback, url_of
+    from simulator.servers import bind_socket, is_loopback, restore_listen_queue, server_config, url_of
     from simulator.verdicts.transcript import TranscriptWriter
     from simulator.wire.frames import DEFAULT_FRAGMENT_SIZE, ClientConfig
 
@@ -119,12 +119,12 @@ def run(args: argparse.Namespace) -> int:
                                control_token=token)
     sock = bind_socket(args.host, args.port)
     domain = url_of(sock)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off", http="h11",
-                                           timeout_graceful_shutdown=1))
+    server = uvicorn.Server(server_config(app, timeout_graceful_shutdown=1))  # with the door bounds of servers.py
 
     async def announce() -> None:
         while not server.started:
             await asyncio.sleep(0.01)
+        restore_listen_queue(sock)
         print(domain, flush=True)
         eprint(f"long-connection platform for app {args.app_id} at {domain} "
                f"(control API {domain}/_sim/, seed {platform.rand.seed})")
