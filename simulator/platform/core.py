@@ -10,6 +10,10 @@ Delivery follows semantics §2.1: each event goes to ONE randomly chosen live co
 other code), ``timeout`` (no ack within 3 s), ``connection_error`` (connection lost before the ack) or
 ``not_delivered`` (no connection online). The engine's retry ladder decides what happens next.
 
+Every verdict is reached within the ack budget, whatever the client does: a frame the connection cannot
+take in that time (a client that stopped reading its socket, an SDK whose handler blocks its event loop) is
+judged ``timeout``, and the connection, stuck, is closed (dropped if even the close frame cannot go out).
+
 Ack deadlines: one timer for the whole platform, armed at the earliest session deadline
 (``DeadlineQueue``), instead of a periodic sweep.
 """
@@ -19,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -49,6 +54,7 @@ log = logging.getLogger("simulator.platform")
 
 _TIMEOUT = "timeout"
 _LOST = "lost"
+_STUCK = "stuck"  # the frame could not be sent within the ack budget
 Result = Acked | str  # what a pending message's future resolves to
 
 
@@ -73,6 +79,7 @@ class Platform:
         self._deadlines: DeadlineQueue[str] = DeadlineQueue()
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
+        self._background: set[asyncio.Task[None]] = set()
 
     @property
     def config(self) -> ClientConfig:
@@ -174,17 +181,34 @@ class Platform:
         frames = conn.session.send_event(raw, message_id=message_id, trace_id=trace_id, now=t0, token=fut)
         self._watch(conn.conn_id, t0 + self.options.ack_budget_s)
         att.extra = {"message_id": message_id, "trace_id": trace_id, "fragments": len(frames)}
+        budget = self.options.ack_budget_s
         try:
-            for data in frames:
-                await conn.send(data)
+            await _send_all(conn.send, frames, budget)
+        except asyncio.TimeoutError:  # the client does not read: the frame did not go out within the budget
+            conn.session.forget(message_id)
+            _settle(fut, _STUCK)
+            self._drop_stuck(conn)
         except Exception as exc:  # the socket died under us: same verdict as a loss before the ack
             conn.session.forget(message_id)
-            if not fut.done():
-                fut.set_result(_LOST)
+            _settle(fut, _LOST)
             log.info("send to %s failed: %r", conn.conn_id, exc)
         self._judge(att, conn, await fut, t0)
         self.counters[str(att.outcome)] += 1
         return att
+
+    def _drop_stuck(self, conn: Connection) -> None:
+        """Close a connection that could not take a frame within the ack budget (once; in the background,
+        so the verdict does not wait for the close handshake)."""
+        if not conn.session.lifecycle.live:
+            return
+        conn.session.closing()  # no new events for it, from now
+        self._live.clear()
+        self.counters["closed_stuck"] += 1
+        log.info("connection %s did not take a frame within %g s: closing it", conn.conn_id,
+                 self.options.ack_budget_s)
+        task = asyncio.get_running_loop().create_task(self._close(conn, 1011, "client not reading"))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     def _judge(self, att: Attempt, conn: Connection, result: Result, t0: float) -> None:
         if not isinstance(result, Acked):
@@ -192,6 +216,10 @@ class Platform:
             if result == _TIMEOUT:
                 att.outcome = Outcome.TIMEOUT
                 att.detail = f"no ack within {self.options.ack_budget_s:g} s"
+            elif result == _STUCK:
+                att.outcome = Outcome.TIMEOUT
+                att.detail = (f"connection {conn.conn_id} did not take the frame within "
+                              f"{self.options.ack_budget_s:g} s (not reading its socket?): closed")
             else:
                 att.outcome = Outcome.CONNECTION_ERROR
                 att.detail = f"connection {conn.conn_id} lost before the ack"
@@ -271,8 +299,7 @@ class Platform:
         """Close every connection; the SDK clients reconnect on their own (protocol §2.9)."""
         check_close_code(code)
         conns = list(self.connections.values())
-        for conn in conns:
-            await self._close(conn, code, reason)
+        await asyncio.gather(*(self._close(conn, code, reason) for conn in conns))  # a stuck one holds no other
         return len(conns)
 
     def answer_pings(self, answer: bool, conn_id: str | None = None) -> None:
@@ -337,6 +364,26 @@ class Platform:
     def _notify(self) -> None:
         if self._changed is not None:
             self._changed.set()
+
+
+def _settle(fut: asyncio.Future[Result], result: Result) -> None:
+    if not fut.done():
+        fut.set_result(result)
+
+
+async def _send_all(send: Sender, frames: list[bytes], timeout: float) -> None:
+    """Send ``frames`` in order, all within ``timeout`` seconds (``asyncio.TimeoutError`` otherwise)."""
+    if sys.version_info >= (3, 11):
+        async with asyncio.timeout(timeout):  # one timer handle, no extra task: this is the hot path
+            for data in frames:
+                await send(data)
+    else:
+        await asyncio.wait_for(_send_each(send, frames), timeout)
+
+
+async def _send_each(send: Sender, frames: list[bytes]) -> None:
+    for data in frames:
+        await send(data)
 
 
 def _resolve(pending: Pending, result: Result) -> None:
