@@ -53,6 +53,7 @@ def feishu_sim(args: list[str], tmp_path: Path, *, open_files: int | None = None
             env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.DEVNULL, stderr=err,
             preexec_fn=(lambda: _limit_files(open_files)) if open_files else None,
         )
+    proc.log_path = log  # type: ignore[attr-defined]  # what it wrote to stderr
     try:
         deadline = time.monotonic() + timeout
         while not ready.exists() or not ready.read_text().strip():
@@ -179,6 +180,37 @@ def _main(host: str, port: str, n: str) -> None:
 
 if __name__ == "__main__":
     _main(*sys.argv[1:4])
+
+
+def stream_until_answer(url: str, head: bytes, chunk: bytes, limit: int) -> tuple[int | None, int]:
+    """Send ``head`` then ``chunk`` repeatedly (up to ``limit`` bytes) until the server answers or closes;
+    the status and how many body bytes were sent."""
+    sent = 0
+    with socket.create_connection(host_port(url)) as s:
+        s.sendall(head)
+        s.setblocking(False)
+        got, pending = b"", chunk
+        while sent < limit:
+            try:
+                data = s.recv(65536)
+                if not data:
+                    break
+                got += data
+                if b"\r\n" in got:
+                    break
+            except BlockingIOError:
+                pass
+            try:
+                n = s.send(pending)
+            except BlockingIOError:
+                time.sleep(0.001)
+                continue
+            except OSError:
+                break
+            sent += n
+            pending = pending[n:] or chunk  # a partial send continues where it stopped (chunked framing)
+        status, _ = read_status(s, timeout=5) if not got else (int(got[9:12]), got)
+    return status, sent
 
 
 # -- a receiver that answers an endless body -----------------------------------------------------------

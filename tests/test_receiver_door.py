@@ -19,7 +19,16 @@ from simulator.generation.factory import SEEDED_EPOCH, EventFactory
 from simulator.rand import SimRandom
 from simulator.receiver import ReferenceReceiver
 from simulator.wire.seal import Sealer
-from tests.door import feishu_sim, free_port, host_port, open_fds, peak_rss_mb, read_status, slowloris_process
+from tests.door import (
+    feishu_sim,
+    free_port,
+    host_port,
+    open_fds,
+    peak_rss_mb,
+    read_status,
+    slowloris_process,
+    stream_until_answer,
+)
 from tests.test_receiver import KEY, TOKEN, AsgiClient
 
 linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
@@ -138,34 +147,6 @@ def test_slow_headers_closed_at_the_deadline(tmp_path: Path) -> None:
         assert httpx.post(url + "/", content=body, headers=headers, trust_env=False).status_code == 200
 
 
-def _stream_until_answer(url: str, head: bytes, chunk: bytes, limit: int) -> tuple[int | None, int]:
-    """Send ``head`` then ``chunk`` repeatedly (up to ``limit`` bytes) until the server answers or closes;
-    the status and how many body bytes were sent."""
-    sent = 0
-    with socket.create_connection(host_port(url)) as s:
-        s.sendall(head)
-        s.setblocking(False)
-        got = b""
-        while sent < limit:
-            try:
-                data = s.recv(65536)
-                if not data:
-                    break
-                got += data
-                if b"\r\n" in got:
-                    break
-            except BlockingIOError:
-                pass
-            try:
-                sent += s.send(chunk)
-            except BlockingIOError:
-                time.sleep(0.001)
-            except OSError:
-                break
-        status, _ = read_status(s, timeout=5) if not got else (int(got[9:12]), got)
-    return status, sent
-
-
 @linux_only
 def test_huge_bodies_are_refused_early_in_bounded_memory(tmp_path: Path) -> None:
     """A 100 MB body declared by Content-Length is refused before any of it is read; an endless chunked one
@@ -178,10 +159,10 @@ def test_huge_bodies_are_refused_early_in_bounded_memory(tmp_path: Path) -> None
         idle = peak_rss_mb(proc.pid)
         chunk = b"x" * 65536
         declared = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
-        status, sent = _stream_until_answer(url, declared % (100 * mib), chunk, 100 * mib)
+        status, sent = stream_until_answer(url, declared % (100 * mib), chunk, 100 * mib)
         assert status == 413 and sent < 16 * mib
         chunked = b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
-        status, sent = _stream_until_answer(url, chunked, b"10000\r\n" + chunk + b"\r\n", 100 * mib)
+        status, sent = stream_until_answer(url, chunked, b"10000\r\n" + chunk + b"\r\n", 100 * mib)
         assert status == 413 and sent < 16 * mib
         for _ in range(3):  # and a few at once
             socks = [socket.create_connection(host_port(url)) for _ in range(5)]
@@ -202,7 +183,7 @@ def test_huge_bodies_are_refused_early_in_bounded_memory(tmp_path: Path) -> None
 def test_endless_header_is_a_431(tmp_path: Path) -> None:
     with feishu_sim([*RECEIVE, "--port", str(free_port())], tmp_path) as (proc, url):
         idle = peak_rss_mb(proc.pid)
-        status, sent = _stream_until_answer(url, b"POST / HTTP/1.1\r\nHost: x\r\nX-Long: ", b"a" * 65536,
+        status, sent = stream_until_answer(url, b"POST / HTTP/1.1\r\nHost: x\r\nX-Long: ", b"a" * 65536,
                                             200 * 1024 * 1024)
         assert status == 431 and sent < 16 * 1024 * 1024
         assert peak_rss_mb(proc.pid) - idle < 30
