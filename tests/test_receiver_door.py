@@ -8,6 +8,7 @@ import contextlib
 import socket
 import sys
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -81,7 +82,7 @@ def test_rejected_list_is_capped_with_exact_counts() -> None:
 def test_slow_body_is_a_408() -> None:
     rec = ReferenceReceiver(encrypt_key=KEY, verification_token=TOKEN, body_timeout_s=0.2)
 
-    async def trickle():  # type: ignore[no-untyped-def]
+    async def trickle() -> AsyncIterator[bytes]:
         for _ in range(100):
             yield b" "
             await asyncio.sleep(0.05)

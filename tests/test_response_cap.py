@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -47,7 +48,7 @@ def test_verify_url_reads_a_bounded_answer() -> None:
 
 def test_read_capped_stops_at_the_cap_and_keeps_the_start() -> None:
     def endless(request: httpx.Request) -> httpx.Response:
-        async def body():  # type: ignore[no-untyped-def]
+        async def body() -> AsyncIterator[bytes]:
             yield b'{"msg":"success"}'
             while True:
                 yield b" " * 10_000

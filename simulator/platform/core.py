@@ -32,6 +32,7 @@ from typing import Any
 from simulator.clock import Clock, SystemClock
 from simulator.errors import ConfigError, TargetError
 from simulator.platform.admission import Admission
+from simulator.platform.callbacks import ClickListener, callback_kind, frame_type, judge_ack, tell_listeners
 from simulator.platform.deadlines import DeadlineQueue
 from simulator.platform.session import Acked, Pending, Problem, Session
 from simulator.platform.state import (
@@ -45,6 +46,7 @@ from simulator.platform.state import (
     check_close_code,
 )
 from simulator.rand import SimRandom
+from simulator.verdicts.answers import AnswerKind
 from simulator.verdicts.model import Attempt, Channel, Outcome
 from simulator.wire.envelope import event_id_of, event_type_of
 from simulator.wire.frames import ClientConfig
@@ -80,6 +82,7 @@ class Platform:
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
         self._background: set[asyncio.Task[None]] = set()
+        self.on_click: list[ClickListener] = []  # told of each card click before it goes out (the mock OpenAPI)
 
     @property
     def config(self) -> ClientConfig:
@@ -177,8 +180,12 @@ class Platform:
         fut: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
         message_id = self._ids.uuid()
         trace_id = self._ids.hex(32)
+        kind = callback_kind(att.event_type)  # a callback: its frame type and its answer (platform/callbacks.py)
+        if kind is AnswerKind.CARD_ACTION:
+            tell_listeners(self.on_click, app_id, envelope)
         t0 = self.monotonic()
-        frames = conn.session.send_event(raw, message_id=message_id, trace_id=trace_id, now=t0, token=fut)
+        frames = conn.session.send_event(raw, message_id=message_id, trace_id=trace_id, now=t0, token=fut,
+                                         kind=frame_type(kind, self.options.card_frame))
         self._watch(conn.conn_id, t0 + self.options.ack_budget_s)
         att.extra = {"message_id": message_id, "trace_id": trace_id, "fragments": len(frames)}
         budget = self.options.ack_budget_s
@@ -192,25 +199,23 @@ class Platform:
             conn.session.forget(message_id)
             _settle(fut, _LOST)
             log.info("send to %s failed: %r", conn.conn_id, exc)
-        self._judge(att, conn, await fut, t0)
+        self._judge(att, conn, await fut, t0, kind)
         self.counters[str(att.outcome)] += 1
         return att
 
     def _drop_stuck(self, conn: Connection) -> None:
-        """Close a connection that could not take a frame within the ack budget (once; in the background,
-        so the verdict does not wait for the close handshake)."""
+        """Close (once, in the background) a connection that could not take a frame within the ack budget."""
         if not conn.session.lifecycle.live:
             return
         conn.session.closing()  # no new events for it, from now
         self._live.clear()
         self.counters["closed_stuck"] += 1
-        log.info("connection %s did not take a frame within %g s: closing it", conn.conn_id,
-                 self.options.ack_budget_s)
+        log.info("connection %s did not take a frame within %g s: closing it", conn.conn_id, self.options.ack_budget_s)
         task = asyncio.get_running_loop().create_task(self._close(conn, 1011, "client not reading"))
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
-    def _judge(self, att: Attempt, conn: Connection, result: Result, t0: float) -> None:
+    def _judge(self, att: Attempt, conn: Connection, result: Result, t0: float, kind: AnswerKind | None) -> None:
         if not isinstance(result, Acked):
             att.latency_ms = (self.monotonic() - t0) * 1000.0
             if result == _TIMEOUT:
@@ -234,6 +239,8 @@ class Platform:
             att.extra["data"] = ack.data.decode("utf-8", "replace")
         if ack.ok:
             att.outcome = Outcome.ACKED
+            if kind is not None:
+                judge_ack(att, kind, ack)
         else:
             att.outcome = Outcome.REJECTED
             att.detail = f"ack code {ack.code}" if ack.code is not None else "unreadable ack: " + "; ".join(
@@ -373,17 +380,14 @@ def _settle(fut: asyncio.Future[Result], result: Result) -> None:
 
 async def _send_all(send: Sender, frames: list[bytes], timeout: float) -> None:
     """Send ``frames`` in order, all within ``timeout`` seconds (``asyncio.TimeoutError`` otherwise)."""
-    if sys.version_info >= (3, 11):
-        async with asyncio.timeout(timeout):  # one timer handle, no extra task: this is the hot path
-            for data in frames:
-                await send(data)
-    else:
-        await asyncio.wait_for(_send_each(send, frames), timeout)
+    async def in_order() -> None:
+        for data in frames:
+            await send(data)
 
-
-async def _send_each(send: Sender, frames: list[bytes]) -> None:
-    for data in frames:
-        await send(data)
+    if sys.version_info < (3, 11):
+        return await asyncio.wait_for(in_order(), timeout)  # a task per message
+    async with asyncio.timeout(timeout):  # one timer handle, no task: this is the hot path
+        await in_order()
 
 
 def _resolve(pending: Pending, result: Result) -> None:

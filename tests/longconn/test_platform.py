@@ -17,6 +17,7 @@ from simulator.platform_server import ClientConfig, PlatformServer
 from simulator.verdicts.model import Outcome
 from simulator.wire import frames as F
 from tests.longconn.miniclient import MiniClient
+from tests.polling import await_until
 
 APP, SECRET = "cli_0123456789abcdef", "s3cret"
 JSON = {"Content-Type": "application/json"}
@@ -122,7 +123,7 @@ def test_the_51st_connection_of_an_app_is_refused(platform: PlatformServer) -> N
         assert exc.response.headers["Handshake-Status"] == "514"
         assert exc.response.headers["Handshake-Autherrcode"] == "1000040350"
         await conns[0].close()
-        await asyncio.sleep(0.05)
+        await await_until(lambda: len(platform.connections()) < 50, "the platform to drop the closed connection")
         ok = await MiniClient(platform.domain, APP, SECRET).connect()  # a slot is free again
         for c in [*conns[1:], ok]:
             await c.close()
@@ -143,13 +144,12 @@ def test_verdicts_acked_rejected_timeout_connection_error(platform: PlatformServ
         [c] = await clients(platform, lambda e: None)
 
         async def close_on_event() -> None:
-            while not c.events:
-                await asyncio.sleep(0.005)
+            await await_until(lambda: c.events, "the client to receive the event", interval=0.005)
             await c.close()
-        task = asyncio.gather(c.run(), close_on_event())
+        both = asyncio.gather(c.run(), close_on_event())
         results["lost"] = await asyncio.to_thread(platform.push)
-        await task
-        await asyncio.sleep(0.05)
+        await both
+        await await_until(lambda: not platform.connections(), "the platform to drop the closed connection")
         results["nobody"] = await asyncio.to_thread(platform.push)
         return results
 
@@ -224,16 +224,18 @@ def test_half_open_config_push_and_forced_reconnect(platform: PlatformServer) ->
     async def main() -> None:
         [c] = await clients(platform, None)
         task = asyncio.create_task(c.run())
-        await asyncio.sleep(0.05)
+        await await_until(lambda: c.pongs, "the pong to the client's first ping")
         assert len(c.pongs) == 1 and c.pongs[0].payload == b""
         platform.answer_pings(False)
         await c.send_ping()
-        await asyncio.sleep(0.1)
+        # The platform counts the ping as unanswered where it would have sent the pong: no pong can follow.
+        await await_until(lambda: sum(conn["counters"]["pings_unanswered"] for conn in platform.connections()),
+                          "the platform to leave the ping unanswered")
         assert len(c.pongs) == 1
         platform.answer_pings(True)
         platform.set_client_config(PingInterval=1)
         await c.send_ping()
-        await asyncio.sleep(0.1)
+        await await_until(lambda: len(c.pongs) == 2, "the pong carrying the new client config")
         assert json.loads(c.pongs[-1].payload) == {"ReconnectCount": 3, "ReconnectInterval": 2, "ReconnectNonce": 1,
                                                    "PingInterval": 1}
         assert platform.reconnect_all(code=4001) == 1
@@ -312,7 +314,9 @@ def test_same_seed_same_events_and_same_connection_choices() -> None:
                 for c in cs:
                     await c.close()
                 await asyncio.gather(*tasks)
-                return [[d.event_id for d in ds], [order.index(d.last.target) for d in ds]]
+                sent_to = [d.last.target for d in ds if d.last is not None]
+                assert len(sent_to) == len(ds)
+                return [[d.event_id for d in ds], [order.index(t) for t in sent_to]]
             ids, targets = run(main())
         return ids, targets
 
