@@ -69,7 +69,7 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
     async def close(code: int, reason: str) -> None:
         try:
             await asyncio.wait_for(websocket.close(code, reason), CLOSE_WAIT_S)
-        except RuntimeError:  # already closing
+        except (RuntimeError, WebSocketDisconnect):  # already closing, or gone
             pass
         except asyncio.TimeoutError:  # the close frame waits behind a buffer the client does not read
             log.info("connection to %s not closing: dropped", websocket.client)

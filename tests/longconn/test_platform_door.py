@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import socket
+import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
@@ -25,7 +25,7 @@ from simulator.platform.state import PlatformOptions
 from simulator.platform_server import TEST_CLIENT_CONFIG, PlatformServer
 from simulator.rand import SimRandom
 from simulator.verdicts.model import Outcome
-from tests.door import feishu_sim, peak_rss_mb, stream_until_answer
+from tests.door import ROOT, feishu_sim, peak_rss_mb, stream_until_answer
 from tests.longconn.miniclient import discover
 
 APP, SECRET = "cli_d00r0123456789ab", "door-secret"
@@ -176,31 +176,35 @@ def test_a_client_that_stops_reading_does_not_hang_a_push() -> None:
             sock.close()
 
 
+BLOCKING_SDK_CLIENT = """
+import sys, time
+from tests.longconn.lark_ws import LarkWsThread
+LarkWsThread(sys.argv[1], sys.argv[2], sys.argv[3], on_share_ended=lambda _e: time.sleep(60)).start()
+time.sleep(120)
+"""
+
+
 @pytest.mark.lark_sdk
 def test_an_sdk_handler_that_blocks_does_not_delay_verdicts() -> None:
-    """The official lark.ws.Client whose handler blocks its event loop for 20 s (so it stops reading): a burst
-    of 20,000 events (more than the socket buffers hold) gets every verdict within the 3 s budget + 1.5 s (the
-    slack is the platform's own CPU time for the burst on a shared 2-core machine: ~0.6 s measured) and the
-    push returns; before, the latest verdicts waited for the handler (19.5 s)."""
-    from tests.longconn.lark_ws import LarkWsThread
-
-    budget, release = 3.0, threading.Event()
-
-    def blocking(_event: Any) -> None:
-        release.wait(20)
-
+    """The official lark.ws.Client (another process) whose handler blocks its event loop, so it stops
+    reading: a burst of 8,000 events of 4 KB (more than the socket buffers hold) gets every verdict within
+    the 3 s budget + 1.5 s (the slack covers the platform's own CPU time for the burst on a shared 2-core
+    machine; 3.01 s measured alone) and the push returns; before, the push waited for the handler."""
+    budget = 3.0
     with PlatformServer(app_id=APP, app_secret=SECRET, client_config=TEST_CLIENT_CONFIG, seed=6) as server:
-        client = LarkWsThread(server.domain, APP, SECRET, on_share_ended=blocking).start()
+        client = subprocess.Popen([sys.executable, "-c", BLOCKING_SDK_CLIENT, server.domain, APP, SECRET],
+                                  cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            server.wait_for_clients(1)
-            envelopes = [server.generate() for _ in range(50)]
-            deliveries = server.push_envelopes([envelopes[i % 50] for i in range(20_000)], concurrency=20_000,
+            server.wait_for_clients(1, timeout=30)
+            envelopes = [server.generate(overrides={"event.meeting.topic": "x" * 4000}) for _ in range(50)]
+            deliveries = server.push_envelopes([envelopes[i % 50] for i in range(8000)], concurrency=8000,
                                                timeout=15)
             latencies = sorted(a.latency_ms for d in deliveries for a in d.attempts)
-            assert len(latencies) == 20_000 and latencies[-1] <= (budget + 1.5) * 1000, latencies[-100:]
+            assert len(latencies) == 8000 and latencies[-1] <= (budget + 1.5) * 1000, latencies[-100:]
             assert latencies[len(latencies) // 2] < (budget + 0.3) * 1000
             assert {a.outcome for d in deliveries for a in d.attempts} <= {Outcome.TIMEOUT, Outcome.CONNECTION_ERROR}
             assert server.counters()["closed_stuck"] == 1
         finally:
-            release.set()
-            client.stop()
+            client.kill()
+            client.wait(10)
