@@ -2,7 +2,8 @@
 
 Order of checks (a strict superset of what the official SDKs do, protocol §1.3-1.6):
 
-1. body size limit (413) and JSON (400);
+1. body size limit (413, checked while the body streams in: the rest of an oversized body is not read) and
+   JSON (400, also for nesting too deep to parse);
 2. decrypt ``{"encrypt": ...}`` when an encrypt key is configured (400 on failure); with a key configured,
    an unencrypted *event* is refused (the SDKs accept it if signed; we insist on the platform's form);
 3. URL verification: the token must match, then ``{"challenge": ...}`` is echoed (no signature check,
@@ -20,7 +21,8 @@ A legacy card request (a flat body with ``action`` and ``open_message_id``, docs
 is checked first: its SHA-1 signature with the verification token when one is configured (401 when wrong or
 missing), then answered with a success toast.
 
-Everything received is kept in ``ReceiverState`` (also served at ``GET /_sim/received``).
+Everything received is kept in ``ReceiverState`` (also served at ``GET /_sim/received``), within bounds:
+the first ``max_events`` events, the newest ``max_rejected`` refusals, and exact counts of both.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from __future__ import annotations
 import hmac
 import json
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +43,7 @@ from simulator import constants as C
 from simulator.errors import DecryptError
 from simulator.generation import catalog
 from simulator.generation.catalog import business_key
+from simulator.http_limits import DEFAULT_BODY_TIMEOUT_S, Refusal, read_body, refusal
 from simulator.wire.legacy_card import verify_legacy_signature
 from simulator.wire.seal import AesCipher, sign
 
@@ -59,17 +62,29 @@ class Received:
 
 @dataclass
 class ReceiverState:
-    events: list[Received] = field(default_factory=list)
-    rejected: list[tuple[int, str]] = field(default_factory=list)
+    events: list[Received] = field(default_factory=list)  # the first max_events
+    rejected: list[tuple[int, str]] = field(default_factory=list)  # the newest max_rejected
     challenges: int = 0
     seen: OrderedDict[str, None] = field(default_factory=OrderedDict)
     seen_keys: OrderedDict[str, None] = field(default_factory=OrderedDict)
     max_seen: int = 100_000
     max_events: int = 10_000
+    max_rejected: int = 1_000
+    received_total: int = 0  # every event answered 200, duplicates included
+    duplicates_total: int = 0
+    rejected_total: int = 0
+    rejected_by_status: Counter[int] = field(default_factory=Counter)
 
     @property
     def unique(self) -> list[Received]:
         return [e for e in self.events if not e.duplicate]
+
+    def add_rejected(self, status: int, msg: str) -> None:
+        self.rejected_total += 1
+        self.rejected_by_status[status] += 1
+        self.rejected.append((status, msg))
+        if len(self.rejected) > self.max_rejected:
+            del self.rejected[: len(self.rejected) - self.max_rejected]
 
     def clear(self) -> None:
         self.events.clear()
@@ -77,6 +92,8 @@ class ReceiverState:
         self.seen.clear()
         self.seen_keys.clear()
         self.challenges = 0
+        self.received_total = self.duplicates_total = self.rejected_total = 0
+        self.rejected_by_status.clear()
 
 
 _TOAST: dict[str, Any] = {"toast": {"type": "success", "content": "received"}}
@@ -103,11 +120,13 @@ def _msg(status: int, msg: str) -> JSONResponse:
 
 class ReferenceReceiver:
     def __init__(self, *, encrypt_key: str | None = None, verification_token: str | None = None,
-                 max_body: int = DEFAULT_MAX_BODY, verbose: bool = False) -> None:
+                 max_body: int = DEFAULT_MAX_BODY, body_timeout_s: float = DEFAULT_BODY_TIMEOUT_S,
+                 verbose: bool = False) -> None:
         self.encrypt_key = encrypt_key or None
         self.verification_token = verification_token or None
         self.cipher = AesCipher(encrypt_key) if encrypt_key else None
         self.max_body = max_body
+        self.body_timeout_s = body_timeout_s
         self.verbose = verbose
         self.state = ReceiverState()
 
@@ -117,11 +136,11 @@ class ReferenceReceiver:
         return sum(1 for e in self.state.events
                    if not e.duplicate and e.key is not None and (e.key == key or e.key.endswith(":" + key)))
 
-    def reject(self, status: int, msg: str) -> JSONResponse:
-        self.state.rejected.append((status, msg))
+    def reject(self, status: int, msg: str, *, close: bool = False) -> JSONResponse:
+        self.state.add_rejected(status, msg)
         if self.verbose:
             print(f"rejected {status} {msg}", flush=True)
-        return _msg(status, msg)
+        return refusal(status, msg, close=close)
 
     def _token_ok(self, token: object) -> bool:
         if self.verification_token is None:
@@ -129,11 +148,13 @@ class ReferenceReceiver:
         return isinstance(token, str) and hmac.compare_digest(token.encode(), self.verification_token.encode())
 
     async def handle(self, request: Request) -> Response:
-        raw = await request.body()
-        if len(raw) > self.max_body:
-            return self.reject(413, f"body larger than {self.max_body} bytes")
+        raw = await read_body(request, max_bytes=self.max_body, timeout_s=self.body_timeout_s)
+        if isinstance(raw, Refusal):
+            return self.reject(raw.status, raw.msg, close=raw.close)
         try:
             outer = json.loads(raw)
+        except RecursionError:
+            return self.reject(400, "body is JSON nested too deeply")
         except ValueError:
             return self.reject(400, "body is not JSON")
         if not isinstance(outer, dict):
@@ -158,6 +179,8 @@ class ReferenceReceiver:
                 return self.reject(400, "encrypted body but no encrypt key configured")
             try:
                 payload = json.loads(self.cipher.decrypt(str(outer["encrypt"])))
+            except RecursionError:
+                return self.reject(400, "decrypted body is JSON nested too deeply")
             except (DecryptError, ValueError) as exc:  # ValueError: not JSON
                 return self.reject(400, f"cannot decrypt: {exc}")
             if not isinstance(payload, dict):
@@ -190,6 +213,8 @@ class ReferenceReceiver:
             _remember(self.state.seen, event_id, self.state.max_seen)
             if key is not None:
                 _remember(self.state.seen_keys, key, self.state.max_seen)
+        self.state.received_total += 1
+        self.state.duplicates_total += duplicate
         if len(self.state.events) < self.state.max_events:
             self.state.events.append(Received(event_id, str(header.get("event_type", "")), payload, duplicate,
                                               time.time(), key))
@@ -213,6 +238,9 @@ class ReferenceReceiver:
                        for e in self.state.events],
             "rejected": [{"status": s, "msg": m} for s, m in self.state.rejected],
             "challenges": self.state.challenges,
+            "counts": {"received": self.state.received_total, "duplicates": self.state.duplicates_total,
+                       "rejected": self.state.rejected_total,
+                       "rejected_by_status": {str(k): v for k, v in sorted(self.state.rejected_by_status.items())}},
         })
 
     def app(self) -> Starlette:

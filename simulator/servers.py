@@ -15,9 +15,13 @@ from typing import Any
 
 import uvicorn
 from anyio.from_thread import BlockingPortal, start_blocking_portal
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
 from simulator.errors import TargetError
+from simulator.http_limits import DoorLimits, accept_backlog, guarded_http
 from simulator.loops import EventLoopChoice, loop_factory
+
+LISTEN_BACKLOG = 2048  # the kernel's queue of connections not yet accepted
 
 
 def bind_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
@@ -30,9 +34,16 @@ def bind_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
     except OSError as exc:
         sock.close()
         raise TargetError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    sock.listen(2048)
+    sock.listen(LISTEN_BACKLOG)
     sock.setblocking(False)
     return sock
+
+
+def restore_listen_queue(sock: socket.socket) -> None:
+    """asyncio listens again with uvicorn's ``backlog``, which it also uses as the number of sockets accepted
+    per wake-up; we keep that small (``accept_backlog``, so the connection cap works before descriptors run
+    out) and the kernel's queue long (a short one drops SYNs under a flood: 1 s retransmits for good clients)."""
+    sock.listen(LISTEN_BACKLOG)
 
 
 def is_loopback(host: str) -> bool:
@@ -52,7 +63,37 @@ def url_of(sock: socket.socket, scheme: str = "http") -> str:
     return f"{scheme}://{host}:{port}"
 
 
-def _config(app: Any, **kwargs: Any) -> uvicorn.Config:
+ABORT_EXTENSION = "feishu_sim.transport.abort"  # scope["extensions"][...]["abort"](): drop the connection
+
+
+class WebSockets(WebSocketsSansIOProtocol):
+    """uvicorn's websockets protocol (the one it picks by default) with two changes:
+
+    * a handshake refused with a denial response (``websocket.http.response``) is complete: uvicorn logs
+      ``ASGI callable returned without completing handshake.`` at ERROR for every such refusal otherwise
+      (what wsproto's implementation already does; Kludex/uvicorn#3138);
+    * the app can drop the connection (``scope["extensions"][ABORT_EXTENSION]["abort"]``): a client that
+      stopped reading its socket cannot be closed otherwise, as the close frame waits behind the full
+      buffer and a closing transport flushes first."""
+
+    def handle_connect(self, event: Any) -> None:
+        super().handle_connect(event)
+        scope = getattr(self, "scope", None)  # not set when the upgrade itself was invalid
+        if scope is not None:
+            scope["extensions"][ABORT_EXTENSION] = {"abort": self.transport.abort}
+
+    async def send(self, message: Any) -> None:
+        await super().send(message)
+        if message["type"] == "websocket.http.response.body" and not message.get("more_body", False):
+            self.handshake_complete = True
+
+
+def server_config(app: Any, limits: DoorLimits | None = None, **kwargs: Any) -> uvicorn.Config:
+    """uvicorn's config with our defaults: quiet, no lifespan, the door bounds of ``http_limits`` (header
+    deadline and size, connection cap) on the httptools protocol, and ``WebSockets``."""
+    kwargs.setdefault("http", guarded_http(limits))
+    kwargs.setdefault("ws", WebSockets)
+    kwargs.setdefault("backlog", accept_backlog())
     kwargs.setdefault("log_level", "warning")
     kwargs.setdefault("access_log", False)
     kwargs.setdefault("lifespan", "off")
@@ -60,10 +101,11 @@ def _config(app: Any, **kwargs: Any) -> uvicorn.Config:
 
 
 @contextlib.asynccontextmanager
-async def serving(app: Any, host: str = "127.0.0.1", port: int = 0, **kwargs: Any) -> AsyncIterator[str]:
+async def serving(app: Any, host: str = "127.0.0.1", port: int = 0, *, limits: DoorLimits | None = None,
+                  **kwargs: Any) -> AsyncIterator[str]:
     """Serve ``app`` in the running loop; yields its base URL."""
     sock = bind_socket(host, port)
-    server = uvicorn.Server(_config(app, **kwargs))
+    server = uvicorn.Server(server_config(app, limits, **kwargs))
     server.config.setup_event_loop = lambda: None  # type: ignore[method-assign]
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
@@ -72,6 +114,7 @@ async def serving(app: Any, host: str = "127.0.0.1", port: int = 0, **kwargs: An
                 task.result()
                 raise TargetError("server stopped during start-up")
             await asyncio.sleep(0.005)
+        restore_listen_queue(sock)
         yield url_of(sock)
     finally:
         server.should_exit = True
@@ -85,12 +128,12 @@ class ThreadedServer:
     reached through an anyio ``BlockingPortal``; ``start()`` returns once it accepts."""
 
     def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0, *,
-                 event_loop: EventLoopChoice = "asyncio", **kwargs: Any) -> None:
+                 event_loop: EventLoopChoice = "asyncio", limits: DoorLimits | None = None, **kwargs: Any) -> None:
         self.app = app
         self._new_loop = loop_factory(event_loop)
         self.sock = bind_socket(host, port)
         self.url = url_of(self.sock)
-        self.server = uvicorn.Server(_config(app, **kwargs))
+        self.server = uvicorn.Server(server_config(app, limits, **kwargs))
         self.portal: BlockingPortal | None = None  # set while running
         self.loop: asyncio.AbstractEventLoop | None = None
         self._stack = contextlib.ExitStack()
@@ -114,6 +157,7 @@ class ThreadedServer:
                 raise TargetError(f"server failed to start: {error!r}" if error or serving.done()
                                    else "server did not start in time")
             time.sleep(0.01)
+        restore_listen_queue(self.sock)
         return self
 
     def stop(self, timeout: float = 10.0) -> None:

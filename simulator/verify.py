@@ -3,6 +3,7 @@ HTTP 200, a JSON body ``{"challenge": <same value>}``, within 1 s."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from dataclasses import dataclass
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 import httpx
 
 from simulator import constants as C
+from simulator.delivery.webhook import read_capped
 from simulator.rand import SimRandom
 from simulator.wire.envelope import challenge
 from simulator.wire.legacy_card import legacy_challenge_body
@@ -51,8 +53,16 @@ async def verify_url(url: str, *, token: str | None, encrypt_key: str | None, ra
     client = client or httpx.AsyncClient(timeout=timeout, trust_env=False)
     checks: list[Check] = []
     t0 = time.perf_counter()
+
+    async def ask() -> tuple[httpx.Response, bytes]:
+        async with client.stream("POST", url, content=body, headers={**headers, "Accept-Encoding": "identity"}) as r:
+            return r, await read_capped(r)  # at most RESPONSE_READ_CAP bytes, even of an endless body
+
     try:
-        resp = await client.post(url, content=body, headers=headers)
+        resp, content = await asyncio.wait_for(ask(), timeout_s)
+    except asyncio.TimeoutError:
+        checks.append(Check("response", False, f"no complete response within {timeout_s:g} s"))
+        return checks
     except httpx.HTTPError as exc:
         elapsed = (time.perf_counter() - t0) * 1000
         checks.append(Check("response", False, f"no response after {elapsed:.0f} ms: {type(exc).__name__} {exc}"))
@@ -68,12 +78,13 @@ async def verify_url(url: str, *, token: str | None, encrypt_key: str | None, ra
             status += " " + (reason if len(reason) <= 120 else reason[:117] + "...")
     checks.append(Check("status", resp.status_code == 200, status))
     try:
-        doc = json.loads(resp.content)
+        doc = json.loads(content)
         is_json = True
-    except ValueError:
+    except (ValueError, RecursionError):
         doc, is_json = None, False
+    text = content[:120].decode("utf-8", "replace")
     checks.append(Check("json body", is_json and isinstance(doc, dict),
-                        "a JSON object" if is_json else f"not JSON: {resp.text[:120]!r}"))
+                        "a JSON object" if is_json else f"not JSON: {text!r}"))
     echoed = doc.get("challenge") if isinstance(doc, dict) else None
     checks.append(Check("challenge echoed", echoed == value,
                         f"got {echoed!r}" + ("" if echoed == value else f", expected {value!r}")))

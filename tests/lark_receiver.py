@@ -29,8 +29,16 @@ def canonical_headers(headers: Any) -> dict[str, str]:
     return out
 
 
-def lark_asgi(handler: lark.EventDispatcherHandler) -> Starlette:
+MAX_BODY = 1024 * 1024  # what the web server in front of the SDK allows: the SDK itself sets no limit
+
+
+def lark_asgi(handler: lark.EventDispatcherHandler, *, max_body: int | None = MAX_BODY) -> Starlette:
+    """``handler`` behind an ASGI endpoint that refuses bodies over ``max_body`` (413; ``None``: no limit)."""
+
     async def endpoint(request: Request) -> Response:
+        declared = request.headers.get("content-length", "")
+        if max_body is not None and declared.isdigit() and int(declared) > max_body:
+            return Response(b'{"msg":"body too large"}', status_code=413)
         raw = lark.RawRequest()
         raw.uri = request.url.path
         raw.body = await request.body()

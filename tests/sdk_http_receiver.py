@@ -18,9 +18,12 @@ CANONICAL = {
 
 
 class SdkReceiver:
-    """``with SdkReceiver(key, token) as url:`` -- received share_ended events are in ``events``."""
+    """``with SdkReceiver(key, token) as url:`` -- received share_ended events are in ``events``.
 
-    def __init__(self, encrypt_key: str, verification_token: str) -> None:
+    The SDK sets no body size limit (a web server in front of it does); ``max_body`` is that server's: a
+    larger ``Content-Length`` is answered 413 without reading the body (``None``: no limit)."""
+
+    def __init__(self, encrypt_key: str, verification_token: str, *, max_body: int | None = None) -> None:
         import lark_oapi as lark
 
         self.events: list[Any] = []
@@ -31,6 +34,13 @@ class SdkReceiver:
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
+                if max_body is not None and int(self.headers.get("Content-Length") or 0) > max_body:
+                    self.send_response(413)
+                    self.send_header("Content-Length", "0")
+                    self.send_header("Connection", "close")
+                    self.end_headers()
+                    self.close_connection = True
+                    return
                 req = lark.RawRequest()
                 req.uri = self.path
                 req.body = self.rfile.read(int(self.headers.get("Content-Length") or 0))

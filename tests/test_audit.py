@@ -72,7 +72,7 @@ def test_always_200_receiver_fails(capsys: pytest.CaptureFixture[str]) -> None:
 
 @pytest.mark.lark_sdk
 def test_official_sdk_receiver_passes(capsys: pytest.CaptureFixture[str]) -> None:
-    sdk = SdkReceiver(KEY, TOKEN)
+    sdk = SdkReceiver(KEY, TOKEN, max_body=1024 * 1024)  # the SDK behind a server that limits bodies
     with sdk as url:
         code = main(["audit", url, "--encrypt-key", KEY, "--verification-token", TOKEN, "--seed", "2"])
     out = capsys.readouterr()
@@ -91,6 +91,23 @@ def test_reference_receiver_passes() -> None:
     report = audit_app(receiver.app())
     assert grades(report) == SECURE and report.ok
     assert sum(e.duplicate for e in receiver.state.events) == 2  # the replay and the duplicate were deduped
+
+
+def test_receiver_without_a_size_limit_fails_oversized_body() -> None:
+    """The case is a valid event, correctly sealed: only a size limit refuses it."""
+    unlimited = ReferenceReceiver(encrypt_key=KEY, verification_token=TOKEN, max_body=64 * 1024 * 1024)
+    report = audit_app(unlimited.app())
+    failed = {r.name: r.reason for r in report.results if r.grade is Grade.FAIL}
+    assert list(failed) == ["oversized_body"] and "nothing limits the body size" in failed["oversized_body"]
+    assert len(unlimited.state.unique) == 4  # valid_event, oversized_body, stale_timestamp, still_accepting
+
+
+@pytest.mark.lark_sdk
+def test_official_sdk_receiver_without_a_size_limit_fails_oversized_body() -> None:
+    sdk = SdkReceiver(KEY, TOKEN)
+    with sdk as url:
+        report = asyncio.run(run_audit(url, APP, seed=4))
+    assert [r.name for r in report.results if r.grade is Grade.FAIL] == ["oversized_body"]
 
 
 def naive_receiver(*, check_token: bool, echo_any_challenge: bool) -> Starlette:
@@ -192,6 +209,11 @@ def test_cases_are_built_as_described_without_io() -> None:
     stale = cases["stale_timestamp"].headers
     assert int(stale["X-Lark-Request-Timestamp"]) == 1_772_415_000 - 86_400
     assert "X-Lark-Signature" not in cases["missing_signature"].headers
-    assert len(cases["oversized_body"].body) > 2 * 1024 * 1024
+    big = cases["oversized_body"]
+    assert len(big.body) > 2 * 1024 * 1024
+    bh = big.headers
+    assert sign(bh["X-Lark-Request-Timestamp"], bh["X-Lark-Request-Nonce"], KEY, big.body) == bh["X-Lark-Signature"]
+    big_event = json.loads(cipher.decrypt(json.loads(big.body)["encrypt"]))
+    assert big_event["schema"] == "2.0" and big_event["header"]["token"] == TOKEN  # a valid event, just large
     plain = json.loads(cases["wrong_token_plaintext"].body)
     assert plain["header"]["token"] != TOKEN and "encrypt" not in plain

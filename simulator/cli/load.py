@@ -196,8 +196,8 @@ async def _run(args: argparse.Namespace, url: str | None, event_type: str, app: 
             eprint(f"no URL given: loading the built-in reference receiver at {target}")
         result = await _drive(args, build_plan(args, target, event_type, app, schedule), stop, embedded=True)
     st = receiver.state
-    result.receiver = {"rejected": len(st.rejected), "rejections": sorted({m for _, m in st.rejected})[:5],
-                       "duplicates_seen": sum(1 for e in st.events if e.duplicate)}
+    result.receiver = {"rejected": st.rejected_total, "rejections": sorted({m for _, m in st.rejected})[:5],
+                       "duplicates_seen": st.duplicates_total}
     return result
 
 

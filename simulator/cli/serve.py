@@ -121,7 +121,6 @@ def first_line(transcript: Any, args: argparse.Namespace, domain: str, seed: int
 
 
 def run(args: argparse.Namespace) -> int:
-    import uvicorn
 
     from simulator.clock import make_clock
     from simulator.config import RetryPolicy
@@ -130,7 +129,7 @@ def run(args: argparse.Namespace) -> int:
     from simulator.loops import loop_factory
     from simulator.platform.state import PlatformOptions
     from simulator.platform_server import compose
-    from simulator.servers import bind_socket, is_loopback, url_of
+    from simulator.servers import bind_socket, is_loopback, restore_listen_queue, server_config, url_of
     from simulator.verdicts.transcript import TranscriptWriter
     from simulator.wire.frames import DEFAULT_FRAGMENT_SIZE, ClientConfig
 
@@ -155,12 +154,14 @@ def run(args: argparse.Namespace) -> int:
     domain = url_of(sock)
     if transcript is not None:
         first_line(transcript, args, domain, platform.rand.seed, settings, sock)
-    server = graceful_server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off", http="h11",
-                                            timeout_graceful_shutdown=1), pusher, args.ack_timeout)
+    # h11, not the guarded httptools protocol: the OpenAPI's answers keep their header casing, which lark-oapi
+    # reads case-sensitively (simulator/platform/openapi/routes.py).
+    server = graceful_server(server_config(app, http="h11", timeout_graceful_shutdown=1), pusher, args.ack_timeout)
 
     async def announce() -> None:
         while not server.started:
             await asyncio.sleep(0.01)
+        restore_listen_queue(sock)
         print(domain, flush=True)
         eprint(f"long-connection platform for app {args.app_id} at {domain} "
                f"(control API {domain}/_sim/, seed {platform.rand.seed})")

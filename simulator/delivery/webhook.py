@@ -3,6 +3,10 @@
 The channel seals every attempt afresh (new timestamp, nonce, IV, signature, request id) and applies a
 2 s connect / 3 s total budget. Any ``httpx.AsyncClient`` can be injected, so the same code delivers to
 a live URL, or in process to an ASGI app through ``httpx.ASGITransport``.
+
+Of an answer it reads the status, the headers and at most ``RESPONSE_READ_CAP`` bytes of the body
+(streamed; then the connection is dropped): a verdict needs no more, and a receiver answering an endless
+body costs a bounded read.
 """
 
 from __future__ import annotations
@@ -20,13 +24,15 @@ from simulator.config import Budget
 from simulator.errors import ConfigError
 from simulator.generation import catalog
 from simulator.verdicts.ack import judge_status
-from simulator.verdicts.answers import AnswerKind
+from simulator.verdicts.answers import MAX_ANSWER_BYTES, AnswerKind
 from simulator.verdicts.callbacks import judge_callback
 from simulator.verdicts.model import Attempt, Channel, Outcome
 from simulator.wire.envelope import event_id_of, event_type_of
 from simulator.wire.seal import Sealer
 
 BODY_EXCERPT = 300
+RESPONSE_EXCERPT = 2000  # kept in Attempt.response_body
+RESPONSE_READ_CAP = 64 * 1024  # the most of a response body ever read (an ack or challenge echo is < 1 KiB)
 
 _Channel = TypeVar("_Channel", bound="WebhookChannel")
 
@@ -54,6 +60,20 @@ def check_url(url: str) -> str:
     except UnicodeError:
         raise ConfigError(f"invalid URL {url!r}: {host!r} is not a valid host name") from None
     return url
+
+
+async def read_capped(resp: httpx.Response, cap: int = RESPONSE_READ_CAP) -> bytes:
+    """At most ``cap`` bytes of a streamed response's body, as sent (no content decoding: a compressed body
+    could inflate a thousandfold); stops reading there."""
+    buf = bytearray()
+    try:
+        async for chunk in resp.aiter_raw():
+            buf += chunk[: cap - len(buf)]
+            if len(buf) >= cap:
+                break
+    except httpx.StreamConsumed:  # a response made from bytes (in-process transports): already in memory
+        return resp.content[:cap]
+    return bytes(buf)
 
 
 def excerpt(data: bytes | str, limit: int = BODY_EXCERPT) -> str:
@@ -105,8 +125,8 @@ class WebhookChannel:
         ``answer`` (a callback), a 200 answer's body is judged as that kind of answer too."""
         t0 = time.perf_counter()
         try:
-            resp = await asyncio.wait_for(self.client.post(self.url, content=body, headers=headers),
-                                          timeout=self.budget.total_s)
+            cap = RESPONSE_READ_CAP if answer is None else MAX_ANSWER_BYTES + 1  # a callback's answer is judged whole
+            resp, content = await asyncio.wait_for(self._post(body, headers, cap), timeout=self.budget.total_s)
         except (asyncio.TimeoutError, httpx.ReadTimeout, httpx.WriteTimeout, httpx.PoolTimeout):
             att.outcome = Outcome.TIMEOUT
             att.detail = f"no complete response within {self.budget.total_s:g} s"
@@ -122,12 +142,12 @@ class WebhookChannel:
         else:
             att.status = resp.status_code
             att.response_headers = dict(resp.headers)
-            att.response_body = excerpt(resp.content, 2000)
+            att.response_body = excerpt(content, RESPONSE_EXCERPT)
             att.outcome = judge_status(resp.status_code, accept_2xx=self.accept_2xx)
             if att.outcome is Outcome.REJECTED:
-                att.detail = f"HTTP {resp.status_code}: {excerpt(resp.content)}"
+                att.detail = f"HTTP {resp.status_code}: {excerpt(content)}"
             elif answer is not None:
-                judge_callback(att, answer, resp.content)
+                judge_callback(att, answer, content)
         att.latency_ms = (time.perf_counter() - t0) * 1000.0
         if att.outcome is not Outcome.TIMEOUT and att.latency_ms > self.budget.total_s * 1000.0:
             # An answer can arrive after the budget when the receiver blocks the event loop we share with
@@ -136,6 +156,12 @@ class WebhookChannel:
             att.detail = (f"answered HTTP {att.status} after {att.latency_ms:.0f} ms, over the "
                           f"{self.budget.total_s:g} s budget{self.late_answer_hint}")
         return att
+
+    async def _post(self, body: bytes, headers: dict[str, str], cap: int) -> tuple[httpx.Response, bytes]:
+        if not any(k.lower() == "accept-encoding" for k in headers):
+            headers = {**headers, "Accept-Encoding": "identity"}  # the body is read raw (read_capped)
+        async with self.client.stream("POST", self.url, content=body, headers=headers) as resp:
+            return resp, await read_capped(resp, cap)
 
     async def aclose(self) -> None:
         if self._own_client:

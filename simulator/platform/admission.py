@@ -2,11 +2,18 @@
 
 Discovery checks the app's credentials and hands out a one-time ticket in the connection URL, with the
 ClientConfig; the handshake accepts an ``issued`` ticket while the app is under its connection limit.
+
+The ticket (and the URL's ``access_key``) are credentials: they come from ``secrets``, never from the seeded
+source, so knowing a run's seed (printed in logs and transcripts) does not let anyone open a connection.
+The seed still fixes the ids that are not secret (``device_id``, ``service_id``).
 """
 
 from __future__ import annotations
 
+import hmac
 import json
+import secrets
+import uuid
 from collections import Counter, OrderedDict
 from collections.abc import Iterable
 from typing import Any
@@ -43,26 +50,27 @@ class Admission:
         counters["endpoint_requests"] += 1
         try:
             doc = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
             doc = None
         if not isinstance(doc, dict) or not isinstance(doc.get("AppID"), str) \
                 or not isinstance(doc.get("AppSecret"), str):
             counters["endpoint_bad_requests"] += 1
             return 400, {"code": CODE_BAD_REQUEST, "msg": 'expected {"AppID": ..., "AppSecret": ...}', "data": {}}
         app_id, secret = doc["AppID"], doc["AppSecret"]
-        if self.options.apps.get(app_id) != secret:
+        known = self.options.apps.get(app_id)
+        if known is None or not hmac.compare_digest(known.encode(), secret.encode()):
             counters["endpoint_auth_failed"] += 1
             # A non-zero code other than 1 / 1000040343 is fatal for both SDKs when ``data`` is present.
             return 200, {"code": CODE_AUTH_FAILED, "msg": "auth failed: unknown app or wrong secret", "data": {}}
         ids = self._ids
-        ticket = ids.uuid()
+        ticket = str(uuid.UUID(bytes=secrets.token_bytes(16), version=4))
         device_id = ids.digits(19)
         service_id = ids.randint(1 << 24, (1 << 31) - 1)
         self.tickets[ticket] = Ticket(app_id, device_id, service_id)
         while len(self.tickets) > MAX_TICKETS:
             self.tickets.popitem(last=False)
         # A dummy parameter first: the Node client parses the whole URL with qs (protocol §2.3).
-        query = urlencode({"fpid": 493, "aid": 552564, "device_id": device_id, "access_key": ids.hex(32),
+        query = urlencode({"fpid": 493, "aid": 552564, "device_id": device_id, "access_key": secrets.token_hex(16),
                            "service_id": service_id, "ticket": ticket})
         return 200, {"code": CODE_OK, "msg": "ok",
                      "data": {"URL": f"{ws_base}{WS_PATH}?{query}", "ClientConfig": self.config.to_json()}}

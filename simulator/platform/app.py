@@ -6,16 +6,20 @@
   extension (``WebSocket.send_denial_response``), which uvicorn's websockets implementations support;
 * ``/_sim/...``: the control API (``control.py``).
 
+Discovery and the control API sit behind ``PlatformDoor`` (``door.py``): bodies read within size and time
+caps, and the control API closed to web pages (foreign ``Origin``/``Host``, non-JSON POSTs).
+
 This layer only moves bytes and JSON between sockets and ``Platform``; the rules live there and in the
 sans-IO ``Session``. Every route is a module-level function that finds the platform in ``app.state``.
 """
 
 from __future__ import annotations
 
-import contextlib
+import asyncio
 import logging
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
@@ -23,12 +27,15 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from simulator.platform.control import Control, control_routes
 from simulator.platform.core import Platform
+from simulator.platform.door import PlatformDoor
 from simulator.platform.openapi.mount import mounted_routes
 from simulator.platform.openapi.state import OpenApiState
 from simulator.platform.pushing import Pusher
 from simulator.platform.state import WS_PATH, Connection, Rejection
+from simulator.servers import ABORT_EXTENSION
 
 log = logging.getLogger("simulator.platform")
+CLOSE_WAIT_S = 1.0  # how long a close frame may wait to go out before the connection is dropped
 
 
 def platform_of(conn: HTTPConnection) -> Platform:
@@ -49,16 +56,25 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
     platform = platform_of(websocket)
     ticket_id = websocket.query_params.get("ticket")
     admitted = platform.admit(ticket_id)
-    if isinstance(admitted, Rejection):
+    if isinstance(admitted, Rejection):  # a normal event: the SDKs retry with a fresh ticket
+        log.info("handshake refused: %s %s", admitted.status, admitted.message)
         await websocket.send_denial_response(
             Response(admitted.message, status_code=admitted.status, headers=admitted.headers()))
         return
     await websocket.accept()
     client = websocket.client
 
+    abort = websocket.scope.get("extensions", {}).get(ABORT_EXTENSION, {}).get("abort")
+
     async def close(code: int, reason: str) -> None:
-        with contextlib.suppress(RuntimeError):  # already closing
-            await websocket.close(code, reason)
+        try:
+            await asyncio.wait_for(websocket.close(code, reason), CLOSE_WAIT_S)
+        except (RuntimeError, WebSocketDisconnect):  # already closing, or gone
+            pass
+        except asyncio.TimeoutError:  # the close frame waits behind a buffer the client does not read
+            log.info("connection to %s not closing: dropped", websocket.client)
+            if abort is not None:
+                abort()
 
     conn = platform.register(ticket_id or "", admitted, peer=f"{client.host}:{client.port}" if client else "",
                              send=websocket.send_bytes, close=close, now_platform=platform.clock.now())
@@ -95,7 +111,7 @@ def create_app(platform: Platform, *, pusher: Pusher | None = None, control_toke
     ]
     if openapi is not None:  # the bot's OpenAPI, and its control routes under /_sim/openapi
         routes += mounted_routes(openapi, control.authorised)
-    app = Starlette(routes=routes)
+    app = Starlette(routes=routes, middleware=[Middleware(PlatformDoor)])
     app.state.control = control
     app.state.openapi = openapi
     return app

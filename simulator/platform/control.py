@@ -28,6 +28,10 @@ from simulator.verdicts.model import Delivery, Summary
 
 CONTROL_PREFIX = "/_sim"
 Body = dict[str, Any]
+# Events per push request: each takes ~7 KB while in flight (serve measured 138 MB at 10,000, 272 MB at 20,000),
+# so one request stays within ~70 MB. A scenario run is several events.
+MAX_BATCH = 10_000
+MAX_SCENARIO_RUNS = 1_000
 
 
 @dataclass(frozen=True)
@@ -106,10 +110,11 @@ async def connections(control: Control, _: Body) -> Any:
 async def push(control: Control, body: Body) -> Any:
     if control.pusher is None:
         return no_pusher()
+    scenario = _opt_str(body, "scenario")
     request = PushRequest(
-        event_type=_event_type(body), count=_int(body, "count", 1), app_id=_opt_str(body, "app_id"),
-        seed=_opt_int(body, "seed"), overrides=_overrides(body), concurrency=_int(body, "concurrency", 1),
-        scenario=_opt_str(body, "scenario"))
+        event_type=_event_type(body), count=_bounded(body, "count", 1, MAX_SCENARIO_RUNS if scenario else MAX_BATCH),
+        app_id=_opt_str(body, "app_id"), seed=_opt_int(body, "seed"), overrides=_overrides(body),
+        concurrency=_bounded(body, "concurrency", 1, MAX_BATCH), scenario=scenario)
     return push_result_json(await control.pusher.push(request))
 
 
@@ -118,9 +123,9 @@ async def push_batch(control: Control, body: Body) -> Any:
     out together (``concurrency`` defaults to ``count``)."""
     if control.pusher is None:
         return no_pusher()
-    count = _int(body, "count", 1)
+    count = _bounded(body, "count", 1, MAX_BATCH)
     request = PushRequest(event_type=_event_type(body), count=count, app_id=_opt_str(body, "app_id"),
-                          seed=_opt_int(body, "seed"), concurrency=_int(body, "concurrency", max(count, 1)))
+                          seed=_opt_int(body, "seed"), concurrency=_bounded(body, "concurrency", count, MAX_BATCH))
     return batch_result_json(await control.pusher.push(request))
 
 
@@ -218,6 +223,13 @@ def _int(body: Body, key: str, default: int) -> int:
     value = body.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int):
         raise ConfigError(f"{key} must be an integer")
+    return value
+
+
+def _bounded(body: Body, key: str, default: int, high: int) -> int:
+    value = _int(body, key, default)
+    if not 1 <= value <= high:
+        raise ConfigError(f"{key} must be between 1 and {high:,}, got {value}")
     return value
 
 

@@ -10,6 +10,10 @@ Delivery follows semantics §2.1: each event goes to ONE randomly chosen live co
 other code), ``timeout`` (no ack within 3 s), ``connection_error`` (connection lost before the ack) or
 ``not_delivered`` (no connection online). The engine's retry ladder decides what happens next.
 
+Every verdict is reached within the ack budget, whatever the client does: a frame the connection cannot
+take in that time (a client that stopped reading its socket, an SDK whose handler blocks its event loop) is
+judged ``timeout``, and the connection, stuck, is closed (dropped if even the close frame cannot go out).
+
 Ack deadlines: one timer for the whole platform, armed at the earliest session deadline
 (``DeadlineQueue``), instead of a periodic sweep.
 """
@@ -19,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -51,6 +56,7 @@ log = logging.getLogger("simulator.platform")
 
 _TIMEOUT = "timeout"
 _LOST = "lost"
+_STUCK = "stuck"  # the frame could not be sent within the ack budget
 Result = Acked | str  # what a pending message's future resolves to
 
 
@@ -75,6 +81,7 @@ class Platform:
         self._deadlines: DeadlineQueue[str] = DeadlineQueue()
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
+        self._background: set[asyncio.Task[None]] = set()
         self.on_click: list[ClickListener] = []  # told of each card click before it goes out (the mock OpenAPI)
 
     @property
@@ -183,17 +190,32 @@ class Platform:
                                          kind=frame_type(kind, self.options.card_frame))
         self._watch(conn.conn_id, t0 + self.options.ack_budget_s)
         att.extra = {"message_id": message_id, "trace_id": trace_id, "fragments": len(frames)}
+        budget = self.options.ack_budget_s
         try:
-            for data in frames:
-                await conn.send(data)
+            await _send_all(conn.send, frames, budget)
+        except asyncio.TimeoutError:  # the client does not read: the frame did not go out within the budget
+            conn.session.forget(message_id)
+            _settle(fut, _STUCK)
+            self._drop_stuck(conn)
         except Exception as exc:  # the socket died under us: same verdict as a loss before the ack
             conn.session.forget(message_id)
-            if not fut.done():
-                fut.set_result(_LOST)
+            _settle(fut, _LOST)
             log.info("send to %s failed: %r", conn.conn_id, exc)
         self._judge(att, conn, await fut, t0, kind)
         self.counters[str(att.outcome)] += 1
         return att
+
+    def _drop_stuck(self, conn: Connection) -> None:
+        """Close (once, in the background) a connection that could not take a frame within the ack budget."""
+        if not conn.session.lifecycle.live:
+            return
+        conn.session.closing()  # no new events for it, from now
+        self._live.clear()
+        self.counters["closed_stuck"] += 1
+        log.info("connection %s did not take a frame within %g s: closing it", conn.conn_id, self.options.ack_budget_s)
+        task = asyncio.get_running_loop().create_task(self._close(conn, 1011, "client not reading"))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     def _judge(self, att: Attempt, conn: Connection, result: Result, t0: float, kind: AnswerKind | None) -> None:
         if not isinstance(result, Acked):
@@ -201,6 +223,10 @@ class Platform:
             if result == _TIMEOUT:
                 att.outcome = Outcome.TIMEOUT
                 att.detail = f"no ack within {self.options.ack_budget_s:g} s"
+            elif result == _STUCK:
+                att.outcome = Outcome.TIMEOUT
+                att.detail = (f"connection {conn.conn_id} did not take the frame within "
+                              f"{self.options.ack_budget_s:g} s (not reading its socket?): closed")
             else:
                 att.outcome = Outcome.CONNECTION_ERROR
                 att.detail = f"connection {conn.conn_id} lost before the ack"
@@ -282,8 +308,7 @@ class Platform:
         """Close every connection; the SDK clients reconnect on their own (protocol §2.9)."""
         check_close_code(code)
         conns = list(self.connections.values())
-        for conn in conns:
-            await self._close(conn, code, reason)
+        await asyncio.gather(*(self._close(conn, code, reason) for conn in conns))  # a stuck one holds no other
         return len(conns)
 
     def answer_pings(self, answer: bool, conn_id: str | None = None) -> None:
@@ -348,6 +373,23 @@ class Platform:
     def _notify(self) -> None:
         if self._changed is not None:
             self._changed.set()
+
+
+def _settle(fut: asyncio.Future[Result], result: Result) -> None:
+    if not fut.done():
+        fut.set_result(result)
+
+
+async def _send_all(send: Sender, frames: list[bytes], timeout: float) -> None:
+    """Send ``frames`` in order, all within ``timeout`` seconds (``asyncio.TimeoutError`` otherwise)."""
+    async def in_order() -> None:
+        for data in frames:
+            await send(data)
+
+    if sys.version_info < (3, 11):
+        return await asyncio.wait_for(in_order(), timeout)  # a task per message
+    async with asyncio.timeout(timeout):  # one timer handle, no task: this is the hot path
+        await in_order()
 
 
 def _resolve(pending: Pending, result: Result) -> None:

@@ -28,7 +28,7 @@ from lark_oapi.event.callback.model.p2_card_action_trigger import P2CardActionTr
 from lark_oapi.event.callback.model.p2_url_preview_get import P2URLPreviewGetResponse
 from starlette.applications import Starlette
 
-from tests.lark_receiver import canonical_headers, lark_asgi
+from tests.lark_receiver import MAX_BODY, canonical_headers, lark_asgi
 
 RAW_CARD: dict[str, Any] = {"schema": "2.0", "config": {"update_multi": True},
                             "body": {"elements": [{"tag": "markdown", "content": "**Approved**"}]}}
@@ -104,6 +104,13 @@ def http_server(bot: Bot) -> ThreadingHTTPServer:
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
+            if int(self.headers.get("Content-Length") or 0) > MAX_BODY:  # the server's limit: the SDK has none
+                self.send_response(413)
+                self.send_header("Content-Length", "0")
+                self.send_header("Connection", "close")
+                self.end_headers()
+                self.close_connection = True
+                return
             req = lark.RawRequest()
             req.uri = self.path
             req.body = self.rfile.read(int(self.headers.get("Content-Length") or 0))

@@ -20,6 +20,7 @@ from tests.longconn.miniclient import MiniClient
 from tests.polling import await_until
 
 APP, SECRET = "cli_0123456789abcdef", "s3cret"
+JSON = {"Content-Type": "application/json"}
 CONFIG = ClientConfig(reconnect_count=3, reconnect_interval=2, reconnect_nonce=1, ping_interval=4)
 
 
@@ -81,8 +82,9 @@ def test_discovery_refusals(platform: PlatformServer, body: Any, status: int, co
 
 
 def test_garbage_on_the_endpoint_route(platform: PlatformServer) -> None:
-    for raw in (b"", b"\xff\xfe\x00", b"{not json", b"A" * 100_000):
+    for raw in (b"", b"\xff\xfe\x00", b"{not json", b"[" * 10_000):
         assert post(platform, None, raw).status_code == 400
+    assert post(platform, None, b"A" * 100_000).status_code == 413  # over the door's cap, never parsed
     assert httpx.get(platform.domain + "/callback/ws/endpoint", trust_env=False).status_code == 405
     assert post(platform, {"AppID": APP, "AppSecret": SECRET}).json()["code"] == 0  # still up
     assert platform.counters()["endpoint_bad_requests"] == 4
@@ -273,7 +275,7 @@ def test_control_api(platform: PlatformServer) -> None:
                         {"overrides": ["event.meeting.nope.deeper=1"]}):
                 r = await http.post("/_sim/push", json=bad)
                 assert r.status_code == 400 and r.json()["error"]
-            assert (await http.post("/_sim/push", content=b"{oops")).status_code == 400
+            assert (await http.post("/_sim/push", content=b"{oops", headers=JSON)).status_code == 400
             assert (await http.post("/_sim/faults/close", json={"conn_id": "nope"})).status_code == 400
             assert (await http.post("/_sim/faults/close", json={"code": 1005})).status_code == 400
             assert (await http.post("/_sim/config", json={"PingInterval": 0})).status_code == 400

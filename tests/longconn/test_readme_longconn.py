@@ -62,7 +62,8 @@ def test_shell_examples_work(served: tuple[str, list[str]], capsys: pytest.Captu
             method = args[args.index("-X") + 1] if "-X" in args else "GET"
             url = next(a for a in args if a.startswith("http"))
             body = args[args.index("-d") + 1].encode() if "-d" in args else None
-            resp = httpx.request(method, url, content=body, timeout=30, trust_env=False)
+            headers = dict(args[i + 1].split(": ", 1) for i, a in enumerate(args) if a == "-H")
+            resp = httpx.request(method, url, content=body, headers=headers, timeout=30, trust_env=False)
             assert resp.status_code == 200, (curl, resp.text)
             if url.endswith("/_sim/push"):
                 assert resp.json()["summary"]["acked"] == 3
