@@ -29,6 +29,7 @@ import httpx
 from simulator.clock import Clock, VirtualClock, make_clock
 from simulator.config import SimConfig
 from simulator.delivery import DeliveryChannel
+from simulator.delivery.live import LiveWebhookChannel
 from simulator.delivery.webhook import WebhookChannel
 from simulator.engine.faults import Duplicate, FaultPlan
 from simulator.engine.schedule import TIME_EPSILON, Batch, Feed, Scheduler
@@ -146,9 +147,14 @@ class Simulator:
     def webhook(self, url: str, *, client: httpx.AsyncClient | None = None,
                 transport: httpx.AsyncBaseTransport | None = None) -> WebhookChannel:
         """A channel to ``url`` sealing with this run's app and budget; ``aclose()`` (or leaving
-        ``async with``) closes it."""
-        channel = WebhookChannel(url, self.sealer, budget=self.config.budget, accept_2xx=self.config.accept_2xx,
-                                 client=client, transport=transport)
+        ``async with``) closes it. Without an injected ``client`` or ``transport`` the requests go over
+        the load path's HTTP client (``LiveWebhookChannel``), with the same verdicts as through httpx."""
+        channel: WebhookChannel
+        if client is None and transport is None:
+            channel = LiveWebhookChannel(url, self.sealer, budget=self.config.budget, accept_2xx=self.config.accept_2xx)
+        else:
+            channel = WebhookChannel(url, self.sealer, budget=self.config.budget, accept_2xx=self.config.accept_2xx,
+                                     client=client, transport=transport)
         self._channels.append(channel)
         return channel
 
