@@ -27,6 +27,7 @@ from simulator.cli._scenario import add_scenario_options, list_scenarios, load_s
 from simulator.cli.generate import parse_time
 from simulator.config import RetryPolicy, SimConfig
 from simulator.delivery.webhook import check_url
+from simulator.engine import runtime
 from simulator.engine.core import Simulator
 from simulator.engine.faults import FaultSpec
 from simulator.errors import TargetError, UsageError
@@ -197,7 +198,7 @@ def run(args: argparse.Namespace) -> int:
     # Validate overrides (and everything else) before touching the network or the transcript file.
     sim_probe.generate(event_type, overrides=ov)
     transcript = TranscriptWriter(args.transcript) if args.transcript else None
-    return asyncio.run(_run(args, url, event_type, ov, config, transcript))
+    return runtime.run(_run(args, url, event_type, ov, config, transcript))
 
 
 async def _run(args: argparse.Namespace, url: str | None, event_type: str, ov: dict[str, Any], config: SimConfig,

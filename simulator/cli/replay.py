@@ -12,7 +12,6 @@ Without a URL the reference receiver (configured with the same keys) receives th
 from __future__ import annotations
 
 import argparse
-import asyncio
 import copy
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from simulator import constants as C
 from simulator.cli._common import Parser, add_app_options, seed_int
 from simulator.cli.push import add_delivery_options, deliver_all, delivery_config
 from simulator.delivery.webhook import check_url
+from simulator.engine import runtime
 from simulator.engine.core import Simulator
 from simulator.errors import UsageError
 from simulator.verdicts.transcript import TranscriptWriter, read_transcript
@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     config = delivery_config(args)  # bad options first, then the file
     recorded = read_transcript(args.transcript_path)
     transcript = TranscriptWriter(args.transcript) if args.transcript else None
-    return asyncio.run(_run(args, config, [r.envelope for r in recorded], transcript))
+    return runtime.run(_run(args, config, [r.envelope for r in recorded], transcript))
 
 
 async def _run(args: argparse.Namespace, config: Any, envelopes: list[dict[str, Any]],
