@@ -9,7 +9,8 @@ passes the meeting, the operator and these ``GenContext.params``, which generato
 - ``subscribers`` (list of ``Person``): the ``participant_meeting_*_v1`` events;
 - ``content`` (str): ``send_meeting_im_v1``.
 
-The operator's ``user_role`` is always their role in that meeting (host 2, co-host 3, others 1).
+The operator's ``user_role`` is always their role in that meeting (host 2, co-host 3, others 1), except in
+``send_meeting_im_v1``, whose operator node-sdk types as ``{id, user_type}`` only (no ``user_role``).
 """
 
 from __future__ import annotations
@@ -164,8 +165,8 @@ def send_meeting_im(ctx: GenContext) -> dict[str, Any]:
     content = ctx.params.get("content")
     if content is None:
         content = str(ctx.rand.faker(ctx.population.locale).sentence())
-    return {"meeting": meeting_json(m, ctx.app_id, SEND_IM), "operator": user_json(op, ctx.app_id, m.role_of(op)),
-            "content": str(content)}
+    operator = {"id": op.user_id_json(ctx.app_id), "user_type": op.user_type}  # node-sdk 1.74: no user_role
+    return {"meeting": meeting_json(m, ctx.app_id, SEND_IM), "operator": operator, "content": str(content)}
 
 
 def _reg(name: str, generate: Generator, summary: str, *, typed: bool = True) -> None:
