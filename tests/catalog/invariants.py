@@ -51,10 +51,14 @@ def check_sequence(envs: list[dict[str, Any]], *, mirror: bool, subscribers: boo
             assert final_end_time or int(m["end_time"]) <= now
         assert int(m0["start_time"]) <= now
         op = ev.get("operator")
-        if op is not None:
+        if op is not None and t == "send_meeting_im":
+            assert set(op) == {"id", "user_type"}, "send_meeting_im's operator has no user_role (node-sdk)"
+        elif op is not None:
             assert role.setdefault(oid(op), op["user_role"]) == op["user_role"], "a person's role changed"
             if oid(op) == oid(host):
                 assert op["user_role"] == 2
+        if t in ("share_started", "share_ended"):
+            assert op is not None and op["user_type"] not in (6, 7), "phone and SIP participants cannot share"
         if t == "recording_ready":
             assert op is None and URL.match(ev["url"])
             # Uploads finish in any order: match this file to one ended recording by its length.

@@ -75,6 +75,15 @@ def _host_or_cohost(ctx: GenContext, m: Meeting) -> Person:
     return cohost
 
 
+def _presenter(ctx: GenContext, m: Meeting) -> Person:
+    """Like ``_anyone``, but someone with a screen to share: a phone (6) or SIP (7) participant drawn is
+    replaced by a draw among those who can share (the same stream, so other picks are not disturbed)."""
+    p = _anyone(ctx, m)
+    if not p.can_share and ctx.population.sharers:
+        p = ctx.population.pick(ctx.rand, sharer=True)
+    return p
+
+
 def _participant(ctx: GenContext, m: Meeting) -> Person:
     return ctx.population.pick(ctx.rand)
 
@@ -187,8 +196,8 @@ _reg("leave_meeting", leave_meeting, "someone left or was removed from a meeting
 _reg("recording_started", meeting_and_operator(NO_CALENDAR, _host_or_cohost), "a recording started (开始录制)")
 _reg("recording_ended", meeting_and_operator(NO_CALENDAR, _host_or_cohost), "a recording ended (停止录制)")
 _reg("recording_ready", recording_ready, "a recording file is ready (录制完成)")
-_reg("share_started", meeting_and_operator(NO_CALENDAR, _anyone), "a screen share started (开始屏幕共享)")
-_reg("share_ended", meeting_and_operator(NO_CALENDAR, _anyone), "a screen share ended (结束屏幕共享)")
+_reg("share_started", meeting_and_operator(NO_CALENDAR, _presenter), "a screen share started (开始屏幕共享)")
+_reg("share_ended", meeting_and_operator(NO_CALENDAR, _presenter), "a screen share ended (结束屏幕共享)")
 _reg("participant_meeting_started", participant_event(_host, just_started=True),
      "a meeting of a subscribed user started", typed=False)
 _reg("participant_meeting_joined", participant_event(_participant, self_subscribed=True),
