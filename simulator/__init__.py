@@ -47,13 +47,13 @@ from simulator.verdicts.model import deprecated_alias as _deprecated_alias
 from simulator.wire.seal import AesCipher, Sealer, canonical_json, sign
 
 if typing.TYPE_CHECKING:
-    from simulator.platform.server import PlatformServer
+    from simulator.platform_server import PlatformServer
     from simulator.testing import FeishuSim
     from simulator.verdicts.model import Final as Final  # deprecated alias of DeliveryState (the runtime warns)
 
-__version__ = "0.1.0"
+from simulator._version import __version__
 
-_ON_FIRST_USE = {"FeishuSim": "simulator.testing", "PlatformServer": "simulator.platform.server"}
+_ON_FIRST_USE = {"FeishuSim": "simulator.testing", "PlatformServer": "simulator.platform_server"}
 
 
 def _attribute(name: str) -> object:

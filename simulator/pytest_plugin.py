@@ -6,7 +6,7 @@
   expected to be rejected (``@pytest.mark.feishu(check_unacked=False)`` opts out).
 * ``feishu_config`` (function scope): suite-wide defaults, a dict with the marker's keywords.
 * Virtual time by default (``time_scale=0``): the retry ladder runs instantly.
-* ``feishu_platform`` (function scope): the long-connection platform (``simulator.platform.PlatformServer``),
+* ``feishu_platform`` (function scope): the long-connection platform (``simulator.platform_server.PlatformServer``),
   started once per session on a free loopback port (``feishu_platform_server``, configured by the
   overridable session fixture ``feishu_platform_options``) and cleared before each test. Give its
   ``domain`` to ``lark.ws.Client``; push with ``feishu_sim.push(feishu_platform, ...)`` (judged, checked at
@@ -30,7 +30,7 @@ from simulator.fixture_options import OPTIONS, Settings, check_names, settings_f
 from simulator.testing import FeishuSim
 
 if TYPE_CHECKING:  # imported when the fixture is first used: protobuf and websockets are not free
-    from simulator.platform import PlatformServer
+    from simulator.platform_server import PlatformServer
 
 MARKER = "feishu"
 ENTRY_POINT = "feishu_sim"  # the name in [project.entry-points.pytest11]; -p no:feishu_sim disables the plugin
@@ -141,7 +141,7 @@ def feishu_platform_options() -> dict[str, Any]:
 def feishu_platform_server(feishu_platform_options: Mapping[str, Any]) -> Iterator[PlatformServer]:
     """The long-connection platform, started once per session on a free loopback port."""
     __tracebackhide__ = True
-    from simulator.platform import TEST_CLIENT_CONFIG, PlatformServer
+    from simulator.platform_server import TEST_CLIENT_CONFIG, PlatformServer
 
     options = {"client_config": TEST_CLIENT_CONFIG, **feishu_platform_options}
     try:

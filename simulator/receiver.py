@@ -10,7 +10,9 @@ Order of checks (a strict superset of what the official SDKs do, protocol §1.3-
 4. signature over the raw body with the three ``X-Lark-*`` headers (401 when missing or wrong; checked
    before decrypting when present);
 5. verification token in ``header.token`` when one is configured (401);
-6. dedupe on ``header.event_id``: a duplicate is answered 200 but not processed again;
+6. dedupe on ``header.event_id``, and on the business key when the event type has one (the message_id of
+   ``im.message.receive_v1``: a redelivery can carry a new event_id, docs/semantics.md#dedupe-and-event_id-reuse):
+   a duplicate is answered 200 but not processed again;
 7. ``200 {"msg":"success"}``.
 
 Everything received is kept in ``ReceiverState`` (also served at ``GET /_sim/received``).
@@ -32,6 +34,7 @@ from starlette.routing import Route
 
 from simulator import constants as C
 from simulator.errors import DecryptError
+from simulator.generation.catalog import business_key
 from simulator.wire.seal import AesCipher, sign
 
 DEFAULT_MAX_BODY = 1024 * 1024
@@ -44,6 +47,7 @@ class Received:
     envelope: dict[str, Any]
     duplicate: bool
     at: float
+    key: str | None = None  # the business dedupe key (``catalog.business_key``), if the type has one
 
 
 @dataclass
@@ -52,6 +56,7 @@ class ReceiverState:
     rejected: list[tuple[int, str]] = field(default_factory=list)
     challenges: int = 0
     seen: OrderedDict[str, None] = field(default_factory=OrderedDict)
+    seen_keys: OrderedDict[str, None] = field(default_factory=OrderedDict)
     max_seen: int = 100_000
     max_events: int = 10_000
 
@@ -63,7 +68,14 @@ class ReceiverState:
         self.events.clear()
         self.rejected.clear()
         self.seen.clear()
+        self.seen_keys.clear()
         self.challenges = 0
+
+
+def _remember(seen: OrderedDict[str, None], key: str, limit: int) -> None:
+    seen[key] = None
+    if len(seen) > limit:
+        seen.popitem(last=False)
 
 
 def _msg(status: int, msg: str) -> JSONResponse:
@@ -79,6 +91,12 @@ class ReferenceReceiver:
         self.max_body = max_body
         self.verbose = verbose
         self.state = ReceiverState()
+
+    def handled(self, key: str) -> int:
+        """How many received events with this business key (a message_id, or ``<event_type>:<key>``) were
+        processed rather than deduped: the ``handled`` probe of ``simulator.audit.run_audit``."""
+        return sum(1 for e in self.state.events
+                   if not e.duplicate and e.key is not None and (e.key == key or e.key.endswith(":" + key)))
 
     def reject(self, status: int, msg: str) -> JSONResponse:
         self.state.rejected.append((status, msg))
@@ -145,14 +163,15 @@ class ReferenceReceiver:
         if not self._token_ok(header.get("token")) and not (self.cipher is not None and "token" not in header):
             return self.reject(401, "invalid verification token")
         event_id = str(header.get("event_id", ""))
-        duplicate = event_id in self.state.seen
+        key = business_key(payload)
+        duplicate = event_id in self.state.seen or (key is not None and key in self.state.seen_keys)
         if not duplicate:
-            self.state.seen[event_id] = None
-            if len(self.state.seen) > self.state.max_seen:
-                self.state.seen.popitem(last=False)
+            _remember(self.state.seen, event_id, self.state.max_seen)
+            if key is not None:
+                _remember(self.state.seen_keys, key, self.state.max_seen)
         if len(self.state.events) < self.state.max_events:
             self.state.events.append(Received(event_id, str(header.get("event_type", "")), payload, duplicate,
-                                              time.time()))
+                                              time.time(), key))
         if self.verbose:
             print(f"{'duplicate' if duplicate else 'received'} {event_id} {header.get('event_type')}", flush=True)
         return _msg(200, "success")

@@ -1,16 +1,20 @@
 """Running ASGI apps under uvicorn on loopback: in the current event loop (``serving``) or in a
-background thread (``ThreadedServer``). Port 0 picks a free port; the bound URL is reported."""
+background thread (``ThreadedServer``, on an anyio blocking portal). Port 0 picks a free port; the bound
+URL is reported."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import socket
-import threading
+import time
 from collections.abc import AsyncIterator
+from concurrent.futures import Future
 from typing import Any
 
 import uvicorn
+from anyio.from_thread import BlockingPortal, start_blocking_portal
 
 from simulator.errors import TargetError
 from simulator.loops import EventLoopChoice, loop_factory
@@ -29,6 +33,16 @@ def bind_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
     sock.listen(2048)
     sock.setblocking(False)
     return sock
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` only accepts local connections (a control API may then go without a token)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def url_of(sock: socket.socket, scheme: str = "http") -> str:
@@ -67,8 +81,8 @@ async def serving(app: Any, host: str = "127.0.0.1", port: int = 0, **kwargs: An
 
 
 class ThreadedServer:
-    """``uvicorn`` in a daemon thread with its own loop (``event_loop``: see ``loop_factory``);
-    ``start()`` returns once it accepts."""
+    """``uvicorn`` on an event loop of its own (``event_loop``: see ``loop_factory``) in a daemon thread,
+    reached through an anyio ``BlockingPortal``; ``start()`` returns once it accepts."""
 
     def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0, *,
                  event_loop: EventLoopChoice = "asyncio", **kwargs: Any) -> None:
@@ -77,41 +91,41 @@ class ThreadedServer:
         self.sock = bind_socket(host, port)
         self.url = url_of(self.sock)
         self.server = uvicorn.Server(_config(app, **kwargs))
-        self.thread = threading.Thread(target=self._run, name="feishu-sim-server", daemon=True)
+        self.portal: BlockingPortal | None = None  # set while running
         self.loop: asyncio.AbstractEventLoop | None = None
-        self.error: BaseException | None = None
-
-    def _run(self) -> None:
-        loop = self._new_loop()
-        self.loop = loop
-        asyncio.set_event_loop(loop)
-        try:
-            loop.run_until_complete(self.server.serve(sockets=[self.sock]))
-        except BaseException as exc:  # reported to the starting thread
-            self.error = exc
-        finally:
-            loop.close()
+        self._stack = contextlib.ExitStack()
+        self._serving: Future[None] | None = None
 
     @property
     def port(self) -> int:
         return int(self.sock.getsockname()[1])
 
     def start(self, timeout: float = 10.0) -> ThreadedServer:
-        self.thread.start()
-        deadline = threading.Event()
-        waited = 0.0
+        portal = self._stack.enter_context(start_blocking_portal(
+            backend_options={"loop_factory": self._new_loop}, name="feishu-sim-server"))
+        self.loop = portal.call(asyncio.get_running_loop)
+        self.portal = portal
+        serving = self._serving = portal.start_task_soon(self.server.serve, [self.sock])
+        deadline = time.monotonic() + timeout
         while not self.server.started:
-            if self.error is not None or not self.thread.is_alive():
-                raise TargetError(f"server failed to start: {self.error!r}")
-            deadline.wait(0.01)
-            waited += 0.01
-            if waited > timeout:
-                raise TargetError(f"server did not start within {timeout:g} s")
+            if serving.done() or time.monotonic() > deadline:
+                error = serving.exception() if serving.done() else None
+                self.stop(0)
+                raise TargetError(f"server failed to start: {error!r}" if error or serving.done()
+                                   else "server did not start in time")
+            time.sleep(0.01)
         return self
 
     def stop(self, timeout: float = 10.0) -> None:
+        """Let uvicorn shut down (up to ``timeout`` s), cancel what is left, end the loop and its thread."""
         self.server.should_exit = True
-        self.thread.join(timeout)
+        portal, self.portal, self.loop = self.portal, None, None
+        if portal is not None:
+            if self._serving is not None:
+                with contextlib.suppress(Exception):  # stopping anyway; start() reports start-up errors
+                    self._serving.result(timeout)
+            portal.call(portal.stop, True)
+        self._stack.close()
         self.sock.close()
 
     def __enter__(self) -> ThreadedServer:

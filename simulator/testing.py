@@ -6,98 +6,55 @@ does not need pytest; the plugin only builds it from the marker and checks it af
 
 The engine is async. ``apush`` runs in the caller's event loop (any asyncio loop: pytest-asyncio,
 anyio's pytest plugin, ``asyncio.run``); ``push`` is the blocking face for sync code and runs the engine
-on one event loop in a background thread (the way Starlette's ``TestClient`` uses a blocking portal),
-kept for the helper's lifetime so an in-process app sees the same loop on every push. The thread is a
-daemon: a script that forgets ``close()`` still exits.
+on one event loop in a background thread, reached through an anyio blocking portal (as Starlette's
+``TestClient`` does), kept for the helper's lifetime so an in-process app sees the same loop on every
+push. The thread is a daemon: a script that forgets ``close()`` still exits.
+
+The long-connection platform (``PlatformServer``, the ``feishu_platform`` fixture) is a target too: it
+runs on a loop of its own, and the one ``LongConnChannel`` hops there for every attempt.
 """
 
 from __future__ import annotations
 
 import asyncio
-import sys
-import threading
-from collections.abc import Coroutine, Sequence
+import contextlib
+import warnings
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TypeVar, overload
+from typing import Any, overload
 
-from simulator import __version__
+from anyio.from_thread import BlockingPortal, start_blocking_portal
+
 from simulator import constants as C
+from simulator._version import __version__
 from simulator.config import SimConfig
 from simulator.delivery.inprocess import channel_for, check_path, resolve
+from simulator.delivery.longconn import HostedPlatform, LongConnChannel
 from simulator.engine.core import Simulator
-from simulator.errors import ConfigError, NotAcked, TargetError, UsageError
+from simulator.errors import ConfigError, NotAcked, UsageError
 from simulator.fixture_options import OPTIONS, Settings, check_names, opt_str, settings_from
 from simulator.generation.overrides import Overrides
-from simulator.verdicts.model import Attempt, Channel, Delivery, Summary
+from simulator.verdicts.model import Attempt, Delivery, Summary
 from simulator.verdicts.transcript import TranscriptWriter
 from simulator.wire.seal import Sealer
 
 __all__ = ["OPTIONS", "UNSET", "FeishuSim", "Settings", "check_names", "settings_from"]
 
-T = TypeVar("T")
-
-
-class _LoopThread:
-    """An asyncio loop in a daemon thread; ``run(coro)`` blocks the caller until the coroutine is done."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, name="feishu-sim-loop", daemon=True)
-        self.thread.start()
-
-    def run(self, coro: Coroutine[Any, Any, T]) -> T:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
-
-    def close(self) -> None:
-        async def drain() -> None:
-            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-            for t in tasks:
-                t.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            await self.loop.shutdown_asyncgens()
-            await self.loop.shutdown_default_executor()
-
-        try:
-            self.run(drain())
-        finally:
-            self.loop.call_soon_threadsafe(self.loop.stop)
-            self.thread.join(5)
-            if not self.thread.is_alive():
-                self.loop.close()
-
 
 def _is_platform(target: object) -> bool:
-    """A long-connection ``PlatformServer``? (If its module was never imported, ``target`` cannot be one:
-    no import cost for webhook-only suites.)"""
-    server_mod = sys.modules.get("simulator.platform.server")
-    return server_mod is not None and isinstance(target, server_mod.PlatformServer)
+    """The long-connection platform (``PlatformServer``) rather than a webhook target?"""
+    return isinstance(target, HostedPlatform)
 
 
-def _platform_loop(target: Any) -> asyncio.AbstractEventLoop:
-    loop = target.server.loop if _is_platform(target) else None
-    if not isinstance(loop, asyncio.AbstractEventLoop) or loop.is_closed():
-        raise TargetError("the long-connection platform is not running (start() it, or use feishu_platform)")
-    return loop
-
-
-class _PlatformChannel:
-    """Delivers through a ``PlatformServer`` running on its own loop (thread): the platform picks a live
-    connection of the app and judges the ack; this side keeps the engine's ladder, clock and records."""
-
-    channel = Channel.LONGCONN
-
-    def __init__(self, server: Any, app_id: str) -> None:
-        self.server = server
-        self.app_id = app_id
-
-    async def attempt(self, envelope: dict[str, Any], *, attempt_no: int, sent_at: float) -> Attempt:
-        loop = _platform_loop(self.server)
-        coro = self.server.platform.deliver(self.app_id, envelope, attempt_no=attempt_no, sent_at=sent_at)
-        att: Attempt = await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, loop))
-        return att
-
-    async def aclose(self) -> None:
-        """The connections belong to the platform."""
+def _overrides(overrides: Overrides | None, set_: Overrides | None) -> Overrides | None:
+    """``overrides=``, or its deprecated spelling ``set=`` (kept for one release)."""
+    __tracebackhide__ = True
+    if set_ is None:
+        return overrides
+    warnings.warn("feishu_sim: set= is deprecated, use overrides=", DeprecationWarning, stacklevel=3)
+    if overrides is not None:
+        raise UsageError("give overrides= or the deprecated set=, not both")
+    return set_
 
 
 class _Unset:
@@ -123,7 +80,8 @@ class FeishuSim:
                                  "faults": str(cfg.faults), "time_scale": cfg.time_scale,
                                  "start": self.sim.clock.now(), "app_id": cfg.app.app_id,
                                  "encrypted": cfg.app.encrypt_key is not None})
-        self._loop_thread: _LoopThread | None = None
+        self._portal: BlockingPortal | None = None
+        self._stack = contextlib.ExitStack()
         self._sealers = 0
 
     @classmethod
@@ -153,62 +111,67 @@ class FeishuSim:
     def summary(self) -> Summary:
         return self.sim.summary()
 
-    def generate(self, event_type: str = C.DEFAULT_EVENT_TYPE, *, set: Overrides | None = None) -> dict[str, Any]:
+    def generate(self, event_type: str = C.DEFAULT_EVENT_TYPE, *, overrides: Overrides | None = None,
+                 set: Overrides | None = None) -> dict[str, Any]:
         """One envelope, not delivered (edit it and pass it to ``push`` for hand-made cases)."""
-        return self.sim.generate(event_type, overrides=set)
+        return self.sim.generate(event_type, overrides=_overrides(overrides, set))
 
     # -- pushing -----------------------------------------------------------------------------------
     @overload
-    async def apush(self, target: object, event: str | dict[str, Any] = ..., *, set: Overrides | None = ...,
+    async def apush(self, target: object, event: str | dict[str, Any] = ..., *, overrides: Overrides | None = ...,
                     count: None = ..., path: str | None = ..., expect_rejected: bool = ...,
-                    encrypt_key: str | None = ..., concurrency: int = ...) -> Delivery: ...
+                    encrypt_key: str | None = ..., concurrency: int = ..., set: Overrides | None = ...) -> Delivery: ...
 
     @overload
-    async def apush(self, target: object, event: str | dict[str, Any] = ..., *, set: Overrides | None = ...,
+    async def apush(self, target: object, event: str | dict[str, Any] = ..., *, overrides: Overrides | None = ...,
                     count: int, path: str | None = ..., expect_rejected: bool = ...,
-                    encrypt_key: str | None = ..., concurrency: int = ...) -> list[Delivery]: ...
+                    encrypt_key: str | None = ..., concurrency: int = ...,
+                    set: Overrides | None = ...) -> list[Delivery]: ...
 
     async def apush(self, target: object, event: str | dict[str, Any] = C.DEFAULT_EVENT_TYPE, *,
-                    set: Overrides | None = None, count: int | None = None, path: str | None = None,
+                    overrides: Overrides | None = None, count: int | None = None, path: str | None = None,
                     expect_rejected: bool = False, encrypt_key: str | None = UNSET,
-                    concurrency: int = 1) -> Delivery | list[Delivery]:
+                    concurrency: int = 1, set: Overrides | None = None) -> Delivery | list[Delivery]:
         """Generate and deliver ``event`` (an event type, or a ready envelope) to ``target``.
 
         ``target``: an ``http(s)://`` URL, an ASGI app or a WSGI app (called in process at ``path``), or
         the long-connection platform (``feishu_platform``): then the event goes, as plain JSON with an empty
         token, to one live connection of the app, and the verdict is the client's ack.
-        ``set``: overrides by dotted path. ``count=N`` delivers N events and returns a list.
+        ``overrides``: values by dotted path (``set=`` is its deprecated old name). ``count=N`` delivers N
+        events and returns a list.
         ``expect_rejected``: a negative test; the delivery must *not* be acked.
         ``encrypt_key``: seal this push with another key (``None``: plaintext), e.g. a wrong one.
         """
         __tracebackhide__ = True  # a usage error points at the test's line, not at this module
+        overrides = _overrides(overrides, set)
         self._resolve(target, path)
-        envelopes = self._envelopes(event, set, count, longconn=_is_platform(target))
+        envelopes = self._envelopes(event, overrides, count, longconn=_is_platform(target))
         out = await self._deliver(target, envelopes, path, encrypt_key, concurrency, expect_rejected)
         return out if count is not None else out[0]
 
     @overload
-    def push(self, target: object, event: str | dict[str, Any] = ..., *, set: Overrides | None = ...,
+    def push(self, target: object, event: str | dict[str, Any] = ..., *, overrides: Overrides | None = ...,
              count: None = ..., path: str | None = ..., expect_rejected: bool = ...,
-             encrypt_key: str | None = ..., concurrency: int = ...) -> Delivery: ...
+             encrypt_key: str | None = ..., concurrency: int = ..., set: Overrides | None = ...) -> Delivery: ...
 
     @overload
-    def push(self, target: object, event: str | dict[str, Any] = ..., *, set: Overrides | None = ...,
+    def push(self, target: object, event: str | dict[str, Any] = ..., *, overrides: Overrides | None = ...,
              count: int, path: str | None = ..., expect_rejected: bool = ...,
-             encrypt_key: str | None = ..., concurrency: int = ...) -> list[Delivery]: ...
+             encrypt_key: str | None = ..., concurrency: int = ..., set: Overrides | None = ...) -> list[Delivery]: ...
 
     def push(self, target: object, event: str | dict[str, Any] = C.DEFAULT_EVENT_TYPE, *,
-             set: Overrides | None = None, count: int | None = None, path: str | None = None,
+             overrides: Overrides | None = None, count: int | None = None, path: str | None = None,
              expect_rejected: bool = False, encrypt_key: str | None = UNSET,
-             concurrency: int = 1) -> Delivery | list[Delivery]:
+             concurrency: int = 1, set: Overrides | None = None) -> Delivery | list[Delivery]:
         """Blocking ``apush`` for sync tests. In ``async def`` tests use ``await feishu_sim.apush(...)``."""
         __tracebackhide__ = True
         self._not_in_loop("push", "apush")
+        overrides = _overrides(overrides, set)
         # Target checks and generation run here, so bad input raises in the test's own thread.
         self._resolve(target, path)
-        envelopes = self._envelopes(event, set, count, longconn=_is_platform(target))
-        out = self._blocking().run(self._deliver(target, envelopes, path, encrypt_key, concurrency,
-                                                 expect_rejected))
+        envelopes = self._envelopes(event, overrides, count, longconn=_is_platform(target))
+        out: list[Delivery] = self._blocking().call(self._deliver, target, envelopes, path, encrypt_key,
+                                                    concurrency, expect_rejected)
         return out if count is not None else out[0]
 
     async def apush_scenario(self, target: object, scenario: str | Path, *, runs: int = 1, concurrency: int = 1,
@@ -229,8 +192,8 @@ class FeishuSim:
         self._not_in_loop("push_scenario", "apush_scenario")
         self._resolve(target, path)
         envelopes = self._scenario(target, scenario, runs)
-        return self._blocking().run(self._deliver(target, envelopes, path, encrypt_key, concurrency,
-                                                  expect_rejected))
+        return self._blocking().call(self._deliver, target, envelopes, path, encrypt_key, concurrency,
+                                     expect_rejected)
 
     # -- assertions --------------------------------------------------------------------------------
     def assert_all_acked(self) -> None:
@@ -288,7 +251,7 @@ class FeishuSim:
         n = 1 if count is None else count
         if isinstance(event, dict):
             if overrides:
-                raise ConfigError(f"{self._where()}set= applies to generated events, not to a ready envelope")
+                raise ConfigError(f"{self._where()}overrides= applies to generated events, not to a ready envelope")
             return [event] * n
         return self.sim.generate_many(event, n, overrides=overrides, longconn=longconn)
 
@@ -301,8 +264,8 @@ class FeishuSim:
     def _resolve(self, target: object, path: str | None) -> None:
         __tracebackhide__ = True
         try:
-            if _is_platform(target):
-                _platform_loop(target)
+            if isinstance(target, HostedPlatform):
+                target.portal()  # TargetError unless it is running
                 return
             resolve(target)
             check_path(path or self.settings.path)
@@ -311,8 +274,8 @@ class FeishuSim:
 
     async def _deliver(self, target: object, envelopes: list[dict[str, Any]], path: str | None,
                        encrypt_key: str | None, concurrency: int, expect_rejected: bool) -> list[Delivery]:
-        if _is_platform(target):
-            return await self.sim.push(_PlatformChannel(target, self.config.app.app_id), envelopes,
+        if isinstance(target, HostedPlatform):
+            return await self.sim.push(LongConnChannel.to(target, self.config.app.app_id), envelopes,
                                        concurrency=concurrency, expect_rejected=expect_rejected)
         sealer = self.sim.sealer
         if encrypt_key is not UNSET:
@@ -325,16 +288,15 @@ class FeishuSim:
         finally:
             await channel.aclose()
 
-    def _blocking(self) -> _LoopThread:
-        if self._loop_thread is None:
-            self._loop_thread = _LoopThread()
-        return self._loop_thread
+    def _blocking(self) -> BlockingPortal:
+        if self._portal is None:
+            self._portal = self._stack.enter_context(start_blocking_portal(name="feishu-sim-loop"))
+        return self._portal
 
     def close(self) -> None:
         """Stop the background loop of ``push`` (if it was started); close the transcript."""
-        if self._loop_thread is not None:
-            lt, self._loop_thread = self._loop_thread, None
-            lt.close()
+        self._portal = None
+        self._stack.close()
         if self.transcript is not None:
             self.transcript.close()
 

@@ -10,7 +10,7 @@ import pytest
 
 from simulator.cli.push import render
 from simulator.engine.core import Simulator
-from simulator.platform.app import push_result_json
+from simulator.platform.control import push_result_json
 from simulator.verdicts.model import Attempt, Channel, Delivery, Outcome
 from simulator.verdicts.transcript import TranscriptWriter
 

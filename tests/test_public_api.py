@@ -9,7 +9,7 @@ import pytest
 
 import simulator
 from simulator import errors
-from simulator.platform.server import PlatformServer
+from simulator.platform_server import PlatformServer
 from simulator.testing import FeishuSim
 from simulator.verdicts import model
 
@@ -33,7 +33,7 @@ def test_heavy_faces_are_the_real_classes_imported_on_first_use() -> None:
     from simulator import FeishuSim as imported
 
     assert imported is FeishuSim
-    code = ("import sys, simulator; heavy = [m for m in ('simulator.testing', 'simulator.platform.server') "
+    code = ("import sys, simulator; heavy = [m for m in ('simulator.testing', 'simulator.platform_server') "
             "if m in sys.modules]; print(heavy); simulator.FeishuSim; print('simulator.testing' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60).stdout
     assert out.split() == ["[]", "True"]

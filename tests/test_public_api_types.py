@@ -20,7 +20,7 @@ SNIPPET = textwrap.dedent('''\
     import simulator
     from simulator import DeliveryState, FeishuSim, PlatformServer, Simulator
     from simulator.engine.core import Simulator as EngineSimulator
-    from simulator.platform.server import PlatformServer as RealPlatformServer
+    from simulator.platform_server import PlatformServer as RealPlatformServer
     from simulator.testing import FeishuSim as RealFeishuSim
     from simulator.verdicts.model import DeliveryState as RealDeliveryState
 

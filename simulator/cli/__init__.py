@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from simulator import __version__
+from simulator._version import __version__
 from simulator.cli import audit, generate, load, push, receive, replay, serve, verify_url
 from simulator.cli._common import Parser
 from simulator.errors import SimulatorError

@@ -27,10 +27,11 @@ from simulator.durations import parse_duration
 from simulator.errors import ConfigError
 from simulator.generation import catalog
 from simulator.load import html as html_report
+from simulator.load.driver import PLATFORM_BATCH_MAX, LoadPlan
 from simulator.load.http import Target
 from simulator.load.recorder import Interval
 from simulator.load.report import LoadResult, check_writable, progress_line, summary_lines, write_csv, write_json
-from simulator.load.runner import PLATFORM_BATCH_MAX, LoadPlan, run_in_process, run_workers
+from simulator.load.runner import run_in_process, run_workers
 from simulator.load.schedule import Schedule, parse_rate, parse_stages
 from simulator.loops import new_event_loop
 from simulator.rand import SimRandom

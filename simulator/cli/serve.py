@@ -94,12 +94,11 @@ def run(args: argparse.Namespace) -> int:
     from simulator.clock import make_clock
     from simulator.config import RetryPolicy
     from simulator.engine.faults import FaultSpec
+    from simulator.engine.platform_push import PushSettings
     from simulator.loops import loop_factory
-    from simulator.platform.app import create_app
-    from simulator.platform.core import Platform
-    from simulator.platform.server import is_loopback
     from simulator.platform.state import PlatformOptions
-    from simulator.servers import bind_socket, url_of
+    from simulator.platform_server import compose
+    from simulator.servers import bind_socket, is_loopback, url_of
     from simulator.verdicts.transcript import TranscriptWriter
     from simulator.wire.frames import DEFAULT_FRAGMENT_SIZE, ClientConfig
 
@@ -112,15 +111,16 @@ def run(args: argparse.Namespace) -> int:
                           reconnect_nonce=args.reconnect_nonce, ping_interval=args.ping_interval)
     options = PlatformOptions(apps={args.app_id: args.app_secret}, client_config=config,
                               ack_budget_s=args.ack_timeout, fragment_size=args.fragment_size or DEFAULT_FRAGMENT_SIZE,
-                              max_connections=args.max_connections, seed=args.seed,
-                              retries=RetryPolicy.parse(args.retries), faults=FaultSpec.parse(args.faults),
-                              keep_deliveries=args.keep_deliveries)
+                              max_connections=args.max_connections, seed=args.seed)
+    settings = PushSettings(retries=RetryPolicy.parse(args.retries), faults=FaultSpec.parse(args.faults),
+                            keep_deliveries=args.keep_deliveries)
     transcript = TranscriptWriter(args.transcript) if args.transcript else None
-    platform = Platform(options, transcript=transcript, clock=make_clock(args.time_scale))
+    platform, _, app = compose(options, settings, clock=make_clock(args.time_scale), transcript=transcript,
+                               control_token=token)
     sock = bind_socket(args.host, args.port)
     domain = url_of(sock)
-    server = uvicorn.Server(uvicorn.Config(create_app(platform, control_token=token), log_level="warning",
-                                           access_log=False, lifespan="off", timeout_graceful_shutdown=1))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off", http="h11",
+                                           timeout_graceful_shutdown=1))
 
     async def announce() -> None:
         while not server.started:

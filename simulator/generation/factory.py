@@ -52,6 +52,7 @@ class EventFactory:
 
     def context(self, *, now: float | None = None, **kwargs: Any) -> GenContext:
         kwargs.setdefault("world", self.world)
+        kwargs.setdefault("tenant_key", self.app.tenant_key)
         return GenContext(rand=self._data, population=self.population, app_id=self.app.app_id,
                           now=self.clock.now() if now is None else now, **kwargs)
 

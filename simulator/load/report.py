@@ -16,8 +16,8 @@ from typing import Any
 
 from simulator import __version__
 from simulator.errors import ConfigError
+from simulator.load.driver import LoadPlan, WorkerStats
 from simulator.load.recorder import Aggregate, Interval
-from simulator.load.runner import LoadPlan, WorkerStats
 
 CSV_FIELDS = ("second", "sent", "acked", "non_200", "timeout", "error", "p50_ms", "p90_ms", "p99_ms", "max_ms")
 

@@ -1,15 +1,21 @@
 """One client connection's protocol state, sans-IO (protocol §2.6-§2.8, semantics §2.1).
 
 The I/O layer feeds received WebSocket messages to ``Session.receive`` and sends the bytes it gets back;
-it asks ``send_event`` for the frames of a data message and, at or after a message's deadline, calls
-``expire``. The session never reads a clock: every call passes ``now`` (monotonic seconds).
+it asks ``send_event`` for the frames of a data message, sleeps until ``next_deadline()`` and then calls
+``expire``. The session never reads a clock: every call passes ``now`` (monotonic seconds, never going
+backwards), so tests drive it with plain numbers.
+
+A connection's lifecycle is one ``Phase`` with an explicit transition table (``TRANSITIONS``): a ticket
+handed out by discovery is ``issued``; the handshake makes it ``open`` (or ``half_open``: pings go
+unanswered); the platform's own close makes it ``closing``; a lost socket makes it ``closed``. Any other
+move raises (see docs/protocol.md).
 
 What a session decides:
 
 * ping -> pong, with no payload unless the client's ClientConfig is out of date (or ``pong_config`` says
   always); when a payload is sent it is the *complete* config (a partial one crashes the clients, §2.6);
 * each data message is pending until the ack with its ``message_id`` arrives, or until
-  ``sent + ack_budget`` (3 s, semantics §2.1) passes;
+  ``sent + ack_budget_s`` (3 s, semantics §2.1) passes;
 * whatever the client sends that is not a usable ping or ack is counted, never raised: a malformed
   frame, a text message, an ack for an unknown or already judged message id.
 """
@@ -18,7 +24,9 @@ from __future__ import annotations
 
 import enum
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from simulator import constants as C
@@ -48,6 +56,55 @@ class PongConfig(str, enum.Enum):
 
     def __str__(self) -> str:
         return self.value
+
+
+class Phase(str, enum.Enum):
+    """Where a connection is in its life (from discovery's ticket to the closed socket)."""
+
+    ISSUED = "issued"  # discovery handed out the ticket; no socket yet
+    OPEN = "open"  # handshake accepted: events go out, pings are answered
+    HALF_OPEN = "half_open"  # open, but pings go unanswered (a fault: the client sees a dead link)
+    CLOSING = "closing"  # the platform is closing it: no new events, acks still count
+    CLOSED = "closed"  # the socket is gone: pending messages are lost
+
+    def __str__(self) -> str:
+        return self.value
+
+
+TRANSITIONS: Mapping[Phase, frozenset[Phase]] = MappingProxyType({
+    Phase.ISSUED: frozenset({Phase.OPEN, Phase.HALF_OPEN}),
+    Phase.OPEN: frozenset({Phase.HALF_OPEN, Phase.CLOSING, Phase.CLOSED}),
+    Phase.HALF_OPEN: frozenset({Phase.OPEN, Phase.CLOSING, Phase.CLOSED}),
+    Phase.CLOSING: frozenset({Phase.CLOSED}),
+    Phase.CLOSED: frozenset(),
+})
+LIVE = frozenset({Phase.OPEN, Phase.HALF_OPEN})  # phases that take new events
+
+
+class Lifecycle:
+    """One connection's phase; ``move`` follows ``TRANSITIONS`` and raises on anything else (a bug in
+    the caller, never something a client can cause)."""
+
+    __slots__ = ("phase",)
+
+    def __init__(self, phase: Phase = Phase.ISSUED) -> None:
+        self.phase = phase
+
+    def move(self, to: Phase) -> None:
+        if to not in TRANSITIONS[self.phase]:
+            raise RuntimeError(f"illegal connection transition {self.phase} -> {to}")
+        self.phase = to
+
+    @property
+    def live(self) -> bool:
+        return self.phase in LIVE
+
+    def __repr__(self) -> str:
+        return f"Lifecycle({self.phase})"
+
+
+def _opened() -> Lifecycle:
+    return Lifecycle(Phase.OPEN)
 
 
 @dataclass
@@ -114,35 +171,64 @@ class Counters:
 
 @dataclass
 class Session:
+    """``lifecycle``: the platform passes the one its ticket started (so the phase spans discovery to
+    close); a session made on its own starts ``open``."""
+
     service_id: int
     config: ClientConfig  # the config the platform wants the client to run with
-    ack_budget: float = C.LONGCONN_ACK_BUDGET_S
+    ack_budget_s: float = C.LONGCONN_ACK_BUDGET_S
     fragment_size: int = DEFAULT_FRAGMENT_SIZE
     pong_config: PongConfig = PongConfig.CHANGED
-    answer_pings: bool = True
+    lifecycle: Lifecycle = field(default_factory=_opened)
     counters: Counters = field(default_factory=Counters)
     ping_times: deque[float] = field(default_factory=lambda: deque(maxlen=64))
     client_config: ClientConfig | None = None  # what the client last received (discovery or pong)
+    # Pending messages in send order, which is deadline order (one budget, ``now`` never going back).
     _pending: dict[str, Pending] = field(default_factory=dict)
     _judged: deque[str] = field(default_factory=lambda: deque(maxlen=4096))
     _judged_set: set[str] = field(default_factory=set)
     _next_seq: int = 1
+    _last_sent: float = float("-inf")
 
     def __post_init__(self) -> None:
         if self.client_config is None:
             self.client_config = self.config
 
+    # -- lifecycle ---------------------------------------------------------------------------------
+    @property
+    def phase(self) -> Phase:
+        return self.lifecycle.phase
+
+    @property
+    def answer_pings(self) -> bool:
+        return self.lifecycle.phase is not Phase.HALF_OPEN
+
+    def half_open(self, on: bool) -> None:
+        """Stop (``True``) or resume answering pings; only a live connection changes."""
+        phase = self.lifecycle.phase
+        if phase in LIVE and (phase is Phase.HALF_OPEN) != on:
+            self.lifecycle.move(Phase.HALF_OPEN if on else Phase.OPEN)
+
+    def closing(self) -> None:
+        """The platform started closing the connection: no new events."""
+        self.lifecycle.move(Phase.CLOSING)
+
     # -- outgoing ----------------------------------------------------------------------------------
     def send_event(self, payload: bytes, *, message_id: str, trace_id: str, now: float, token: Any = None,
                    kind: MessageType = MessageType.EVENT) -> list[bytes]:
         """Encoded frame(s) of one data message; the message is pending from ``now``."""
+        if self.lifecycle.phase not in LIVE:
+            raise RuntimeError(f"cannot send on a {self.lifecycle.phase} connection")
         if message_id in self._pending:
             raise ValueError(f"message {message_id} is already pending on this connection")
+        if now < self._last_sent:
+            raise ValueError(f"now went backwards ({now} < {self._last_sent})")
+        self._last_sent = now
         seq = self._next_seq
         frames = data_frames(payload, service=self.service_id, message_id=message_id, trace_id=trace_id,
                              seq_id=seq, log_id=seq, kind=kind, fragment_size=self.fragment_size)
         self._next_seq += len(frames)
-        self._pending[message_id] = Pending(message_id, now, now + self.ack_budget, len(frames), token)
+        self._pending[message_id] = Pending(message_id, now, now + self.ack_budget_s, len(frames), token)
         self.counters.messages_sent += 1
         self.counters.frames_sent += len(frames)
         return [encode(f) for f in frames]
@@ -175,7 +261,7 @@ class Session:
     def _on_ping(self, now: float) -> list[SessionEvent]:
         self.counters.pings += 1
         self.ping_times.append(now)
-        if not self.answer_pings:
+        if self.lifecycle.phase is Phase.HALF_OPEN:
             self.counters.pings_unanswered += 1
             return []
         with_config = self.pong_config is PongConfig.ALWAYS or (
@@ -201,11 +287,19 @@ class Session:
 
     # -- deadlines ---------------------------------------------------------------------------------
     def next_deadline(self) -> float | None:
-        return min((p.deadline for p in self._pending.values()), default=None)
+        """When the oldest pending message runs out of time (``None``: nothing pending). The I/O layer
+        sleeps until then and calls ``expire``."""
+        for pending in self._pending.values():  # the first one is the oldest
+            return pending.deadline
+        return None
 
     def expire(self, now: float) -> list[Expired]:
         """Messages whose ack budget has run out; a later ack for them counts as late."""
-        out = [Expired(p) for p in list(self._pending.values()) if p.deadline <= now]
+        out: list[Expired] = []
+        for pending in self._pending.values():
+            if pending.deadline > now:
+                break
+            out.append(Expired(pending))
         for e in out:
             del self._pending[e.pending.message_id]
             self._remember(e.pending.message_id)
@@ -221,6 +315,7 @@ class Session:
 
     def close(self) -> list[Pending]:
         """The connection is gone: every pending message is lost."""
+        self.lifecycle.move(Phase.CLOSED)
         lost = list(self._pending.values())
         self._pending.clear()
         return lost

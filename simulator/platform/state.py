@@ -1,5 +1,5 @@
 """The long-connection platform's records: discovery codes, tickets, connections, fault switches and
-options. ``Platform`` (``platform.py``) holds them and does the work; nothing here does I/O."""
+options. ``Platform`` (``core.py``) holds them and does the work; nothing here does I/O."""
 
 from __future__ import annotations
 
@@ -8,10 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from simulator import constants as C
-from simulator.config import RetryPolicy
-from simulator.engine.faults import FaultSpec
 from simulator.errors import ConfigError
-from simulator.platform.session import PongConfig, Session
+from simulator.platform.session import Lifecycle, Phase, PongConfig, Session
 from simulator.wire.frames import DEFAULT_FRAGMENT_SIZE, ClientConfig
 
 # Endpoint discovery codes (protocol §2.2, Python SDK ``ws/const.py``).
@@ -25,7 +23,9 @@ CODE_BAD_REQUEST = 10003
 
 WS_PATH = "/ws/v2"
 MAX_TICKETS = 10_000
-MAX_PUSH = 1_000_000  # events per push request: bounded, so one request cannot exhaust memory
+
+# Tests use short intervals: the first ping comes at once, later ones every 5 s; reconnects are immediate.
+TEST_CLIENT_CONFIG = ClientConfig(reconnect_count=-1, reconnect_interval=1, reconnect_nonce=0, ping_interval=5)
 
 # Close codes a server may send (RFC 6455 §7.4: 1004-1006 and 1015 are reserved, 3000-4999 are free).
 _SENDABLE_CLOSE = {1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014}
@@ -53,10 +53,17 @@ class Rejection:
 
 @dataclass
 class Ticket:
+    """What discovery hands out; its ``lifecycle`` (``issued`` until a handshake claims it) becomes the
+    connection's."""
+
     app_id: str
     device_id: str
     service_id: int
-    used: bool = False
+    lifecycle: Lifecycle = field(default_factory=Lifecycle)
+
+    @property
+    def issued(self) -> bool:
+        return self.lifecycle.phase is Phase.ISSUED
 
 
 Sender = Callable[[bytes], Awaitable[None]]
@@ -75,13 +82,17 @@ class Connection:
     peer: str
     send: Sender
     close: Closer
-    closed: bool = False
-    close_code: int | None = None
+    close_code: int | None = None  # the client's close code, once closed
+
+    @property
+    def phase(self) -> Phase:
+        return self.session.lifecycle.phase
 
     def info(self) -> dict[str, Any]:
         return {"conn_id": self.conn_id, "app_id": self.app_id, "service_id": self.session.service_id,
-                "connected_at": self.connected_at, "peer": self.peer, "pending": self.session.pending,
-                "answer_pings": self.session.answer_pings, "counters": self.session.counters.as_dict()}
+                "connected_at": self.connected_at, "peer": self.peer, "phase": str(self.phase),
+                "pending": self.session.pending, "answer_pings": self.session.answer_pings,
+                "counters": self.session.counters.as_dict()}
 
 
 @dataclass
@@ -106,12 +117,7 @@ class PlatformOptions:
     fragment_size: int = DEFAULT_FRAGMENT_SIZE
     max_connections: int = C.MAX_CONNECTIONS_PER_APP
     pong_config: PongConfig = PongConfig.CHANGED
-    seed: int | None = None
-    retries: RetryPolicy = field(default_factory=RetryPolicy)
-    faults: FaultSpec = field(default_factory=FaultSpec)  # the engine's seeded delivery faults (dup, delay...)
-    locale: str = C.DEFAULT_LOCALE
-    tenant_key: str = C.DEFAULT_TENANT_KEY
-    keep_deliveries: int | None = None  # full records of the newest N deliveries only (None: all of them)
+    seed: int | None = None  # ids, the cluster choice and (through the pusher) events
 
     def __post_init__(self) -> None:
         if not self.apps:
@@ -125,8 +131,6 @@ class PlatformOptions:
             raise ConfigError("fragment size must be >= 1")
         if self.max_connections < 1:
             raise ConfigError("max connections must be >= 1")
-        if self.keep_deliveries is not None and self.keep_deliveries < 1:
-            raise ConfigError("keep deliveries must be >= 1")
 
     @property
     def default_app(self) -> str:

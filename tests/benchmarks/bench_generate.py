@@ -3,11 +3,17 @@
 Run: ``python tests/benchmarks/bench_generate.py [--events N]``. Both are measured in the same run; the
 ratio is what matters (goal: >= 4x). Every event the engine produced in the timed loop is validated against
 the schema afterwards and checked for variety, so speed is not bought with broken or repetitive events.
+
+It also times ``feishu-sim generate --count N im.message.receive_v1`` against the same command for the
+vc.meeting generator (goal: the IM family at least as fast), interleaved, best of three each, and checks
+the IM output (schema, message content, variety).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import sys
 import time
@@ -75,6 +81,49 @@ def bench_engine(n: int, *, validate: bool) -> tuple[float, list[dict[str, Any]]
     return n / (time.perf_counter() - t0), out
 
 
+IM = "im.message.receive_v1"
+
+
+def bench_cli(event_type: str, n: int) -> tuple[float, str]:
+    """events/s of ``feishu-sim generate --count n --seed 1 EVENT_TYPE`` (in process, NDJSON to memory), in
+    this process's CPU time: the two generators are compared on a machine other jobs may share."""
+    from simulator.cli import main as cli
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        t0 = time.process_time()
+        code = cli(["generate", "--count", str(n), "--seed", "1", event_type])
+        rate = n / (time.process_time() - t0)
+    assert code == 0
+    return rate, out.getvalue()
+
+
+def im_versus_vc(n: int) -> tuple[float, float, list[dict[str, Any]]]:
+    best = {ET: 0.0, IM: 0.0}
+    text = ""
+    for _ in range(3):
+        for et in (ET, IM):
+            rate, out = bench_cli(et, n)
+            best[et] = max(best[et], rate)
+            if et == IM:
+                text = out
+    return best[ET], best[IM], [json.loads(line) for line in text.splitlines()]
+
+
+def check_im(events: list[dict[str, Any]]) -> int:
+    """Schema and content errors in a sample of the IM events (full validation of all would dominate)."""
+    from jsonschema import Draft202012Validator
+
+    base = "https://feishu-sim.example/schemas/im/message_content.schema.json#/$defs/"
+    bad = 0
+    for env in events[:: max(1, len(events) // 2000)]:
+        m = env["event"]["message"]
+        content = m["content"] if m["message_type"] == "merge_forward" else json.loads(m["content"])
+        v = Draft202012Validator({"$ref": base + m["message_type"]}, registry=schemas._registry())
+        bad += bool(schemas.errors(env)) or any(True for _ in v.iter_errors(content))
+    return bad
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--events", type=int, default=20000)
@@ -92,7 +141,17 @@ def main() -> int:
     print(f"generate --validate-all        : {checked:10.0f} events/s  ratio {checked / naive:5.2f}x")
     print(f"checked {n} engine events: {invalid} schema-invalid, {ids} unique event ids, {topics} topics, "
           f"{operators} distinct operators")
-    return 0 if invalid == 0 and ids == n else 1
+    vc_rate, im_rate, im_events = im_versus_vc(n)
+    im_bad = check_im(im_events)
+    messages = len({e["event"]["message"]["message_id"] for e in im_events})
+    kinds = len({e["event"]["message"]["message_type"] for e in im_events})
+    chats = len({e["event"]["message"]["chat_id"] for e in im_events})
+    print(f"generate --count {n} {ET} : {vc_rate:10.0f} events/s (CPU)")
+    print(f"generate --count {n} {IM}     : {im_rate:10.0f} events/s (CPU)  ratio {im_rate / vc_rate:5.2f}x "
+          f"(goal >= 1x)")
+    print(f"checked the {n} IM events: {im_bad} invalid in a sample of {min(n, 2000)}, {messages} unique "
+          f"message ids, {kinds} message types, {chats} chats")
+    return 0 if invalid == 0 and ids == n and im_bad == 0 and messages == n and im_rate >= vc_rate else 1
 
 
 if __name__ == "__main__":

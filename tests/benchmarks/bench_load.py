@@ -38,8 +38,10 @@ sys.path.insert(0, str(ROOT))
 from _sinks import Nginx, wait_listening  # noqa: E402
 
 from simulator.config import AppProfile  # noqa: E402
-from simulator.load.runner import Driver, LoadPlan, run_in_process  # noqa: E402
+from simulator.load.driver import LoadPlan  # noqa: E402
+from simulator.load.runner import run_in_process  # noqa: E402
 from simulator.load.schedule import Schedule  # noqa: E402
+from simulator.load.webhook_driver import WebhookDriver  # noqa: E402
 from simulator.loops import new_event_loop  # noqa: E402
 
 KEY = "bench-encrypt-key-0123456789abcd"
@@ -105,7 +107,7 @@ def bench_costs() -> None:
 
 
 # -- throughput ----------------------------------------------------------------------------------------------
-class FixedBodyDriver(Driver):
+class FixedBodyDriver(WebhookDriver):
     """The same engine sending one pre-sealed request over and over: the HTTP path without sealing."""
 
     fixed = b""
@@ -117,7 +119,7 @@ class FixedBodyDriver(Driver):
 
 
 def run_ours(url: str, rate: float, duration: float, *, connections: int = CONNECTIONS, workers: int = 1,
-             service_time: bool = False, driver_class: type[Driver] = Driver) -> dict[str, Any]:
+             service_time: bool = False, driver_class: type[WebhookDriver] = WebhookDriver) -> dict[str, Any]:
     if workers == 1:
         plan = LoadPlan(url=url, schedule=Schedule.constant(rate, duration), connections=connections, app=APP,
                         seed=1, service_time=service_time)

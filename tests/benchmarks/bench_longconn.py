@@ -51,7 +51,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from simulator.platform import ClientConfig, PlatformServer  # noqa: E402
+from simulator.platform_server import ClientConfig, PlatformServer  # noqa: E402
 from simulator.wire import frames as F  # noqa: E402
 
 APP_ID, SECRET = "cli_a1b2c3d4e5f60718", "bench-secret"
@@ -140,7 +140,7 @@ def thin_blast(server: PlatformServer, envelopes: list[dict[str, Any]]) -> float
             await asyncio.sleep(0.001)
         return time.perf_counter() - t0
 
-    return server._call(go(), 120)
+    return server._call(go, timeout=120)
 
 
 def load_run(domain: str, rate: int, duration: float, batch: str) -> float:

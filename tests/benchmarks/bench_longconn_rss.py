@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT / "tests" / "benchmarks"))
 
 from bench_longconn import APP_ID, CONFIG, SECRET, spawn  # noqa: E402
 
-from simulator.platform import PlatformServer  # noqa: E402
+from simulator.platform_server import PlatformServer  # noqa: E402
 
 
 def rss_mb() -> float:

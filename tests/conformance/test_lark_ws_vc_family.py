@@ -15,7 +15,7 @@ import pytest
 
 from simulator import AppProfile, SimConfig, Simulator
 from simulator.generation import catalog
-from simulator.platform.server import PlatformServer
+from simulator.platform_server import PlatformServer
 from tests.longconn.lark_ws import LarkWsThread
 
 pytestmark = pytest.mark.lark_sdk

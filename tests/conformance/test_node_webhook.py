@@ -33,10 +33,12 @@ pytestmark = pytest.mark.skipif(
 
 
 class NodeReceiver:
-    def __init__(self) -> None:
+    """``webhook_receiver.js`` in a subprocess, with a typed handler for each of ``types``."""
+
+    def __init__(self, types: list[str] | None = None, *, key: str = KEY, token: str = TOKEN) -> None:
         env = {**os.environ, "NODE_PATH": str(MODULES)}
-        self.proc = subprocess.Popen(["node", str(NODE_DIR / "webhook_receiver.js"), KEY, TOKEN], env=env,
-                                     stdout=subprocess.PIPE, text=True)
+        argv = ["node", str(NODE_DIR / "webhook_receiver.js"), key, token] + ([",".join(types)] if types else [])
+        self.proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, text=True)
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
         while line and not line.startswith("{"):  # the SDK logs to stdout too

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from simulator.load.openloop import OpenLoop
-from simulator.load.runner import judge_batch_answer
+from simulator.load.platform_driver import judge_batch_answer
 from simulator.load.schedule import Schedule
 from tests.load.test_load_openloop import SERVICE_S, Sim
 

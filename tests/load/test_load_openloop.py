@@ -216,7 +216,7 @@ def test_non_200_is_counted_by_status() -> None:
 def test_platform_answers_are_judged_by_their_body() -> None:
     import json
 
-    from simulator.load.runner import judge_platform_answer
+    from simulator.load.platform_driver import judge_platform_answer
 
     def answer(acked: int, outcomes: dict[str, int]) -> bytes:
         return json.dumps({"summary": {"total": 1, "acked": acked, "outcomes": outcomes}, "deliveries": []}).encode()

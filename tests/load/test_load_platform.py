@@ -40,7 +40,7 @@ def test_unreachable_platform_fails_fast(capsys: pytest.CaptureFixture[str]) -> 
 
 @pytest.fixture
 def platform_with_clients(request: pytest.FixtureRequest) -> Iterator[tuple[Any, int]]:
-    longconn = pytest.importorskip("simulator.platform")
+    longconn = pytest.importorskip("simulator.platform_server")
     miniclient = pytest.importorskip("tests.longconn.miniclient")
     code: int = request.param
     with longconn.PlatformServer() as platform:
@@ -89,7 +89,7 @@ def test_load_through_the_platform(platform_with_clients: tuple[Any, int], tmp_p
 @pytest.mark.lark_sdk
 def test_load_through_the_platform_to_the_official_sdk_client(tmp_path: Path,
                                                               capsys: pytest.CaptureFixture[str]) -> None:
-    from simulator.platform import PlatformServer
+    from simulator.platform_server import PlatformServer
     from tests.longconn.lark_ws import LarkWsThread
 
     seen: list[str] = []

@@ -10,6 +10,7 @@ import pytest
 
 from simulator.config import AppProfile
 from simulator.errors import ConfigError
+from simulator.load.driver import LoadPlan, WorkerStats
 from simulator.load.recorder import Aggregate, Recorder
 from simulator.load.report import (
     CSV_FIELDS,
@@ -20,7 +21,6 @@ from simulator.load.report import (
     write_atomic,
     write_json,
 )
-from simulator.load.runner import LoadPlan, WorkerStats
 from simulator.load.schedule import Schedule
 
 

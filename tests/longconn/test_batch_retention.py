@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from simulator.errors import ConfigError
-from simulator.platform import PlatformServer
+from simulator.platform_server import PlatformServer
 from simulator.verdicts.model import Delivery, DeliveryLog
 from tests.longconn.miniclient import MiniClient
 

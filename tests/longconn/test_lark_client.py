@@ -13,7 +13,7 @@ from typing import Any
 import lark_oapi as lark
 import pytest
 
-from simulator.platform import TEST_CLIENT_CONFIG, ClientConfig, PlatformServer
+from simulator.platform_server import TEST_CLIENT_CONFIG, ClientConfig, PlatformServer
 from simulator.verdicts.model import Outcome
 from tests.longconn.lark_ws import LarkWsThread
 from tests.longconn.miniclient import MiniClient

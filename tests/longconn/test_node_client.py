@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from simulator.platform import TEST_CLIENT_CONFIG, PlatformServer
+from simulator.platform_server import TEST_CLIENT_CONFIG, PlatformServer
 from simulator.verdicts.model import Outcome
 
 NODE_DIR = Path(__file__).resolve().parent.parent / "node"

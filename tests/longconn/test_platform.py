@@ -13,7 +13,7 @@ import httpx
 import pytest
 import websockets
 
-from simulator.platform import ClientConfig, PlatformServer
+from simulator.platform_server import ClientConfig, PlatformServer
 from simulator.verdicts.model import Outcome
 from simulator.wire import frames as F
 from tests.longconn.miniclient import MiniClient

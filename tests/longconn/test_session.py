@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from simulator.platform.session import Acked, Pong, PongConfig, Problem, Session
+from simulator.platform.session import TRANSITIONS, Acked, Lifecycle, Phase, Pong, PongConfig, Problem, Session
 from simulator.wire import frames as F
 
 PING = F.encode(F.control_frame(F.MessageType.PING, service=42))
@@ -54,10 +54,14 @@ def test_pong_config_always_and_never() -> None:
 
 
 def test_half_open_session_counts_unanswered_pings() -> None:
-    s = session(answer_pings=False)
+    s = session()
+    s.half_open(True)
+    assert s.phase is Phase.HALF_OPEN and not s.answer_pings
     assert s.receive(PING, 0.0) == []
     assert s.counters.pings_unanswered == 1
     assert list(s.ping_times) == [0.0]
+    s.half_open(False)
+    assert s.phase is Phase.OPEN and pong_of(s.receive(PING, 1.0))
 
 
 def test_event_is_pending_until_its_ack() -> None:
@@ -119,3 +123,64 @@ def test_ack_with_rejection_code() -> None:
     [data] = s.send_event(b"{}", message_id="m", trace_id="t", now=0)
     [ev] = s.receive(ack_for(data, b'{"code": 500}', biz_rt=None), 0.1)
     assert isinstance(ev, Acked) and ev.ack.code == 500 and not ev.ack.ok and ev.ack.biz_rt_ms is None
+
+
+# -- lifecycle -----------------------------------------------------------------------------------------
+
+def test_lifecycle_follows_the_transition_table_and_refuses_anything_else() -> None:
+    legal = {(a, b) for a, targets in TRANSITIONS.items() for b in targets}
+    for a in Phase:
+        for b in Phase:
+            life = Lifecycle(a)
+            if (a, b) in legal:
+                life.move(b)
+                assert life.phase is b
+            else:
+                with pytest.raises(RuntimeError, match=f"illegal connection transition {a} -> {b}"):
+                    life.move(b)
+                assert life.phase is a
+    assert not TRANSITIONS[Phase.CLOSED]  # closed is final
+
+
+def test_a_closing_or_closed_session_sends_nothing_and_close_is_final() -> None:
+    s = session()
+    s.send_event(b"{}", message_id="a", trace_id="t", now=0)
+    s.closing()
+    with pytest.raises(RuntimeError, match="closing"):
+        s.send_event(b"{}", message_id="b", trace_id="t", now=0)
+    s.half_open(True)  # only a live connection changes
+    assert s.phase is Phase.CLOSING
+    assert [p.message_id for p in s.close()] == ["a"] and s.phase is Phase.CLOSED
+    with pytest.raises(RuntimeError, match="closed -> closed"):
+        s.close()
+
+
+# -- deadlines, on an injected clock -------------------------------------------------------------------
+
+def test_next_deadline_is_the_oldest_pending_message_and_follows_acks() -> None:
+    s = session(ack_budget_s=3.0)
+    assert s.next_deadline() is None
+    frames = [s.send_event(b"{}", message_id=m, trace_id="t", now=t)[0] for m, t in (("a", 1.0), ("b", 2.0),
+                                                                                      ("c", 2.5))]
+    assert s.next_deadline() == 4.0
+    s.receive(ack_for(frames[0]), 2.6)  # the oldest is acked: the next one's deadline is next
+    assert s.next_deadline() == 5.0
+    s.receive(ack_for(frames[2]), 2.7)  # acked out of order: "b" is still the oldest
+    assert s.next_deadline() == 5.0
+    assert s.expire(4.99) == []
+    assert [e.pending.message_id for e in s.expire(5.0)] == ["b"] and s.next_deadline() is None
+
+
+def test_expire_takes_every_overdue_message_in_send_order() -> None:
+    s = session(ack_budget_s=1.0)
+    for i in range(5):
+        s.send_event(b"{}", message_id=f"m{i}", trace_id="t", now=float(i))
+    assert [e.pending.message_id for e in s.expire(3.5)] == ["m0", "m1", "m2"]
+    assert s.next_deadline() == 4.0 and s.counters.expired == 3
+
+
+def test_now_must_not_go_backwards() -> None:
+    s = session()
+    s.send_event(b"{}", message_id="a", trace_id="t", now=5.0)
+    with pytest.raises(ValueError, match="backwards"):
+        s.send_event(b"{}", message_id="b", trace_id="t", now=4.0)

@@ -10,7 +10,7 @@ import lark_oapi as lark
 from lark_oapi.core.token.manager import TokenManager
 
 from simulator.generation.families.im.world import Chat, Message
-from simulator.platform import PlatformServer
+from simulator.platform_server import PlatformServer
 
 
 def forget_sdk_token(app_id: str) -> None:

@@ -18,7 +18,7 @@ from lark_oapi.api.im.v1 import P2ImMessageReceiveV1, ReplyMessageRequest, Reply
 
 from simulator.generation import schemas
 from simulator.generation.families.im.world import Chat, Message
-from simulator.platform import TEST_CLIENT_CONFIG, PlatformServer
+from simulator.platform_server import TEST_CLIENT_CONFIG, PlatformServer
 from simulator.wire import envelope
 from tests.longconn.lark_ws import LarkWsThread
 from tests.openapi.helpers import lark_client, user_says

@@ -35,8 +35,8 @@ from lark_oapi.api.im.v1 import (
 )
 
 from simulator.errors import BotCallMissing
-from simulator.platform import PlatformServer
 from simulator.platform.openapi import codes
+from simulator.platform_server import PlatformServer
 from tests.openapi.helpers import a_group, forget_sdk_token, lark_client, user_says
 
 pytestmark = pytest.mark.lark_sdk

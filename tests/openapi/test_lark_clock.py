@@ -12,8 +12,8 @@ import pytest
 from lark_oapi.api.im.v1 import CreateMessageRequest, CreateMessageRequestBody
 
 from simulator.clock import VirtualClock
-from simulator.platform import PlatformServer
 from simulator.platform.openapi import codes
+from simulator.platform_server import PlatformServer
 from tests.openapi.helpers import a_group, lark_client
 
 pytestmark = pytest.mark.lark_sdk

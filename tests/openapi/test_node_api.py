@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from simulator.platform import PlatformServer
 from simulator.platform.openapi import codes
+from simulator.platform_server import PlatformServer
 from tests.openapi.helpers import user_says
 
 NODE_DIR = Path(__file__).resolve().parent.parent / "node"

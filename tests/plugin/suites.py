@@ -35,7 +35,7 @@ def feishu_config():
 
 
 def test_push_with_override(feishu_sim):
-    d = feishu_sim.push(app, "vc.meeting.share_ended_v1", set={"event.meeting.topic": "Q3 review"})
+    d = feishu_sim.push(app, "vc.meeting.share_ended_v1", overrides={"event.meeting.topic": "Q3 review"})
     assert d.acked and d.last.status == 200 and d.last.target == "http://testserver/feishu/events"
     assert seen[-1]["event"]["meeting"]["topic"] == "Q3 review"
     assert seen[-1]["header"]["event_id"] == d.event_id
@@ -129,7 +129,7 @@ pytestmark = pytest.mark.feishu(verification_token=TOKEN)
 
 
 def test_flask_receives(feishu_sim):
-    d = feishu_sim.push(app, set={"event.meeting.topic": "Flask review"})
+    d = feishu_sim.push(app, overrides={"event.meeting.topic": "Flask review"})
     assert d.acked
     assert seen[-1]["event"]["meeting"]["topic"] == "Flask review"
 
@@ -182,7 +182,7 @@ def feishu_config():
 
 
 def test_sdk_dispatches_typed_event(feishu_sim):
-    d = feishu_sim.push(app, set={"event.meeting.topic": "SDK review"})
+    d = feishu_sim.push(app, overrides={"event.meeting.topic": "SDK review"})
     assert d.acked and d.last.response_body == '{"msg":"success"}'
     data = received[-1]
     assert isinstance(data, lark.vc.v1.P2VcMeetingShareEndedV1)
@@ -258,7 +258,7 @@ app = Starlette(routes=[Route("/webhook/event", refuse, methods=["POST"]),
 
 
 def test_unacked_fails(feishu_sim):
-    feishu_sim.push(app, set={"event.meeting.topic": "never acked"})
+    feishu_sim.push(app, overrides={"event.meeting.topic": "never acked"})
 
 
 def test_unexpected_ack_fails(feishu_sim):
@@ -351,7 +351,7 @@ def sdk_client(feishu_platform_server):
 
 @pytest.mark.feishu(app_id=APP_ID)
 def test_events_reach_the_sdk_handler(feishu_platform, feishu_sim, sdk_client):
-    ds = feishu_sim.push(feishu_platform, count=3, set={"event.meeting.topic": "WS review"})
+    ds = feishu_sim.push(feishu_platform, count=3, overrides={"event.meeting.topic": "WS review"})
     assert [d.last.status for d in ds] == [200, 200, 200]
     assert [str(d.last.channel) for d in ds] == ["longconn"] * 3
     assert [s.header.event_id for s in shares[-3:]] == [d.event_id for d in ds]
@@ -361,7 +361,7 @@ def test_events_reach_the_sdk_handler(feishu_platform, feishu_sim, sdk_client):
 
 @pytest.mark.feishu(app_id=APP_ID)
 def test_a_crashing_handler_acks_500(feishu_platform, feishu_sim, sdk_client):
-    d = feishu_sim.push(feishu_platform, set={"event.meeting.topic": "crash"}, expect_rejected=True)
+    d = feishu_sim.push(feishu_platform, overrides={"event.meeting.topic": "crash"}, expect_rejected=True)
     assert d.last.status == 500
 
 
@@ -386,5 +386,5 @@ async def test_faults_do_not_leak_into_the_next_test(feishu_platform, feishu_sim
 
 @pytest.mark.feishu(app_id=APP_ID)
 def test_crash_without_expectation_fails(feishu_platform, feishu_sim, sdk_client):
-    feishu_sim.push(feishu_platform, set={"event.meeting.topic": "crash"})
+    feishu_sim.push(feishu_platform, overrides={"event.meeting.topic": "crash"})
 '''

@@ -62,7 +62,7 @@ def test_app_kind(obj: object, kind: str | None) -> None:
 def test_encrypted_push_into_the_reference_receiver_asgi() -> None:
     rr = ReferenceReceiver(encrypt_key="k", verification_token="t")
     with FeishuSim.from_options(encrypt_key="k", verification_token="t", seed=1) as s:
-        d = s.push(rr.app(), set={"event.meeting.topic": "Q3 review"})
+        d = s.push(rr.app(), overrides={"event.meeting.topic": "Q3 review"})
         assert d.acked and rr.state.events[-1].envelope["event"]["meeting"]["topic"] == "Q3 review"
         assert set(d.last.request_headers) >= {"X-Lark-Signature", "X-Lark-Request-Nonce"} if d.last else False
         bad = s.push(rr.app(), encrypt_key="other", expect_rejected=True)
@@ -120,18 +120,18 @@ def test_bare_wsgi_app_exception_is_a_500(sim: FeishuSim) -> None:
 
 
 def test_ready_envelope_is_sent_verbatim_and_count_repeats_it(sim: FeishuSim) -> None:
-    env = sim.generate(set={"event.meeting.topic": "hand-made"})
+    env = sim.generate(overrides={"event.meeting.topic": "hand-made"})
     rr = ReferenceReceiver()
     ds = sim.push(rr.app(), env, count=2)
     assert [d.event_id for d in ds] == [env["header"]["event_id"]] * 2
     assert [e.duplicate for e in rr.state.events] == [False, True]
-    with pytest.raises(ConfigError, match="set= applies to generated events"):
-        sim.push(rr.app(), env, set={"event.meeting.topic": "x"})
+    with pytest.raises(ConfigError, match="overrides= applies to generated events"):
+        sim.push(rr.app(), env, overrides={"event.meeting.topic": "x"})
 
 
 def test_assertions(sim: FeishuSim) -> None:
     rr = ReferenceReceiver(verification_token="t")
-    ok = sim.push(rr.app(), set={"header.token": "t"})
+    ok = sim.push(rr.app(), overrides={"header.token": "t"})
     bad = sim.push(rr.app(), expect_rejected=True)
     assert sim.assert_acked(ok.event_id) is ok
     assert sim.assert_rejected(bad.event_id) is bad
@@ -147,7 +147,7 @@ def test_assertions(sim: FeishuSim) -> None:
 
 @pytest.mark.parametrize(("call", "error", "message"), [
     (lambda s: s.push(Starlette(), "vc.meeting.nope"), UnknownEventType, "unknown event type 'vc.meeting.nope'"),
-    (lambda s: s.push(Starlette(), set={"event.nope.x": 1}), OverrideError, "does not exist"),
+    (lambda s: s.push(Starlette(), overrides={"event.nope.x": 1}), OverrideError, "does not exist"),
     (lambda s: s.push(Starlette(), count=0), ConfigError, "count must be an int >= 1, got 0"),
     (lambda s: s.push(Starlette(), path="webhook"), ConfigError, "invalid path 'webhook'"),
     (lambda s: s.push(3.5), ConfigError, "target 3.5 (builtins.float) is neither"),
@@ -216,8 +216,19 @@ def test_apush_and_push_share_one_record(sim: FeishuSim) -> None:
     assert len({d.event_id for d in sim.deliveries}) == 3
 
 
+def test_set_is_a_deprecated_alias_of_overrides(sim: FeishuSim) -> None:
+    rr = ReferenceReceiver()
+    with pytest.warns(DeprecationWarning, match="set= is deprecated, use overrides="):
+        d = sim.push(rr.app(), set={"event.meeting.topic": "old spelling"})
+    assert d.envelope["event"]["meeting"]["topic"] == "old spelling"
+    with pytest.warns(DeprecationWarning):
+        assert sim.generate(set={"event.meeting.topic": "x"})["event"]["meeting"]["topic"] == "x"
+    with pytest.warns(DeprecationWarning), pytest.raises(UsageError, match="not both"):
+        sim.push(rr.app(), overrides={"event.meeting.topic": "a"}, set={"event.meeting.topic": "b"})
+
+
 def test_a_platform_that_is_not_running_is_named(sim: FeishuSim) -> None:
-    from simulator.platform import PlatformServer
+    from simulator.platform_server import PlatformServer
 
     platform = PlatformServer()  # never started
     try:
@@ -236,7 +247,7 @@ def test_transcript_option_writes_a_replayable_ndjson(tmp_path: Path, capsys: py
     rr = ReferenceReceiver()
     with FeishuSim.from_options(name="t::x", transcript=path, retries=1, seed=5) as s:
         ok = s.push(rr.app())
-        bad = s.push(rr.app(), set={"header.token": "unexpected"}, expect_rejected=True)
+        bad = s.push(rr.app(), overrides={"header.token": "unexpected"}, expect_rejected=True)
     kinds = [obj["kind"] for _, obj in iter_lines(path)]
     assert kinds == ["run", "attempt", "delivery", "attempt", "attempt", "delivery"]
     run_line = next(obj for _, obj in iter_lines(path))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from typing import Any
 
 from simulator.errors import UnknownEventType, UsageError
 from simulator.generation.catalog._base import EventSpec, GenContext, Generator
@@ -31,6 +32,24 @@ def get(event_type: str) -> EventSpec:
         return _REGISTRY[event_type]
     except KeyError:
         raise UnknownEventType(event_type, _REGISTRY) from None
+
+
+def business_key(envelope: dict[str, Any]) -> str | None:
+    """``<event_type>:<key>`` when the envelope's type names a business dedupe key (``EventSpec.dedupe_key``,
+    e.g. the message_id of ``im.message.receive_v1``), else None. A redelivery can carry a new event_id
+    but keeps this key (docs/semantics.md#dedupe-and-event_id-reuse); so does nothing else."""
+    header = envelope.get("header")
+    event_type = header.get("event_type") if isinstance(header, dict) else None
+    if not isinstance(event_type, str):
+        return None
+    _load()
+    spec = _REGISTRY.get(event_type)
+    if spec is None or spec.dedupe_key is None:
+        return None
+    try:
+        return f"{event_type}:{spec.dedupe_key(envelope['event'])}"
+    except (KeyError, TypeError):
+        return None
 
 
 def event_types() -> list[str]:
@@ -54,4 +73,4 @@ def _load() -> None:
                 importlib.import_module(f"{families.__name__}.{info.name}")
 
 
-__all__ = ["EventSpec", "GenContext", "Generator", "event_types", "get", "register"]
+__all__ = ["EventSpec", "GenContext", "Generator", "business_key", "event_types", "get", "register"]

@@ -25,12 +25,15 @@ class GenContext:
       objects under keys it owns (by convention prefixed with the family name).
     - ``operator``: who acts, when the caller decides; ``params``: event-specific inputs
       (``leave_reason``, ``url``, ``message_type``...), documented by each family.
+    - ``tenant_key``: the receiving app's tenant, for bodies that name it (IM senders, chat operators);
+      empty when the caller did not say (a family then falls back to the default tenant).
     """
 
     rand: SimRandom
     population: Population
     app_id: str
     now: float
+    tenant_key: str = ""
     operator: Person | None = None
     params: dict[str, Any] = field(default_factory=dict)
     scene: dict[str, Any] = field(default_factory=dict)
@@ -38,6 +41,8 @@ class GenContext:
 
 
 Generator = Callable[[GenContext], dict[str, Any]]
+# The business key a receiver should dedupe an event on, from its ``event`` body (see ``EventSpec``).
+DedupeKey = Callable[[dict[str, Any]], str]
 
 
 @dataclass(frozen=True)
@@ -50,3 +55,7 @@ class EventSpec:
     # lark-oapi 1.7.5 builder method with a typed handler, or None when the SDK needs
     # ``register_p2_customized_event`` (protocol §3.2).
     sdk_register: str | None = None
+    # The business key of the event when the platform advises deduping on it rather than on
+    # ``header.event_id`` (a redelivery can carry a new event_id: docs/semantics.md#dedupe-and-event_id-reuse),
+    # e.g. ``event.message.message_id`` for ``im.message.receive_v1``; None when event_id is the key.
+    dedupe_key: DedupeKey | None = None

@@ -312,6 +312,7 @@ def _render(sc: Scenario, factory: EventFactory, people: Cast, records: list[_Re
         now = origin + rec.time
         end_time = final_end if rec.ended or sc.live_end_time == "final" else int(now)
         ctx = GenContext(rand=r, population=people.population, app_id=factory.app.app_id, now=now,
+                         tenant_key=factory.app.tenant_key,
                          scene={"meeting": replace(m, end_time=end_time)}, operator=rec.operator,
                          params=dict(rec.params), world=factory.world)
         body = catalog.get(rec.event_type).generate(ctx)

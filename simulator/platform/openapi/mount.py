@@ -12,10 +12,10 @@ from simulator.platform.openapi.routes import openapi_routes
 from simulator.platform.openapi.state import OpenApiState, platform_worlds
 
 
-def openapi_for(platform: Any) -> OpenApiState:
-    """The OpenAPI state of a ``Platform``: its apps, its clock, its tenant and the worlds of its generators."""
-    return OpenApiState(platform.options.apps, platform_worlds(platform), clock=platform.clock,
-                        tenant_key=platform.options.tenant_key)
+def openapi_for(platform: Any, pusher: Any, *, tenant_key: str) -> OpenApiState:
+    """The OpenAPI state of a ``Platform``: its apps, its clock, the tenant and the worlds of the generators
+    its ``pusher`` pushes with (anything with ``simulator(app_id)``, e.g. the engine's pusher)."""
+    return OpenApiState(platform.options.apps, platform_worlds(pusher), clock=platform.clock, tenant_key=tenant_key)
 
 
 def mounted_routes(state: OpenApiState, authorised: Authorised) -> list[BaseRoute]:

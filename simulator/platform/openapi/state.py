@@ -144,11 +144,11 @@ class OpenApiState:
                 "availability": {a: sorted(ids) for a, ids in self._availability.items()}}
 
 
-def platform_worlds(platform: Any) -> WorldProvider:
-    """The ``ImWorld`` of each app of a long-connection ``Platform``: the one its event generators use (the
-    world of the engine the platform pushes with when no seed is given)."""
+def platform_worlds(pusher: Any) -> WorldProvider:
+    """The ``ImWorld`` of each app: the one the pusher's event generators use (``pusher.simulator(app_id)``,
+    the engine the platform pushes with when no seed is given)."""
     def world(app_id: str) -> ImWorld:
-        factory = platform.simulator(app_id).factory
+        factory = pusher.simulator(app_id).factory
         ctx = factory.context()
         return world_of(ctx.world, ctx.rand, ctx.population, app_id)
     return world

@@ -10,6 +10,9 @@ Every case is one HTTP request an attacker (or a broken network) could send, bui
 * **ADVISORY** -- a hardening the official SDKs do not implement either (protocol §1.1: no timestamp
   window, no replay protection) or a property not observable from outside (duplicate processing).
 
+A type with a business dedupe key (``im.message.receive_v1``) also gets ``redelivered_message``
+(``audit_redelivery.py``): the same message under a new event_id, graded with the caller's ``handled`` probe.
+
 Grounds (protocol §1.3-1.6, semantics §1.5-1.7): with an encrypt key the official Python SDK checks the
 signature on every request except the challenge (500 on failure, also when the headers are missing),
 decrypts with strict PKCS#7, checks ``header.token`` whenever one is present, answers the challenge only
@@ -26,22 +29,18 @@ from __future__ import annotations
 import base64
 import enum
 import json
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
-
 from simulator import constants as C
-from simulator.clock import Clock, SystemClock
-from simulator.config import AppProfile, Budget
-from simulator.delivery.webhook import WebhookChannel
+from simulator.clock import Clock
+from simulator.config import AppProfile
 from simulator.errors import ConfigError
 from simulator.generation.factory import EventFactory
 from simulator.rand import SimRandom
 from simulator.verdicts.ack import http_acked
-from simulator.verdicts.model import Attempt, Channel, Outcome
+from simulator.verdicts.model import Outcome
 from simulator.wire.envelope import challenge
 from simulator.wire.seal import SealedRequest, Sealer, canonical_json, sign
 
@@ -67,6 +66,7 @@ class Answer:
     body: str = ""
     detail: str = ""
     latency_ms: float = 0.0
+    handled: int | None = None  # what the ``handled`` probe said after this answer (None: no probe)
 
     @property
     def accepted(self) -> bool:
@@ -100,6 +100,7 @@ class Case:
     body: bytes
     headers: dict[str, str]
     judge: Judge
+    key: str | None = None  # the business key the ``handled`` probe is asked about after the answer
 
 
 @dataclass
@@ -223,7 +224,8 @@ def challenge_answered(value: str, budget_s: float) -> Judge:
 class CaseBuilder:
     """Seals the audit's requests for one app, deterministically from ``rand`` and ``clock``."""
 
-    def __init__(self, app: AppProfile, *, rand: SimRandom, clock: Clock, event_type: str, budget_s: float) -> None:
+    def __init__(self, app: AppProfile, *, rand: SimRandom, clock: Clock, event_type: str, budget_s: float,
+                 extra: Callable[[CaseBuilder, dict[str, Any]], list[Case]] | None = None) -> None:
         if not app.encrypt_key:
             raise ConfigError("audit needs --encrypt-key (the key the receiver is configured with)")
         if not app.verification_token:
@@ -237,6 +239,11 @@ class CaseBuilder:
         self.budget_s = budget_s
         self.factory = EventFactory(app=app, rand=rand.fork("audit-events"), clock=clock)
         self.sealer = Sealer(self.key, rand.fork("audit-seal"))
+        # Cases of other modules (``simulator.audit.redelivery``), built from a valid plaintext event.
+        self._extra = extra
+
+    def extra_cases(self, event: dict[str, Any]) -> list[Case]:
+        return self._extra(self, event) if self._extra is not None else []
 
     def event(self, **header: Any) -> dict[str, Any]:
         env = self.factory.generate(self.event_type)
@@ -330,6 +337,8 @@ class CaseBuilder:
         cases.append(Case("duplicate_event_id", "an event_id seen before, sealed afresh (ADVISORY)", dup.body,
                           dup.headers, duplicate_judge(b)))
 
+        cases += self.extra_cases(json.loads(_plaintext_of(self, valid.body)))
+
         after = self.seal(self.event())
         cases.append(Case("still_accepting", "a valid event is still accepted after the bad requests", after.body,
                           after.headers, must_accept(b)))
@@ -352,25 +361,3 @@ def _oversized(rand: SimRandom, size: int) -> bytes:
     n = size - len(prefix) - len(suffix)
     blob = base64.b64encode(rand.token_bytes(n * 3 // 4 + 3))[:n]
     return prefix + blob + suffix
-
-
-# -- sending -----------------------------------------------------------------------------------------
-async def run_audit(url: str, app: AppProfile, *, event_type: str = C.DEFAULT_EVENT_TYPE, seed: int | None = None,
-                    budget: Budget | None = None, clock: Clock | None = None,
-                    transport: httpx.AsyncBaseTransport | None = None) -> Report:
-    """Send every case to ``url`` in order and grade the answers."""
-    budget = budget or Budget()
-    rand = SimRandom(seed)
-    builder = CaseBuilder(app, rand=rand, clock=clock or SystemClock(), event_type=event_type,
-                          budget_s=budget.total_s)
-    cases = builder.build()
-    report = Report(url)
-    async with WebhookChannel(url, builder.sealer, budget=budget, transport=transport) as channel:
-        for case in cases:
-            att = Attempt(event_id="", event_type=event_type, attempt=1, channel=Channel.WEBHOOK,
-                          outcome=Outcome.CONNECTION_ERROR, sent_at=time.time(), latency_ms=0.0, target=url)
-            att = await channel.send(case.body, case.headers, att)
-            answer = Answer(att.outcome, att.status, att.response_body, att.detail, att.latency_ms)
-            grade, reason = case.judge(answer)
-            report.results.append(CaseResult(case.name, case.title, grade, reason, att.status, att.latency_ms))
-    return report

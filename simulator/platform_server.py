@@ -1,9 +1,11 @@
 """``PlatformServer``: the mock long-connection platform on one loopback port, in a background thread.
 
 Usable from synchronous code (tests, scripts); every method is thread-safe because it runs on the
-server's event loop. The pytest plugin and ``feishu-sim serve`` are thin wrappers around it::
+server's event loop (through an anyio blocking portal). The pytest plugin and ``feishu-sim serve`` are
+thin wrappers around the same composition: the platform (``simulator.platform``: connections, acks,
+faults, control API) with the engine plugged in as its pusher (``simulator.engine.platform_push``)::
 
-    from simulator.platform import ClientConfig, PlatformServer
+    from simulator.platform_server import ClientConfig, PlatformServer
 
     with PlatformServer(app_id="cli_a1b2c3d4e5f60718", app_secret="s3cret",
                         client_config=ClientConfig(ping_interval=5, reconnect_nonce=0,
@@ -22,7 +24,8 @@ API
 seed, app_id, concurrency, timeout)``        the engine's retry ladder); ``list[Delivery]``
 ``apush(...)``                               the same, awaitable from async code (another loop)
 ``push_envelopes(envelopes, ...)``           deliver ready-made envelopes
-``connections()``                            live connections (id, app, counters, ...)
+``generate(event_type, *, overrides)``       one envelope as a push would send it
+``connections()``                            live connections (id, app, phase, counters, ...)
 ``deliveries``                               every delivery since the last ``clear()`` (newest N)
 ``summary()``                                running ``Summary`` of all of them, retained or not
 ``assert_all_acked()``                       raise ``NotAcked`` unless all of them were acked
@@ -42,41 +45,46 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
-import ipaddress
-from collections.abc import Coroutine
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar, overload
+
+from anyio.from_thread import BlockingPortal
+from starlette.applications import Starlette
 
 from simulator import constants as C
 from simulator.clock import Clock
 from simulator.config import RetryPolicy
 from simulator.engine.faults import FaultSpec
-from simulator.errors import ConfigError, NotAcked
+from simulator.engine.platform_push import EnginePusher, PushSettings
+from simulator.errors import ConfigError, NotAcked, TargetError
 from simulator.generation.overrides import Overrides
 from simulator.loops import EventLoopChoice
 from simulator.platform.app import create_app
+from simulator.platform.control import Control
 from simulator.platform.core import Platform
+from simulator.platform.openapi.mount import openapi_for
 from simulator.platform.openapi.view import BotApi
+from simulator.platform.pushing import PushRequest
 from simulator.platform.session import PongConfig
-from simulator.platform.state import PlatformOptions
-from simulator.servers import ThreadedServer
+from simulator.platform.state import TEST_CLIENT_CONFIG, PlatformOptions
+from simulator.servers import ThreadedServer, is_loopback
 from simulator.verdicts.model import Delivery, Summary
 from simulator.verdicts.transcript import TranscriptWriter
 from simulator.wire.frames import DEFAULT_FRAGMENT_SIZE, ClientConfig
 
 T = TypeVar("T")
-
-# Tests use short intervals: the first ping comes at once, later ones every 5 s; reconnects are immediate.
-TEST_CLIENT_CONFIG = ClientConfig(reconnect_count=-1, reconnect_interval=1, reconnect_nonce=0, ping_interval=5)
+NOT_RUNNING = "the long-connection platform is not running (start() it, or use the feishu_platform fixture)"
 
 
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` only accepts local connections (the control API may then go without a token)."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
+def compose(options: PlatformOptions, settings: PushSettings | None = None, *, clock: Clock | None = None,
+            transcript: TranscriptWriter | None = None, control_token: str | None = None,
+            ) -> tuple[Platform, EnginePusher, Starlette]:
+    """The platform, the engine as its pusher, and the ASGI app serving both (what ``PlatformServer``
+    and ``feishu-sim serve`` run)."""
+    platform = Platform(options, clock=clock)
+    pusher = EnginePusher(platform, settings, transcript=transcript)
+    openapi = openapi_for(platform, pusher, tenant_key=pusher.settings.tenant_key)
+    return platform, pusher, create_app(platform, pusher=pusher, control_token=control_token, openapi=openapi)
 
 
 class PlatformServer:
@@ -108,15 +116,17 @@ class PlatformServer:
         options = PlatformOptions(
             apps=dict(apps) if apps else {app_id: app_secret},
             client_config=client_config or ClientConfig(), ack_budget_s=ack_budget_s, fragment_size=fragment_size,
-            max_connections=max_connections, pong_config=pong_config, seed=seed,
-            retries=retries or RetryPolicy(), faults=faults or FaultSpec(), keep_deliveries=keep_deliveries)
-        self.platform = Platform(options, clock=clock, transcript=transcript)
-        app = create_app(self.platform, control_token=control_token)
+            max_connections=max_connections, pong_config=pong_config, seed=seed)
+        settings = PushSettings(retries=retries or RetryPolicy(), faults=faults or FaultSpec(),
+                                keep_deliveries=keep_deliveries)
+        self.platform, self.pusher, app = compose(options, settings, clock=clock, transcript=transcript,
+                                                  control_token=control_token)
+        self.control = Control(self.platform, self.pusher)  # what /_sim/state and /_sim/clear act on
         uvicorn_options.setdefault("http", "h11")  # keeps the OpenAPI's header casing (openapi/routes.py)
         self.server = ThreadedServer(app, host, port, event_loop=event_loop, **uvicorn_options)
         self.domain = self.server.url
         # The bot's OpenAPI calls on the same origin: record, assertions, faults (simulator/platform/openapi/view.py).
-        self.api = BotApi(app.state.openapi, run=self._run)
+        self.api = BotApi(app.state.openapi, run=self._call)
 
     # -- lifecycle ----------------------------------------------------------------------------------
     def start(self, timeout: float = 10.0) -> PlatformServer:
@@ -125,12 +135,12 @@ class PlatformServer:
 
     def stop(self) -> None:
         """Close every client connection (code 1001), then stop the server and the transcript."""
-        if self.server.loop is not None and self.server.thread.is_alive():
+        if self.server.portal is not None:
             with contextlib.suppress(Exception):  # stopping anyway
-                self._call(self.platform.reconnect_all(1001, "going away"), 5.0)
+                self._call(self.platform.reconnect_all, 1001, "going away", timeout=5.0)
         self.server.stop()
-        if self.platform.transcript is not None:
-            self.platform.transcript.close()
+        if self.pusher.transcript is not None:
+            self.pusher.transcript.close()
 
     def __enter__(self) -> PlatformServer:
         return self.start()
@@ -142,66 +152,73 @@ class PlatformServer:
     def port(self) -> int:
         return self.server.port
 
-    # -- plumbing -----------------------------------------------------------------------------------
-    def _call(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
-        loop = self.server.loop
-        if loop is None:
-            coro.close()
-            raise RuntimeError("platform server is not running")
-        return asyncio.run_coroutine_threadsafe(coro, loop).result(timeout)
+    def portal(self) -> BlockingPortal:
+        """The portal onto the platform's event loop; ``TargetError`` when the server is not running."""
+        portal = self.server.portal
+        if portal is None:
+            raise TargetError(NOT_RUNNING)
+        return portal
 
-    def _run(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        async def call() -> Any:
-            return fn(*args, **kwargs)
-        return self._call(call(), 10.0)
+    # -- plumbing -----------------------------------------------------------------------------------
+    @overload
+    def _call(self, fn: Callable[..., Awaitable[T]], *args: Any, timeout: float | None = ...) -> T: ...
+
+    @overload
+    def _call(self, fn: Callable[..., T], *args: Any, timeout: float | None = ...) -> T: ...
+
+    def _call(self, fn: Callable[..., Any], *args: Any, timeout: float | None = 10.0) -> Any:
+        """``fn(*args)`` on the platform's loop (awaited when it is a coroutine function); cancelled when it
+        takes longer than ``timeout`` seconds."""
+        future = self.portal().start_task_soon(fn, *args)
+        try:
+            return future.result(timeout)
+        except TimeoutError:
+            future.cancel()
+            raise
 
     # -- API ----------------------------------------------------------------------------------------
     def wait_for_clients(self, n: int = 1, timeout: float = 10.0, app_id: str | None = None) -> list[dict[str, Any]]:
-        conns = self._call(self.platform.wait_for_clients(n, timeout, app_id), timeout + 5)
+        conns = self._call(self.platform.wait_for_clients, n, timeout, app_id, timeout=timeout + 5)
         return [c.info() for c in conns]
 
     def push(self, event_type: str = C.DEFAULT_EVENT_TYPE, count: int = 1, *, overrides: Overrides | None = None,
              seed: int | None = None, app_id: str | None = None, concurrency: int = 1,
              timeout: float | None = None) -> list[Delivery]:
-        return self._call(self.platform.push(event_type, count, app_id=app_id, seed=seed, overrides=overrides,
-                                             concurrency=concurrency), timeout)
+        request = PushRequest(event_type, count, app_id=app_id, seed=seed, overrides=overrides,
+                              concurrency=concurrency)
+        return self._call(self.pusher.push, request, timeout=timeout)
 
     async def apush(self, event_type: str = C.DEFAULT_EVENT_TYPE, count: int = 1, *,
                     overrides: Overrides | None = None, seed: int | None = None, app_id: str | None = None,
                     concurrency: int = 1) -> list[Delivery]:
         """``push`` for async code: awaits without blocking the caller's loop (which may host the client)."""
-        loop = self.server.loop
-        if loop is None:
-            raise RuntimeError("platform server is not running")
-        coro = self.platform.push(event_type, count, app_id=app_id, seed=seed, overrides=overrides,
-                                  concurrency=concurrency)
-        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, loop))
+        request = PushRequest(event_type, count, app_id=app_id, seed=seed, overrides=overrides,
+                              concurrency=concurrency)
+        return await asyncio.wrap_future(self.portal().start_task_soon(self.pusher.push, request))
 
     def push_envelopes(self, envelopes: list[dict[str, Any]], *, app_id: str | None = None, concurrency: int = 1,
                        timeout: float | None = None) -> list[Delivery]:
-        return self._call(self.platform.push(count=len(envelopes), app_id=app_id, envelopes=envelopes,
-                                             concurrency=concurrency), timeout)
+        request = PushRequest(count=len(envelopes), app_id=app_id, envelopes=envelopes, concurrency=concurrency)
+        return self._call(self.pusher.push, request, timeout=timeout)
 
     def generate(self, event_type: str = C.DEFAULT_EVENT_TYPE, *, overrides: Overrides | None = None,
                  app_id: str | None = None) -> dict[str, Any]:
         """One envelope as the platform would send it (plain JSON, empty ``header.token``)."""
-        sim = self._run(self.platform.simulator, app_id)
-        env: dict[str, Any] = self._run(sim.generate, event_type, overrides=overrides, longconn=True)
-        return env
+        def make() -> dict[str, Any]:
+            return self.pusher.generate(event_type, overrides=overrides, app_id=app_id)
+        return self._call(make)
 
     def connections(self) -> list[dict[str, Any]]:
-        infos: list[dict[str, Any]] = self._run(lambda: [c.info() for c in self.platform.connections.values()])
-        return infos
+        return self._call(lambda: [c.info() for c in self.platform.connections.values()])
 
     @property
     def deliveries(self) -> list[Delivery]:
         """Every delivery since the last ``clear()`` (with ``keep_deliveries=N``: the newest N)."""
-        return list(self._run(self.platform.deliveries.newest))
+        return self._call(self.pusher.deliveries.newest)
 
     def summary(self) -> Summary:
         """Running summary of every closed delivery since the last ``clear()``, retained or not."""
-        summary: Summary = self._run(copy.deepcopy, self.platform.summary)
-        return summary
+        return self._call(lambda: copy.deepcopy(self.pusher.summary()))
 
     def assert_all_acked(self) -> None:
         """Raise ``NotAcked`` unless every delivery since the last ``clear()`` ended acked."""
@@ -211,33 +228,31 @@ class PlatformServer:
             raise NotAcked(f"{len(bad)} of {len(deliveries)} deliveries not acked: " + bad[0].summary_line())
 
     def counters(self) -> dict[str, int]:
-        return dict(self._run(lambda: dict(self.platform.counters)))
+        return self._call(lambda: dict(self.platform.counters))
 
     def snapshot(self) -> dict[str, Any]:
-        snap: dict[str, Any] = self._run(self.platform.snapshot)
-        return snap
+        return self._call(self.control.snapshot)
 
     def close_connection(self, conn_id: str, code: int = 1000, reason: str = "") -> None:
-        self._call(self.platform.close_connection(conn_id, code, reason), 10.0)
+        self._call(self.platform.close_connection, conn_id, code, reason)
 
     def reconnect_all(self, code: int = 1012, reason: str = "service restart") -> int:
-        return self._call(self.platform.reconnect_all(code, reason), 10.0)
+        return self._call(self.platform.reconnect_all, code, reason)
 
     def answer_pings(self, answer: bool, conn_id: str | None = None) -> None:
-        self._run(self.platform.set_answer_pings, answer, conn_id)
+        self._call(self.platform.answer_pings, answer, conn_id)
 
     def ack_judgement(self, *, delay_s: float = 0.0, drop: bool = False) -> None:
-        self._run(self.platform.set_ack_judgement, delay_s=delay_s, drop=drop)
+        self._call(lambda: self.platform.ack_judgement(delay_s=delay_s, drop=drop))
 
     def set_client_config(self, **keys: int) -> ClientConfig:
         """Change some ClientConfig keys (``ping_interval=1`` or ``PingInterval=1``); returns the new one."""
-        def apply() -> ClientConfig:
-            cfg = self.platform.config.replace(**keys)
-            self.platform.set_client_config(cfg)
-            return cfg
-        result: ClientConfig = self._run(apply)
-        return result
+        return self._call(lambda: self.platform.set_client_config(**keys))
 
     def clear(self) -> None:
-        self._run(self.platform.clear)
+        """Forget deliveries and counters, lift every fault, restore the configured ClientConfig."""
+        self._call(self.control.clear)
         self.api.clear()
+
+
+__all__ = ["TEST_CLIENT_CONFIG", "ClientConfig", "PlatformServer", "compose"]

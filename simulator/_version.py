@@ -1,0 +1,5 @@
+"""The package version, in a module of its own so any module can name it without importing the package."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"

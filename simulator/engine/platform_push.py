@@ -1,0 +1,111 @@
+"""``EnginePusher``: the engine behind the long-connection platform's pushes.
+
+The platform (``simulator.platform``) delivers one envelope and judges the ack; it never generates events
+or retries. This module is the ``Pusher`` it is given by whoever composes the two (``PlatformServer``,
+``feishu-sim serve``): one seeded ``Simulator`` per app (and per explicit seed) generates the events
+(plain JSON, empty ``header.token``) and runs them through its retry ladder and faults over the one
+``LongConnChannel``; every delivery of every app lands in one record and one running summary.
+Awaited on the platform's event loop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from simulator import constants as C
+from simulator.clock import Clock
+from simulator.config import AppProfile, RetryPolicy, SimConfig
+from simulator.delivery.longconn import LongConnChannel
+from simulator.engine.core import Simulator
+from simulator.engine.faults import FaultSpec
+from simulator.errors import ConfigError
+from simulator.generation.overrides import Overrides
+from simulator.platform.core import Platform
+from simulator.platform.pushing import PushRequest
+from simulator.verdicts.model import Delivery, DeliveryLog, Summary
+from simulator.verdicts.transcript import TranscriptWriter
+
+
+@dataclass(frozen=True)
+class PushSettings:
+    """How pushed events are made and delivered: the engine's ``retries`` (none by default) and seeded
+    ``faults``, the events' ``locale`` and ``tenant_key``; ``keep_deliveries`` keeps full records of the
+    newest N deliveries only (``None``: all of them)."""
+
+    retries: RetryPolicy = field(default_factory=RetryPolicy)
+    faults: FaultSpec = field(default_factory=FaultSpec)
+    locale: str = "zh_CN"
+    tenant_key: str = C.DEFAULT_TENANT_KEY
+    keep_deliveries: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.keep_deliveries is not None and self.keep_deliveries < 1:
+            raise ConfigError("keep deliveries must be >= 1")
+
+
+class EnginePusher:
+    """``clock``: platform time for the ladder and event times (default: the platform's clock);
+    ``transcript``: every attempt of every push, as NDJSON (the same model as the webhook's)."""
+
+    def __init__(self, platform: Platform, settings: PushSettings | None = None, *, clock: Clock | None = None,
+                 transcript: TranscriptWriter | None = None) -> None:
+        self.platform = platform
+        self.settings = settings or PushSettings()
+        self.clock: Clock = clock or platform.clock
+        self.transcript = transcript
+        self.deliveries = DeliveryLog(self.settings.keep_deliveries)
+        self._summary = Summary()  # every closed delivery, retained or not
+        self._sims: dict[str, Simulator] = {}
+
+    def simulator(self, app_id: str | None = None, seed: int | None = None) -> Simulator:
+        """The engine generating events for ``app_id`` (one per app; ``seed=None`` continues the
+        platform's own stream, so successive pushes give fresh events; a seed gives a fresh engine)."""
+        apps = self.platform.options.apps
+        app_id = app_id or self.platform.options.default_app
+        if app_id not in apps:
+            raise ConfigError(f"unknown app {app_id!r} (configured: {', '.join(apps)})")
+        sim = self._sims.get(app_id) if seed is None else None
+        if sim is None:
+            base = self.platform.rand.fork(f"events:{app_id}").seed if seed is None else seed
+            s = self.settings
+            app = AppProfile(app_id=app_id, app_secret=apps[app_id], tenant_key=s.tenant_key)
+            config = SimConfig(app=app, seed=base, retries=s.retries, faults=s.faults, locale=s.locale)
+            sim = Simulator(config, clock=self.clock, transcript=self.transcript)
+            sim.deliveries = self.deliveries  # one record for the whole platform
+            sim.on_delivery.append(self._closed)
+            if seed is None:
+                self._sims[app_id] = sim
+        return sim
+
+    async def push(self, request: PushRequest) -> list[Delivery]:
+        """Generate the request's events (or take its envelopes) and deliver them through the engine."""
+        sim = self.simulator(request.app_id, request.seed)
+        envelopes = request.envelopes
+        if envelopes is None and request.scenario is not None:
+            envelopes = sim.generate_scenario(request.scenario, runs=request.count, longconn=True)
+        elif envelopes is None:
+            envelopes = sim.generate_many(request.event_type, request.count, overrides=request.overrides,
+                                          longconn=True)
+        channel = LongConnChannel(self.platform, sim.config.app.app_id)
+        return await sim.push(channel, envelopes, concurrency=request.concurrency)
+
+    def generate(self, event_type: str = C.DEFAULT_EVENT_TYPE, *, overrides: Overrides | None = None,
+                 app_id: str | None = None) -> dict[str, Any]:
+        """One envelope as a push would send it (plain JSON, empty ``header.token``)."""
+        return self.simulator(app_id).generate(event_type, overrides=overrides, longconn=True)
+
+    def _closed(self, d: Delivery) -> None:
+        self._summary.add(d)
+
+    def summary(self) -> Summary:
+        """Running summary of every closed delivery since the last ``clear()``, retained or not."""
+        return self._summary
+
+    def clear(self) -> None:
+        self.deliveries.clear()
+        self._summary = Summary()
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"deliveries": self.deliveries.total, "deliveries_retained": len(self.deliveries),
+                "summary": self._summary.to_json()}

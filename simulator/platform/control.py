@@ -1,0 +1,230 @@
+"""The control API under ``/_sim/``: inject events, list connections, switch faults, clear.
+
+``/_sim/push`` answers with every attempt of every delivery, ``/_sim/push/batch`` with one verdict per
+event. When the platform is bound to a non-loopback address it requires ``Authorization: Bearer
+<token>``. Each handler is a small module-level function ``(Control, body) -> JSON``; ``serve`` does what
+they share: the token check, the JSON body, and errors as 400 (the caller's mistake) or 500.
+"""
+
+from __future__ import annotations
+
+import functools
+import hmac
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from simulator import constants as C
+from simulator.errors import ConfigError, SimulatorError, UsageError
+from simulator.generation.overrides import Overrides, parse_assignments
+from simulator.platform.core import Platform
+from simulator.platform.pushing import Pusher, PushRequest
+from simulator.verdicts.model import Delivery, Summary
+
+CONTROL_PREFIX = "/_sim"
+Body = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Control:
+    """What the control API acts on (kept in ``app.state.control``)."""
+
+    platform: Platform
+    pusher: Pusher | None = None
+    token: str | None = None
+
+    def authorised(self, request: Request) -> bool:
+        if self.token is None:
+            return True
+        given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+        return hmac.compare_digest(given.encode(), self.token.encode())
+
+    def snapshot(self) -> dict[str, Any]:
+        """The platform's state, and the pusher's deliveries when there is one."""
+        snap = self.platform.snapshot()
+        if self.pusher is not None:
+            snap.update(self.pusher.snapshot())
+        return snap
+
+    def clear(self) -> None:
+        """Forget counters and deliveries, lift every fault, restore the configured ClientConfig."""
+        self.platform.clear()
+        if self.pusher is not None:
+            self.pusher.clear()
+
+
+def no_pusher() -> Response:
+    return JSONResponse({"error": "this platform has no pusher: it cannot make events"}, status_code=501)
+
+
+Handler = Callable[[Control, Body], Awaitable[Any]]
+
+
+async def serve(handler: Handler, request: Request) -> Response:
+    control: Control = request.app.state.control
+    if not control.authorised(request):
+        return JSONResponse({"error": "control API token missing or wrong"}, status_code=401)
+    try:
+        body = await _body(request)
+    except ValueError as exc:  # not JSON, not UTF-8, not an object
+        return JSONResponse({"error": f"invalid JSON body: {exc}"}, status_code=400)
+    try:
+        result = await handler(control, body)
+    except UsageError as exc:
+        return JSONResponse({"error": str(exc)}, status_code=400)
+    except SimulatorError as exc:
+        return JSONResponse({"error": str(exc)}, status_code=500)
+    return result if isinstance(result, Response) else JSONResponse(result)
+
+
+async def _body(request: Request) -> Body:
+    if request.method != "POST":
+        return {}
+    raw = await request.body()
+    if not raw.strip():
+        return {}
+    doc = json.loads(raw)
+    if not isinstance(doc, dict):
+        raise ValueError("request body must be a JSON object")
+    return doc
+
+
+# -- handlers ------------------------------------------------------------------------------------------
+async def state(control: Control, _: Body) -> Any:
+    return control.snapshot()
+
+
+async def connections(control: Control, _: Body) -> Any:
+    return [c.info() for c in control.platform.connections.values()]
+
+
+async def push(control: Control, body: Body) -> Any:
+    if control.pusher is None:
+        return no_pusher()
+    request = PushRequest(
+        event_type=_event_type(body), count=_int(body, "count", 1), app_id=_opt_str(body, "app_id"),
+        seed=_opt_int(body, "seed"), overrides=_overrides(body), concurrency=_int(body, "concurrency", 1),
+        scenario=_opt_str(body, "scenario"))
+    return push_result_json(await control.pusher.push(request))
+
+
+async def push_batch(control: Control, body: Body) -> Any:
+    """Many events in one call, one compact verdict per event (what a load driver needs); the events go
+    out together (``concurrency`` defaults to ``count``)."""
+    if control.pusher is None:
+        return no_pusher()
+    count = _int(body, "count", 1)
+    request = PushRequest(event_type=_event_type(body), count=count, app_id=_opt_str(body, "app_id"),
+                          seed=_opt_int(body, "seed"), concurrency=_int(body, "concurrency", max(count, 1)))
+    return batch_result_json(await control.pusher.push(request))
+
+
+async def fault_close(control: Control, body: Body) -> Any:
+    conn_id = body.get("conn_id")
+    code, reason = _int(body, "code", 1000), str(body.get("reason", ""))
+    if conn_id is None:
+        return {"closed": await control.platform.reconnect_all(code, reason)}
+    await control.platform.close_connection(str(conn_id), code, reason)
+    return {"closed": 1}
+
+
+async def fault_reconnect(control: Control, body: Body) -> Any:
+    code, reason = _int(body, "code", 1012), str(body.get("reason", "service restart"))
+    return {"closed": await control.platform.reconnect_all(code, reason)}
+
+
+async def fault_pings(control: Control, body: Body) -> Any:
+    control.platform.answer_pings(bool(body.get("answer", False)), _opt_str(body, "conn_id"))
+    return control.platform.faults.as_dict()
+
+
+async def fault_acks(control: Control, body: Body) -> Any:
+    delay = body.get("delay_s", 0.0)
+    if isinstance(delay, bool) or not isinstance(delay, (int, float)):
+        raise ConfigError("delay_s must be a number")
+    control.platform.ack_judgement(delay_s=float(delay), drop=bool(body.get("drop", False)))
+    return control.platform.faults.as_dict()
+
+
+async def config(control: Control, body: Body) -> Any:
+    if body:
+        control.platform.set_client_config(**body)
+    return control.platform.config.to_json()
+
+
+async def clear(control: Control, _: Body) -> Any:
+    control.clear()
+    return {"cleared": True}
+
+
+ROUTES: tuple[tuple[str, Handler, tuple[str, ...]], ...] = (
+    ("/state", state, ("GET",)),
+    ("/connections", connections, ("GET",)),
+    ("/push", push, ("POST",)),
+    ("/push/batch", push_batch, ("POST",)),
+    ("/faults/close", fault_close, ("POST",)),
+    ("/faults/reconnect", fault_reconnect, ("POST",)),
+    ("/faults/pings", fault_pings, ("POST",)),
+    ("/faults/acks", fault_acks, ("POST",)),
+    ("/config", config, ("GET", "POST")),
+    ("/clear", clear, ("POST",)),
+)
+
+
+def control_routes() -> list[Route]:
+    return [Route(CONTROL_PREFIX + path, functools.partial(serve, handler), methods=list(methods))
+            for path, handler, methods in ROUTES]
+
+
+# -- answers -------------------------------------------------------------------------------------------
+def push_result_json(deliveries: list[Delivery]) -> dict[str, Any]:
+    return {"summary": Summary.of(deliveries).to_json(), "deliveries": [d.to_json() for d in deliveries]}
+
+
+def verdict_of(d: Delivery) -> str:
+    """``acked``, or how the delivery's last attempt ended (``timeout``, ``not_delivered``...)."""
+    if d.acked:
+        return "acked"
+    last = d.last
+    return "pending" if last is None else str(last.outcome)
+
+
+def batch_result_json(deliveries: list[Delivery]) -> dict[str, Any]:
+    """The ``/_sim/push/batch`` answer: counts and one verdict per event, in push order."""
+    verdicts = [verdict_of(d) for d in deliveries]
+    return {"count": len(verdicts), "acked": verdicts.count("acked"), "verdicts": verdicts}
+
+
+# -- body fields ---------------------------------------------------------------------------------------
+def _event_type(body: Body) -> str:
+    return str(body.get("event_type") or C.DEFAULT_EVENT_TYPE)
+
+
+def _overrides(body: Body) -> Overrides:
+    overrides = body.get("overrides") or {}
+    if isinstance(overrides, list):
+        overrides = parse_assignments(str(x) for x in overrides)
+    if not isinstance(overrides, dict):
+        raise ConfigError("overrides must be an object {path: value} or a list of 'path=value'")
+    return overrides
+
+
+def _int(body: Body, key: str, default: int) -> int:
+    value = body.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"{key} must be an integer")
+    return value
+
+
+def _opt_int(body: Body, key: str) -> int | None:
+    return None if body.get(key) is None else _int(body, key, 0)
+
+
+def _opt_str(body: Body, key: str) -> str | None:
+    value = body.get(key)
+    return None if value is None else str(value)
