@@ -38,7 +38,8 @@ from simulator.verdicts.transcript import TranscriptWriter
 
 def add_delivery_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("delivery")
-    g.add_argument("--concurrency", "-c", type=positive_int, default=1, help="events in flight at once (default 1)")
+    g.add_argument("--concurrency", "-c", type=positive_int, default=None,
+                   help="events in flight at once (default 1; with --platform 16 per connected client, at most 1024)")
     add_budget_options(g)
     g.add_argument("--accept-2xx", action="store_true", help="count any 2xx as acked (the platform wants 200)")
     g.add_argument("--retries", default=None, metavar="feishu|none|N",
@@ -164,13 +165,13 @@ async def deliver_all(args: argparse.Namespace, url: str | None, sim: Simulator,
                 eprint(f"no URL given: pushing to the built-in reference receiver at {target}")
                 if transcript is not None:
                     transcript.run(run_info(args, config, sim, target, **info))
-                await _push(sim, target, envelopes, args.concurrency)
+                await _push(sim, target, envelopes, args.concurrency or 1)
         else:
             await probe(url, config.budget.connect_s)
             target = url
             if transcript is not None:
                 transcript.run(run_info(args, config, sim, target, **info))
-            await _push(sim, target, envelopes, args.concurrency)
+            await _push(sim, target, envelopes, args.concurrency or 1)
     finally:
         if transcript is not None:
             transcript.close()

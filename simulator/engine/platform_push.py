@@ -22,7 +22,7 @@ from simulator.engine.faults import FaultSpec
 from simulator.errors import ConfigError
 from simulator.generation.overrides import Overrides
 from simulator.platform.core import Platform
-from simulator.platform.pushing import PushRequest
+from simulator.platform.pushing import PushRequest, auto_concurrency
 from simulator.verdicts.model import Delivery, DeliveryLog, Summary
 from simulator.verdicts.transcript import TranscriptWriter
 
@@ -79,16 +79,20 @@ class EnginePusher:
         return sim
 
     async def push(self, request: PushRequest) -> list[Delivery]:
-        """Generate the request's events (or take its envelopes) and deliver them through the engine."""
+        """Generate the request's events (or take its envelopes) and deliver them through the engine;
+        without overrides, events beyond the 512th come from a refreshed pool of bodies (``engine/pool.py``)."""
         sim = self.simulator(request.app_id, request.seed)
         envelopes = request.envelopes
         if envelopes is None and request.scenario is not None:
             envelopes = sim.generate_scenario(request.scenario, runs=request.count, longconn=True)
-        elif envelopes is None:
+        elif envelopes is None and request.overrides:
             envelopes = sim.generate_many(request.event_type, request.count, overrides=request.overrides,
                                           longconn=True)
-        channel = LongConnChannel(self.platform, sim.config.app.app_id)
-        return await sim.push(channel, envelopes, concurrency=request.concurrency)
+        elif envelopes is None:  # the first 512 as generate_many makes them, then from a refreshed pool
+            envelopes = sim.generate_pooled(request.event_type, request.count, longconn=True)
+        app_id = sim.config.app.app_id
+        concurrency = request.concurrency or auto_concurrency(len(envelopes), len(self.platform.live(app_id)))
+        return await sim.push(LongConnChannel(self.platform, app_id), envelopes, concurrency=concurrency)
 
     def generate(self, event_type: str = C.DEFAULT_EVENT_TYPE, *, overrides: Overrides | None = None,
                  app_id: str | None = None) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from simulator.generation.overrides import Overrides, parse_assignments
 from simulator.platform.core import Platform
 from simulator.platform.pushing import Pusher, PushRequest
 from simulator.verdicts.model import Delivery, Summary
+from simulator.wire.seal import canonical_json
 
 CONTROL_PREFIX = "/_sim"
 Body = dict[str, Any]
@@ -58,6 +59,14 @@ class Control:
             self.pusher.clear()
 
 
+class FastJSONResponse(JSONResponse):
+    """``JSONResponse``'s bytes through ``canonical_json`` (orjson): the same compact UTF-8 JSON, ~10x less
+    CPU for the answer of a large push (every delivery with its attempts)."""
+
+    def render(self, content: Any) -> bytes:
+        return canonical_json(content)
+
+
 def no_pusher() -> Response:
     return JSONResponse({"error": "this platform has no pusher: it cannot make events"}, status_code=501)
 
@@ -79,7 +88,7 @@ async def serve(handler: Handler, request: Request) -> Response:
         return JSONResponse({"error": str(exc)}, status_code=400)
     except SimulatorError as exc:
         return JSONResponse({"error": str(exc)}, status_code=500)
-    return result if isinstance(result, Response) else JSONResponse(result)
+    return result if isinstance(result, Response) else FastJSONResponse(result)
 
 
 async def _body(request: Request) -> Body:
@@ -108,7 +117,7 @@ async def push(control: Control, body: Body) -> Any:
         return no_pusher()
     request = PushRequest(
         event_type=_event_type(body), count=_int(body, "count", 1), app_id=_opt_str(body, "app_id"),
-        seed=_opt_int(body, "seed"), overrides=_overrides(body), concurrency=_int(body, "concurrency", 1),
+        seed=_opt_int(body, "seed"), overrides=_overrides(body), concurrency=_opt_int(body, "concurrency"),
         scenario=_opt_str(body, "scenario"))
     return push_result_json(await control.pusher.push(request))
 
