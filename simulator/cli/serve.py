@@ -95,6 +95,7 @@ def run(args: argparse.Namespace) -> int:
     from simulator.config import RetryPolicy
     from simulator.engine.faults import FaultSpec
     from simulator.engine.platform_push import PushSettings
+    from simulator.engine.runtime import quiet_gc
     from simulator.loops import loop_factory
     from simulator.platform.state import PlatformOptions
     from simulator.platform_server import compose
@@ -143,7 +144,7 @@ def run(args: argparse.Namespace) -> int:
 
     loop = loop_factory(args.event_loop)()
     try:
-        with contextlib.suppress(KeyboardInterrupt):
+        with contextlib.suppress(KeyboardInterrupt), quiet_gc():  # records of every push stay: see runtime.py
             loop.run_until_complete(main())
     finally:
         with contextlib.suppress(Exception):  # closing anyway
