@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -13,6 +14,7 @@ import httpx
 import pytest
 import websockets
 
+from simulator.platform.session import PongConfig
 from simulator.platform_server import ClientConfig, PlatformServer
 from simulator.verdicts.model import Outcome
 from simulator.wire import frames as F
@@ -31,6 +33,9 @@ def server() -> Iterator[PlatformServer]:
 @pytest.fixture
 def platform(server: PlatformServer) -> PlatformServer:
     server.clear()
+    deadline = time.monotonic() + 5
+    while server.connections() and time.monotonic() < deadline:  # the last test's clients are still closing
+        time.sleep(0.01)
     return server
 
 
@@ -223,7 +228,7 @@ def test_half_open_config_push_and_forced_reconnect(platform: PlatformServer) ->
         [c] = await clients(platform, None)
         task = asyncio.create_task(c.run())
         await asyncio.sleep(0.05)
-        assert len(c.pongs) == 1 and c.pongs[0].payload == b""
+        assert len(c.pongs) == 1 and json.loads(c.pongs[0].payload) == CONFIG.to_json()  # in every pong
         platform.answer_pings(False)
         await c.send_ping()
         await asyncio.sleep(0.1)
@@ -244,6 +249,24 @@ def test_half_open_config_push_and_forced_reconnect(platform: PlatformServer) ->
     assert post(platform, {"AppID": APP, "AppSecret": SECRET}).json()["data"]["ClientConfig"]["PingInterval"] == 1
     platform.clear()
     assert post(platform, {"AppID": APP, "AppSecret": SECRET}).json()["data"]["ClientConfig"] == CONFIG.to_json()
+
+
+@pytest.mark.parametrize("mode", [PongConfig.ALWAYS, PongConfig.CHANGED])
+def test_a_config_change_between_discovery_and_upgrade_reaches_the_client(mode: PongConfig) -> None:
+    """The ticket remembers what discovery gave; the first pong after the upgrade carries the current config."""
+    with PlatformServer(app_id=APP, app_secret=SECRET, client_config=CONFIG, pong_config=mode) as server:
+        async def main() -> bytes:
+            doc = post(server, {"AppID": APP, "AppSecret": SECRET}).json()
+            assert doc["data"]["ClientConfig"]["PingInterval"] == 4  # what this client starts with
+            server.set_client_config(PingInterval=1)  # changed before its WebSocket upgrade
+            service = int(dict(parse_qsl(urlsplit(doc["data"]["URL"]).query))["service_id"])
+            async with websockets.connect(doc["data"]["URL"], compression=None) as ws:
+                await ws.send(F.encode(F.control_frame(F.MessageType.PING, service=service)))
+                pong = F.decode(await asyncio.wait_for(ws.recv(), 5))
+            return bytes(pong.payload)
+
+        payload = run(main())
+    assert json.loads(payload) == {**CONFIG.to_json(), "PingInterval": 1}
 
 
 # -- control API ---------------------------------------------------------------------------------------
