@@ -7,7 +7,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ from simulator.cli import main
 from simulator.receiver import ReferenceReceiver
 from simulator.servers import ThreadedServer
 from tests.docs_examples import ROOT, example
+from tests.polling import wait_for_ready_file
 
 KEY, TOKEN = "readme-key", "readme-token"
 
@@ -76,10 +76,7 @@ def test_receive_and_verify_url(tmp_path: Path, capsys: pytest.CaptureFixture[st
     proc = subprocess.Popen([sys.executable, "-m", "simulator", *receive[1:], "--ready-file", str(ready)],
                             env={**os.environ, "PYTHONPATH": str(ROOT)}, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 15
-        while not ready.exists():
-            assert proc.poll() is None and time.monotonic() < deadline
-            time.sleep(0.02)
+        wait_for_ready_file(proc, ready, timeout=15)
         verify = [a.replace(":9000/", f":{port}/") for a in with_keys(verify)]
         assert main(verify[1:]) == 0
         out = capsys.readouterr().out

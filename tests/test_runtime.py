@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import importlib.util
+from typing import Any
 
 from simulator.engine import runtime
 from simulator.loops import loop_name
@@ -12,7 +13,7 @@ from simulator.loops import loop_name
 
 def test_run_on_the_chosen_loop_with_quiet_gc_then_restores() -> None:
     before, frozen = gc.get_threshold(), gc.get_freeze_count()
-    seen: dict[str, object] = {}
+    seen: dict[str, Any] = {}
 
     async def probe() -> int:
         seen["loop"] = loop_name(asyncio.get_running_loop())

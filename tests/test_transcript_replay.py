@@ -22,6 +22,7 @@ from simulator.cli import main
 from simulator.receiver import ReferenceReceiver
 from simulator.servers import ThreadedServer
 from simulator.verdicts.transcript import read_transcript
+from tests.polling import wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 LADDER = [15.0, 300.0, 3600.0, 21600.0]
@@ -103,11 +104,7 @@ def test_killed_run_leaves_a_valid_prefix_that_replays(tmp_path: Path, capsys: p
              "--time-scale", "0.001", "--encrypt-key", "k", "--transcript", str(out)],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline:
-                if out.exists() and out.read_text().count("\n") >= 8:
-                    break
-                time.sleep(0.02)
+            wait_until(lambda: out.exists() and out.read_text().count("\n") >= 8, "eight transcript lines", timeout=30)
             proc.send_signal(signal.SIGKILL)
             proc.wait(10)
         finally:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from typing import Any
 
 import httpx
 import pytest
@@ -13,7 +14,7 @@ from starlette.routing import Route
 from simulator.config import AppProfile, Budget, SimConfig
 from simulator.delivery.inprocess import channel_for
 from simulator.engine.core import Simulator
-from simulator.verdicts.model import Outcome
+from simulator.verdicts.model import Delivery, Outcome
 
 ET = "vc.meeting.share_ended_v1"
 
@@ -28,10 +29,10 @@ def app_returning(status: int, body: str = "", delay: float = 0.0) -> Starlette:
     return Starlette(routes=[Route("/hook", endpoint, methods=["POST"])])
 
 
-def deliver(receiver: Starlette | None, url: str = "http://testserver/hook", **config: object):  # type: ignore[no-untyped-def]
-    sim = Simulator(SimConfig(seed=1, **config))  # type: ignore[arg-type]
+def deliver(receiver: Starlette | None, url: str = "http://testserver/hook", **config: Any) -> Delivery:
+    sim = Simulator(SimConfig(seed=1, **config))
 
-    async def go():  # type: ignore[no-untyped-def]
+    async def go() -> Delivery:
         transport = httpx.ASGITransport(app=receiver) if receiver is not None else None
         async with sim.webhook(url, transport=transport) as ch:
             return await sim.deliver(sim.generate(ET), ch)
@@ -53,7 +54,8 @@ def test_500_is_rejected_with_body_excerpt() -> None:
 
 
 def test_204_needs_accept_2xx() -> None:
-    assert deliver(app_returning(204)).last.outcome is Outcome.REJECTED  # type: ignore[union-attr]
+    last = deliver(app_returning(204)).last
+    assert last is not None and last.outcome is Outcome.REJECTED
     assert deliver(app_returning(204), accept_2xx=True).acked
 
 
@@ -87,9 +89,9 @@ def test_simulator_and_channels_close_as_async_context_managers() -> None:
     app = app_returning(200)
 
     async def go() -> None:
-        injected = httpx.AsyncClient(transport=httpx.ASGITransport(app=app))  # type: ignore[arg-type]
+        injected = httpx.AsyncClient(transport=httpx.ASGITransport(app=app))
         async with Simulator(SimConfig(seed=1)) as sim:
-            made = sim.webhook("http://testserver/hook", transport=httpx.ASGITransport(app=app))  # type: ignore[arg-type]
+            made = sim.webhook("http://testserver/hook", transport=httpx.ASGITransport(app=app))
             lent = sim.webhook("http://testserver/hook", client=injected)
             [d] = await sim.push(made, [sim.generate(ET)])
             assert d.acked and not made.client.is_closed

@@ -13,7 +13,8 @@ against the same misbehaving receivers:
   httpx's parser talking (connect refused or unresolvable, disconnect without a response or mid-body,
   reset), so verdicts and details do not change;
 * response headers as ``dict(httpx.Headers)`` gives them; bodies kept up to ``BODY_KEEP`` bytes (all the
-  excerpts can show), decoded when the receiver compressed them although it was not asked to.
+  excerpts can show; whole when a callback's answer is judged), decoded when the receiver compressed them
+  although it was not asked to.
 
 TLS uses httpx's own default context (``httpx.create_ssl_context``: certifi's roots, HTTP/1.1 ALPN).
 """
@@ -25,6 +26,7 @@ import collections
 import functools
 import socket
 import ssl
+import sys
 import zlib
 from urllib.parse import urlsplit
 
@@ -36,6 +38,7 @@ from simulator.load.http import HttpConnection
 from simulator.wire.seal import Sealer
 
 USER_AGENT = "feishu-sim"
+WHOLE = sys.maxsize  # body limit when the whole answer is judged (callbacks)
 _NO_RESPONSE = "Server disconnected without sending a response."
 _INCOMPLETE = "peer closed connection without sending complete message body"
 
@@ -66,11 +69,11 @@ def header_dict(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
     return out
 
 
-def _decoded(body: bytes, encoding: str) -> bytes:
+def _decoded(body: bytes, encoding: str, limit: int) -> bytes:
     """The body as httpx hands it over for ``Content-Encoding`` gzip or deflate (as far as it was kept)."""
     for wbits in ((zlib.MAX_WBITS | 16,) if encoding == "gzip" else (zlib.MAX_WBITS, -zlib.MAX_WBITS)):
         try:
-            return zlib.decompressobj(wbits).decompress(body, BODY_KEEP)
+            return zlib.decompressobj(wbits).decompress(body, limit)
         except zlib.error:
             continue
     raise httpx.DecodingError(f"Error -3 while decompressing data: invalid {encoding} stream")
@@ -92,8 +95,9 @@ class _Connection(HttpConnection):
         self.received = 0
         self.lost: BaseException | None = None
 
-    def start(self, request: bytes, waiter: asyncio.Future[Answer]) -> None:
+    def start(self, request: bytes, waiter: asyncio.Future[Answer], *, whole_body: bool = False) -> None:
         self.waiter = waiter
+        self.body_limit = WHOLE if whole_body else BODY_KEEP
         self.raw_headers = []
         self.head_done = self.got_data = self.chunked = False
         self.length = None
@@ -183,7 +187,7 @@ class LivePool:
             encoding = headers.get("content-encoding", "").strip().lower()
             if encoding in ("gzip", "deflate") and body:
                 try:
-                    body = _decoded(body, encoding)
+                    body = _decoded(body, encoding, 0 if conn.body_limit == WHOLE else BODY_KEEP)
                 except httpx.DecodingError as exc:
                     waiter.set_exception(exc)
                     return
@@ -291,13 +295,13 @@ class LiveWebhookChannel(WebhookChannel):
         super().__init__(url, sealer, budget=budget, accept_2xx=accept_2xx)
         self.pool = LivePool(self.url, self.budget.connect_s)
 
-    async def exchange(self, body: bytes, headers: dict[str, str]) -> Answer:
+    async def exchange(self, body: bytes, headers: dict[str, str], *, whole_body: bool = False) -> Answer:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.budget.total_s
         request = self.pool.render(body, headers)
         conn = await self.pool.acquire(deadline)
         waiter: asyncio.Future[Answer] = loop.create_future()
-        conn.start(request, waiter)
+        conn.start(request, waiter, whole_body=whole_body)
         timer = loop.call_at(deadline, _expire, waiter)
         try:
             return await waiter

@@ -17,7 +17,10 @@ import httpx
 
 from simulator.config import Budget
 from simulator.errors import ConfigError
+from simulator.generation import catalog
 from simulator.verdicts.ack import judge_status
+from simulator.verdicts.answers import AnswerKind
+from simulator.verdicts.callbacks import judge_callback
 from simulator.verdicts.model import Attempt, Channel, Outcome
 from simulator.wire.envelope import event_id_of, event_type_of
 from simulator.wire.seal import Sealer
@@ -99,13 +102,16 @@ class WebhookChannel:
             target=self.url, request_headers=sealed.headers,  # the sealed request is this attempt's alone
             request_body=sealed.body.decode("utf-8", "replace"),
         )
-        return await self.send(sealed.body, sealed.headers, att)
+        spec = catalog.find(att.event_type)
+        return await self.send(sealed.body, sealed.headers, att, answer=None if spec is None else spec.callback)
 
-    async def send(self, body: bytes, headers: dict[str, str], att: Attempt) -> Attempt:
-        """POST ``body`` and fill ``att`` with the verdict (also used for hand-made requests: audit)."""
+    async def send(self, body: bytes, headers: dict[str, str], att: Attempt, *,
+                   answer: AnswerKind | None = None) -> Attempt:
+        """POST ``body`` and fill ``att`` with the verdict (also used for hand-made requests: audit). With
+        ``answer`` (a callback), a 200 answer's body is judged as that kind of answer too."""
         t0 = time.perf_counter()
         try:
-            status, resp_headers, content = await self.exchange(body, headers)
+            status, resp_headers, content = await self.exchange(body, headers, whole_body=answer is not None)
         except (asyncio.TimeoutError, httpx.ReadTimeout, httpx.WriteTimeout, httpx.PoolTimeout):
             att.outcome = Outcome.TIMEOUT
             att.detail = f"no complete response within {self.budget.total_s:g} s"
@@ -125,6 +131,8 @@ class WebhookChannel:
             att.outcome = judge_status(status, accept_2xx=self.accept_2xx)
             if att.outcome is Outcome.REJECTED:
                 att.detail = f"HTTP {status}: {excerpt(content)}"
+            elif answer is not None:
+                judge_callback(att, answer, content)
         att.latency_ms = (time.perf_counter() - t0) * 1000.0
         if att.outcome is not Outcome.TIMEOUT and att.latency_ms > self.budget.total_s * 1000.0:
             # An answer can arrive after the budget when the receiver blocks the event loop we share with
@@ -134,11 +142,12 @@ class WebhookChannel:
                           f"{self.budget.total_s:g} s budget{self.late_answer_hint}")
         return att
 
-    async def exchange(self, body: bytes, headers: dict[str, str]) -> Answer:
+    async def exchange(self, body: bytes, headers: dict[str, str], *, whole_body: bool = False) -> Answer:
         """One POST within the total budget: ``(status, response headers, body)``. Failures raise httpx's
         exceptions (or ``asyncio.TimeoutError`` at the budget), which ``send`` classifies. The response
         headers are as ``dict(httpx.Response.headers)`` gives them: lower-case names, repeated ones joined
-        with ``", "``; the body may be cut after ``BODY_KEEP`` bytes (all that the excerpts can show)."""
+        with ``", "``; the body may be cut after ``BODY_KEEP`` bytes (all that the excerpts can show) unless
+        ``whole_body`` (a callback's answer is judged in full)."""
         resp = await asyncio.wait_for(self.client.post(self.url, content=body, headers=headers),
                                       timeout=self.budget.total_s)
         return resp.status_code, dict(resp.headers), resp.content

@@ -122,6 +122,9 @@ class Scheduler:
             raise RuntimeError("a batch takes one feed")  # the engine's own bug, never a user's input
         batch.feed = entries
         batch.advance(self._seq)
+        if batch.idle:  # an empty feed: nothing will ever finish the batch, so it is done now
+            self._finish(batch)
+            return
         self._wake.set()
         if self._runner is None or self._runner.done():
             self._runner = self.loop.create_task(self._run(), name="feishu-sim-scheduler")

@@ -148,44 +148,52 @@ def parse_stages(path: str | Path, *, start_rate: float | None = None) -> Schedu
     the first ramps from ``start_rate`` (the file's, else the argument, else 0, as k6 does).
     Anything invalid raises ``FixtureError`` naming the file (and the stage)."""
     p = Path(path)
+    name = f"stages file {str(p)!r}"
+    items, start_rate = _stages_document(p, name, start_rate)
+    stages = [_stage(item, f"{name}, stage {i}") for i, item in enumerate(items, start=1)]
+    if sum(s.duration for s in stages) > MAX_DURATION_S:
+        raise FixtureError(f"{name}: longer than 30 days in total")
+    try:
+        return Schedule(stages, start_rate=0.0 if start_rate is None else start_rate)
+    except ConfigError as exc:
+        raise FixtureError(f"{name}: {exc}") from None
+
+
+def _stages_document(p: Path, name: str, start_rate: float | None) -> tuple[list[Any], float | None]:
+    """The file's list of stages and the start rate (the file's, else ``start_rate``)."""
     try:
         doc = json.loads(p.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise FixtureError(f"cannot read stages file {str(p)!r}: {exc.strerror or exc}") from None
+        raise FixtureError(f"cannot read {name}: {exc.strerror or exc}") from None
     except (ValueError, UnicodeDecodeError) as exc:
-        raise FixtureError(f"stages file {str(p)!r} is not valid JSON: {exc}") from None
+        raise FixtureError(f"{name} is not valid JSON: {exc}") from None
     items: Any = doc
     if isinstance(doc, dict):
         unknown = set(doc) - {"start_rate", "stages"}
         if unknown:
-            raise FixtureError(f"stages file {str(p)!r}: unknown key {sorted(unknown)[0]!r}")
+            raise FixtureError(f"{name}: unknown key {sorted(unknown)[0]!r}")
         items = doc.get("stages")
         if "start_rate" in doc:
             try:
                 start_rate = parse_rate(doc["start_rate"], what="start_rate", allow_zero=True)
             except ConfigError as exc:
-                raise FixtureError(f"stages file {str(p)!r}: {exc}") from None
+                raise FixtureError(f"{name}: {exc}") from None
     if not isinstance(items, list) or not items:
-        raise FixtureError(f"stages file {str(p)!r}: expected a non-empty list of stages")
-    stages: list[Stage] = []
-    for i, item in enumerate(items, start=1):
-        where = f"stages file {str(p)!r}, stage {i}"
-        if not isinstance(item, dict):
-            raise FixtureError(f"{where}: expected an object like {{\"duration\": \"30s\", \"rate\": 500}}")
-        extra = set(item) - {"duration", "rate", "target"}
-        if extra:
-            raise FixtureError(f"{where}: unknown key {sorted(extra)[0]!r}")
-        if "duration" not in item or ("rate" not in item and "target" not in item):
-            raise FixtureError(f"{where}: needs 'duration' and 'rate'")
-        try:
-            duration = parse_duration(item["duration"], what="duration", positive=True)
-            rate = parse_rate(item["rate"] if "rate" in item else item["target"], allow_zero=True)
-        except ConfigError as exc:
-            raise FixtureError(f"{where}: {exc}") from None
-        stages.append(Stage(duration, rate))
-    if sum(s.duration for s in stages) > MAX_DURATION_S:
-        raise FixtureError(f"stages file {str(p)!r}: longer than 30 days in total")
+        raise FixtureError(f"{name}: expected a non-empty list of stages")
+    return items, start_rate
+
+
+def _stage(item: Any, where: str) -> Stage:
+    if not isinstance(item, dict):
+        raise FixtureError(f"{where}: expected an object like {{\"duration\": \"30s\", \"rate\": 500}}")
+    extra = set(item) - {"duration", "rate", "target"}
+    if extra:
+        raise FixtureError(f"{where}: unknown key {sorted(extra)[0]!r}")
+    if "duration" not in item or ("rate" not in item and "target" not in item):
+        raise FixtureError(f"{where}: needs 'duration' and 'rate'")
     try:
-        return Schedule(stages, start_rate=0.0 if start_rate is None else start_rate)
+        duration = parse_duration(item["duration"], what="duration", positive=True)
+        rate = parse_rate(item["rate"] if "rate" in item else item["target"], allow_zero=True)
     except ConfigError as exc:
-        raise FixtureError(f"stages file {str(p)!r}: {exc}") from None
+        raise FixtureError(f"{where}: {exc}") from None
+    return Stage(duration, rate)

@@ -269,6 +269,16 @@ _PLAIN_OK: Final = frozenset({b'{"code":200}', b'{"code": 200}'})
 def parse_ack(frame: Frame) -> Ack:
     """Read an ack frame leniently. Never raises: what cannot be read is listed in ``problems``."""
     problems: list[str] = []
+    message_id, biz_rt = _ack_headers(frame, problems)
+    raw = bytes(frame.payload)
+    if raw in _PLAIN_OK and not problems:  # the SDKs' usual answers, without a JSON parse
+        return Ack(message_id=message_id, code=200, biz_rt_ms=biz_rt, raw=raw)
+    code, data = _ack_payload(raw, problems)
+    return Ack(message_id=message_id, code=code, data=data, biz_rt_ms=biz_rt, raw=raw, problems=tuple(problems))
+
+
+def _ack_headers(frame: Frame, problems: list[str]) -> tuple[str, float | None]:
+    """The ack's message id ("" if missing) and ``biz_rt`` (None if missing or unreadable)."""
     message_id: str | None = None
     raw_rt: str | None = None
     for h in frame.headers:  # one pass; the first value of each header counts (as in ``header``)
@@ -287,33 +297,40 @@ def parse_ack(frame: Frame) -> Ack:
             biz_rt = float(raw_rt)
         except ValueError:
             problems.append(f"biz_rt not a number: {raw_rt[:40]!r}")
-    raw = bytes(frame.payload)
-    if raw in _PLAIN_OK and not problems:  # the SDKs' usual answers, without a JSON parse
-        return Ack(message_id=message_id, code=200, biz_rt_ms=biz_rt, raw=raw)
-    code: int | None = None
-    data: bytes | None = None
+    return message_id, biz_rt
+
+
+def _ack_payload(raw: bytes, problems: list[str]) -> tuple[int | None, bytes | None]:
+    """The payload's integer ``code`` and base64-decoded ``data``, each None if absent or unreadable."""
     try:
         doc = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         problems.append("payload is not JSON")
-        doc = None
+        return None, None
     if isinstance(doc, dict):
-        value = doc.get("code")
-        if isinstance(value, int) and not isinstance(value, bool):
-            code = value
-        elif isinstance(value, str) and value.strip().lstrip("-").isdigit():
-            code = int(value)
-        else:
-            problems.append(f"no integer code: {value!r}")
-        encoded = doc.get("data")
-        if isinstance(encoded, str) and encoded:
-            try:
-                data = base64.b64decode(encoded, validate=True)
-            except (binascii.Error, ValueError):
-                problems.append("data is not base64")
-    elif doc is not None:
+        code = _ack_code(doc.get("code"), problems)
+        return code, _ack_data(doc.get("data"), problems)
+    if doc is not None:  # (a JSON null is just an ack without a code)
         problems.append("payload is not a JSON object")
-    return Ack(message_id=message_id, code=code, data=data, biz_rt_ms=biz_rt, raw=raw, problems=tuple(problems))
+    return None, None
+
+
+def _ack_code(value: Any, problems: list[str]) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)
+    problems.append(f"no integer code: {value!r}")
+    return None
+
+
+def _ack_data(encoded: Any, problems: list[str]) -> bytes | None:
+    if isinstance(encoded, str) and encoded:
+        try:
+            return base64.b64decode(encoded, validate=True)
+        except (binascii.Error, ValueError):
+            problems.append("data is not base64")
+    return None
 
 
 def ack_frame(frame: Frame, *, code: int = 200, biz_rt_ms: int | None = None, data: bytes | None = None,

@@ -10,8 +10,9 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import time
 from pathlib import Path
+
+from tests.polling import wait_until  # the benchmark scripts put the repository root on sys.path
 
 NGINX_CONF = """
 worker_processes {workers};
@@ -49,14 +50,14 @@ def free_port() -> int:
 
 
 def wait_listening(port: int, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def accepts() -> bool:
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
+                return True
         except OSError:
-            time.sleep(0.02)
-    raise RuntimeError(f"nothing listening on 127.0.0.1:{port}")
+            return False
+
+    wait_until(accepts, f"something listening on 127.0.0.1:{port}", timeout=timeout)
 
 
 def nginx_binary() -> str | None:

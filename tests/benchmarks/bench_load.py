@@ -31,11 +31,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from _sinks import Nginx, wait_listening  # noqa: E402
 
 from simulator.config import AppProfile  # noqa: E402
 from simulator.load.driver import LoadPlan  # noqa: E402
@@ -43,6 +41,8 @@ from simulator.load.runner import run_in_process  # noqa: E402
 from simulator.load.schedule import Schedule  # noqa: E402
 from simulator.load.webhook_driver import WebhookDriver  # noqa: E402
 from simulator.loops import new_event_loop  # noqa: E402
+from tests.benchmarks._sinks import Nginx, wait_listening  # noqa: E402
+from tests.polling import wait_for_ready_file  # noqa: E402
 
 KEY = "bench-encrypt-key-0123456789abcd"
 TOKEN = "Vt0123456789abcdefABCDEFghijklmn"
@@ -198,8 +198,8 @@ def run_locust(url: str, duration: int, body: bytes, headers: dict[str, str], st
         lines = hist.read_text().splitlines() if hist.exists() else []
         if len(lines) < 4:
             stats = (Path(tmp) / "s_stats.csv").read_text().splitlines()
-            agg = next(line for line in stats if ",Aggregated," in line)
-            return float(agg.split(",")[9])
+            total = next(line for line in stats if ",Aggregated," in line)
+            return float(total.split(",")[9])
         head = lines[0].split(",")
         col_t, col_n = head.index("Timestamp"), head.index("Total Request Count")
         pts = [(int(r.split(",")[col_t]), int(r.split(",")[col_n])) for r in lines[1:] if ",Aggregated," in r]
@@ -362,12 +362,7 @@ def bench_stall(rate: int = 1000, duration: int = 10, connections: int = 8) -> N
         proc = subprocess.Popen([sys.executable, str(Path(__file__).parent / "_stall_sink.py"), str(port_file), "0.2"],
                                 env=env())
         try:
-            deadline = time.monotonic() + 20
-            while not port_file.exists() or not port_file.read_text():
-                if time.monotonic() > deadline:
-                    raise RuntimeError("stall sink did not start")
-                time.sleep(0.05)
-            port = int(port_file.read_text())
+            port = int(wait_for_ready_file(proc, port_file, timeout=20))
             wait_listening(port)
             url = f"http://127.0.0.1:{port}/webhook/event"
             ours = run_ours(url, rate, duration, connections=connections, service_time=True)

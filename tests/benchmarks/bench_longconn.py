@@ -51,6 +51,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from simulator.loops import EventLoopChoice  # noqa: E402
 from simulator.platform_server import ClientConfig, PlatformServer  # noqa: E402
 from simulator.wire import frames as F  # noqa: E402
 
@@ -63,8 +64,7 @@ CONFIG = ClientConfig(reconnect_count=-1, reconnect_interval=1, reconnect_nonce=
 async def minimal_clients(domain: str, n: int) -> None:
     import websockets
 
-    sys.path.insert(0, str(ROOT / "tests" / "longconn"))
-    from miniclient import discover  # type: ignore[import-not-found]
+    from tests.longconn.miniclient import discover
 
     async def one() -> None:
         doc = await asyncio.to_thread(discover, domain, APP_ID, SECRET)
@@ -76,6 +76,8 @@ async def minimal_clients(domain: str, n: int) -> None:
             ack_payload = b'{"code":200}'
             frame = F.Frame()
             async for message in ws:
+                if isinstance(message, str):  # the platform sends binary frames only
+                    continue
                 frame.ParseFromString(message)
                 if frame.method != F.FrameType.DATA:
                     continue
@@ -175,7 +177,7 @@ def main() -> int:
     ap.add_argument("--load-duration", type=float, default=4.0)
     ap.add_argument("--no-uvloop", action="store_true", help="run the platform on the stdlib asyncio loop")
     args = ap.parse_args()
-    event_loop = "asyncio" if args.no_uvloop else "auto"
+    event_loop: EventLoopChoice = "asyncio" if args.no_uvloop else "auto"
     print(f"platform loop: {event_loop}")
 
     with PlatformServer(app_id=APP_ID, app_secret=SECRET, client_config=CONFIG, seed=1,

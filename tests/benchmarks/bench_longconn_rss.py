@@ -17,11 +17,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests" / "benchmarks"))
-
-from bench_longconn import APP_ID, CONFIG, SECRET, spawn  # noqa: E402
 
 from simulator.platform_server import PlatformServer  # noqa: E402
+from tests.benchmarks.bench_longconn import APP_ID, CONFIG, SECRET, spawn  # noqa: E402
 
 
 def rss_mb() -> float:

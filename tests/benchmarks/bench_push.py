@@ -30,11 +30,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from _sinks import Nginx  # noqa: E402
+from tests.benchmarks._sinks import Nginx  # noqa: E402
 
 KEY = "bench-encrypt-key-0123456789abcd"
 ET = "vc.meeting.share_ended_v1"

@@ -31,7 +31,6 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(HERE))
 
 APP_ID, SECRET = "cli_a1b2c3d4e5f60718", "bench-secret"
 
@@ -112,9 +111,8 @@ def thin_child(count: int, n_clients: int) -> None:
     """Child mode: the thin path on a PlatformServer of this process; prints its rate and CPU."""
     import resource
 
-    from bench_longconn import CONFIG, thin_blast  # type: ignore[import-not-found]
-
     from simulator.platform_server import PlatformServer
+    from tests.benchmarks.bench_longconn import CONFIG, thin_blast
 
     def cpu() -> float:
         r = resource.getrusage(resource.RUSAGE_SELF)

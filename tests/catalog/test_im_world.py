@@ -11,7 +11,7 @@ import pytest
 
 from simulator.errors import ConfigError
 from simulator.generation.families.im import world as world_module
-from simulator.generation.families.im.world import Message
+from simulator.generation.families.im.world import ImWorld, Message
 from tests.catalog.helpers import factory
 from tests.catalog.im_helpers import ALL, RECEIVE, world
 
@@ -58,7 +58,7 @@ def test_every_message_is_recorded_and_memory_is_bounded(monkeypatch: pytest.Mon
     f.generate(RECEIVE)  # still generates with a trimmed world
 
 
-def _target(w: Any, message_id: str) -> Message:
+def _target(w: ImWorld, message_id: str) -> Message:
     m = w.message(message_id)
     assert m is not None, message_id
     return m
@@ -91,7 +91,7 @@ def test_a_deleted_reaction_is_one_that_was_added() -> None:
     assert len(m.reactions) == 1
     removed = f.generate(RX + "reaction.deleted_v1", ctx=f.context(scene={"message": m}))["event"]
     assert removed["reaction_type"] == added["reaction_type"] and removed["operator_type"] == added["operator_type"]
-    assert removed.get("user_id") == added.get("user_id") and m.reactions == ()
+    assert removed.get("user_id") == added.get("user_id") and not m.reactions
 
 
 def test_read_receipts_name_bot_messages_the_reader_could_see() -> None:

@@ -49,54 +49,66 @@ def step(draw: st.DrawFn, index: int, ids: list[str]) -> dict[str, Any]:
     return out
 
 
+# The state a step starts (True) or ends: who is sharing, who is recording.
+TRACKED = {"share_started": ("share", True), "share_ended": ("share", False), "recording_started": ("rec", True),
+           "recording_ended": ("rec", False)}
+
+
 @st.composite
 def plausible_step(draw: st.DrawFn, index: int, state: dict[str, Any]) -> dict[str, Any]:
     """A step that is valid for the state so far (sequential timing), mostly."""
-    present, share, rec, crowd_in, crowd_left = (state["present"], state["share"], state["rec"],
-                                                  state["crowd_in"], state["crowd_left"])
+    present, share, rec = state["present"], state["share"], state["rec"]
     options = ["join_meeting", "send_meeting_im"]
-    absent = [n for n in NAMED if n not in present]
     if len(present) > 1:
         options += ["leave_meeting", "share_started" if share is None else "share_ended"]
         options.append("recording_started" if rec is None else "recording_ended")
     action = draw(st.sampled_from(options))
     out: dict[str, Any] = {"id": f"s{index}", "event": action}
     if action == "join_meeting":
-        if absent and draw(st.booleans()):
-            out["who"] = draw(st.lists(st.sampled_from(absent), min_size=1, max_size=2, unique=True))
-            present.update(out["who"])
-        elif crowd_in < 6:
-            out["who"], out["count"] = "crowd", draw(st.integers(1, 6 - crowd_in))
-            state["crowd_in"] += out["count"]
-        else:
-            out["event"], out["by"] = "send_meeting_im", draw(st.sampled_from(sorted(present)))
-        out["spread"] = draw(st.integers(0, 60))
+        plausible_join(draw, out, state)
     elif action == "leave_meeting":
-        if crowd_in > crowd_left and draw(st.booleans()):
-            out["who"], out["count"] = "crowd", draw(st.integers(1, crowd_in - crowd_left))
-            state["crowd_left"] += out["count"]
-        elif present - {"h", share}:
-            leaver = draw(st.sampled_from(sorted(present - {"h", share})))
-            out["who"] = leaver
-            if "c" in present and leaver != "c" and draw(st.booleans()):
-                out["reason"], out["by"] = "kicked", draw(st.sampled_from(["h", "c"]))
-            present.discard(leaver)
-        else:
-            out = {"id": out["id"], "event": "send_meeting_im", "by": "h"}
-    elif action in ("share_started", "recording_started", "send_meeting_im"):
+        out = plausible_leave(draw, out, state)
+    elif action != "share_ended":
         out["by"] = draw(st.sampled_from(sorted(present)))
-        if action == "share_started":
-            state["share"] = out["by"]
-        elif action == "recording_started":
-            state["rec"] = out["by"]
-    elif action == "share_ended":
-        state["share"] = None
-    elif action == "recording_ended":
-        out["by"] = draw(st.sampled_from(sorted(present)))
-        state["rec"] = None
+    if action in TRACKED:  # who is sharing or recording now
+        key, starts = TRACKED[action]
+        state[key] = out["by"] if starts else None
     if draw(st.booleans()):
         lo = draw(st.integers(0, 120))
         out["delay"] = [lo, lo + draw(st.integers(0, 120))]
+    return out
+
+
+def plausible_join(draw: st.DrawFn, out: dict[str, Any], state: dict[str, Any]) -> None:
+    """Named people not there yet, else the crowd while some of it is outside, else a message instead."""
+    present, crowd_in = state["present"], state["crowd_in"]
+    absent = [n for n in NAMED if n not in present]
+    if len(absent) > 0 and draw(st.booleans()):
+        out["who"] = draw(st.lists(st.sampled_from(absent), min_size=1, max_size=2, unique=True))
+        present.update(out["who"])
+    elif crowd_in < 6:
+        out["who"], out["count"] = "crowd", draw(st.integers(1, 6 - crowd_in))
+        state["crowd_in"] += out["count"]
+    else:
+        out["event"], out["by"] = "send_meeting_im", draw(st.sampled_from(sorted(present)))
+    out["spread"] = draw(st.integers(0, 60))
+
+
+def plausible_leave(draw: st.DrawFn, out: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
+    """Some of the crowd, or someone other than the host and the presenter (maybe kicked by the co-host),
+    else a message from the host instead."""
+    present, share, crowd_in, crowd_left = state["present"], state["share"], state["crowd_in"], state["crowd_left"]
+    if crowd_in > crowd_left and draw(st.booleans()):
+        out["who"], out["count"] = "crowd", draw(st.integers(1, crowd_in - crowd_left))
+        state["crowd_left"] += out["count"]
+    elif present - {"h", share}:
+        leaver = draw(st.sampled_from(sorted(present - {"h", share})))
+        out["who"] = leaver
+        if "c" in present and leaver != "c" and draw(st.booleans()):
+            out["reason"], out["by"] = "kicked", draw(st.sampled_from(["h", "c"]))
+        present.discard(leaver)
+    else:
+        return {"id": out["id"], "event": "send_meeting_im", "by": "h"}
     return out
 
 

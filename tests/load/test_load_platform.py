@@ -14,6 +14,8 @@ import pytest
 
 from simulator import constants as C
 from simulator.cli import main
+from simulator.platform_server import PlatformServer
+from tests.longconn.miniclient import MiniClient
 
 
 def free_port() -> int:
@@ -39,20 +41,17 @@ def test_unreachable_platform_fails_fast(capsys: pytest.CaptureFixture[str]) -> 
 
 
 @pytest.fixture
-def platform_with_clients(request: pytest.FixtureRequest) -> Iterator[tuple[Any, int]]:
-    longconn = pytest.importorskip("simulator.platform_server")
-    miniclient = pytest.importorskip("tests.longconn.miniclient")
+def platform_with_clients(request: pytest.FixtureRequest) -> Iterator[tuple[PlatformServer, int]]:
     code: int = request.param
-    with longconn.PlatformServer() as platform:
+    with PlatformServer() as platform:
         stop = threading.Event()
 
         def run() -> None:
             async def go() -> None:
-                clients = [await miniclient.MiniClient(platform.domain, C.DEFAULT_APP_ID, C.DEFAULT_APP_SECRET,
+                clients = [await MiniClient(platform.domain, C.DEFAULT_APP_ID, C.DEFAULT_APP_SECRET,
                                                        policy=lambda _e: code).connect() for _ in range(2)]
                 tasks = [asyncio.create_task(c.run()) for c in clients]
-                while not stop.is_set():
-                    await asyncio.sleep(0.05)
+                await asyncio.to_thread(stop.wait)
                 for c in clients:
                     await c.close()
                 await asyncio.gather(*tasks, return_exceptions=True)
@@ -67,7 +66,7 @@ def platform_with_clients(request: pytest.FixtureRequest) -> Iterator[tuple[Any,
 
 
 @pytest.mark.parametrize("platform_with_clients", [200, 500], indirect=True)
-def test_load_through_the_platform(platform_with_clients: tuple[Any, int], tmp_path: Path,
+def test_load_through_the_platform(platform_with_clients: tuple[PlatformServer, int], tmp_path: Path,
                                    capsys: pytest.CaptureFixture[str]) -> None:
     platform, code = platform_with_clients
     report = tmp_path / "r.json"
@@ -89,7 +88,6 @@ def test_load_through_the_platform(platform_with_clients: tuple[Any, int], tmp_p
 @pytest.mark.lark_sdk
 def test_load_through_the_platform_to_the_official_sdk_client(tmp_path: Path,
                                                               capsys: pytest.CaptureFixture[str]) -> None:
-    from simulator.platform_server import PlatformServer
     from tests.longconn.lark_ws import LarkWsThread
 
     seen: list[str] = []
@@ -116,7 +114,7 @@ def test_load_through_the_platform_to_the_official_sdk_client(tmp_path: Path,
 
 @pytest.mark.parametrize("platform_with_clients", [200], indirect=True)
 @pytest.mark.parametrize(("rate", "batch"), [(1500, "256"), (100, "1")])
-def test_load_through_the_platform_batched_and_one_by_one(platform_with_clients: tuple[Any, int], rate: int,
+def test_load_through_the_platform_batched_and_one_by_one(platform_with_clients: tuple[PlatformServer, int], rate: int,
                                                           batch: str, tmp_path: Path) -> None:
     platform, _ = platform_with_clients
     platform.clear()

@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from simulator.errors import ConfigError
+from simulator.loops import EventLoopChoice
 from simulator.platform_server import PlatformServer
 from simulator.verdicts.model import Delivery, DeliveryLog
 from tests.longconn.miniclient import MiniClient
@@ -89,11 +90,11 @@ def test_bounded_retention_keeps_the_newest_records_and_the_running_summary() ->
 
 
 @pytest.mark.parametrize("choice", ["asyncio", "auto"])
-def test_the_platform_thread_runs_on_the_chosen_loop(choice: str) -> None:
+def test_the_platform_thread_runs_on_the_chosen_loop(choice: EventLoopChoice) -> None:
     from simulator.errors import ConfigError
-    from simulator.servers import loop_factory
+    from simulator.loops import loop_factory
 
-    with PlatformServer(app_id=APP, app_secret=SECRET, event_loop=choice) as platform:  # type: ignore[arg-type]
+    with PlatformServer(app_id=APP, app_secret=SECRET, event_loop=choice) as platform:
         module = type(platform.server.loop).__module__
         try:
             import uvloop  # noqa: F401
@@ -103,4 +104,4 @@ def test_the_platform_thread_runs_on_the_chosen_loop(choice: str) -> None:
         assert module.split(".")[0] == expected
         assert httpx.get(platform.domain + "/_sim/state", trust_env=False).status_code == 200
     with pytest.raises(ConfigError, match="unknown event loop"):
-        loop_factory("trio")  # type: ignore[arg-type]
+        loop_factory("trio")  # type: ignore[arg-type]  # not a choice, on purpose

@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ import pytest
 
 from simulator.cli import main
 from tests.longconn.lark_ws import LarkWsThread
+from tests.polling import wait_for_ready_file, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 APP_ID, SECRET = "cli_a1b2c3d4e5f60718", "cli-secret"
@@ -30,12 +30,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                              "--reconnect-interval", "1", "--seed", "9", "--ready-file", str(ready)],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 15
-        while not ready.exists():
-            assert proc.poll() is None, proc.communicate()[1]
-            assert time.monotonic() < deadline, "serve did not get ready"
-            time.sleep(0.02)
-        domain = ready.read_text().strip()
+        domain = wait_for_ready_file(proc, ready, timeout=15)
         assert proc.stdout is not None and proc.stdout.readline().strip() == domain  # printed too
         yield domain
     finally:
@@ -57,10 +52,8 @@ def test_serve_then_push_20_to_a_real_client(served: str, capsys: pytest.Capture
             seen.append(event.header.event_id)
 
     with LarkWsThread(served, APP_ID, SECRET, on_share_ended=on_event):
-        deadline = time.monotonic() + 10
-        while main(["push", "--platform", served, "--count", "1", "--seed", "1"]) != 0:  # until connected
-            assert time.monotonic() < deadline, "client did not connect"
-            time.sleep(0.05)
+        wait_until(lambda: main(["push", "--platform", served, "--count", "1", "--seed", "1"]) == 0,
+                   "the client to connect (an event acked)", timeout=10, interval=0.05)
         capsys.readouterr()
         with lock:
             seen.clear()
@@ -73,10 +66,9 @@ def test_serve_then_push_20_to_a_real_client(served: str, capsys: pytest.Capture
 
 
 def test_push_without_clients_exits_1(served: str, capsys: pytest.CaptureFixture[str]) -> None:
-    deadline = time.monotonic() + 5  # the client of the previous test may still be going away
-    while main(["push", "--platform", served, "--json"]) != 1:
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    # The client of the previous test may still be going away.
+    wait_until(lambda: main(["push", "--platform", served, "--json"]) == 1, "no client to be connected", timeout=5,
+               interval=0.05)
     assert '"not_delivered"' in capsys.readouterr().out
 
 

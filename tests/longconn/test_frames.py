@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
+import random
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -13,10 +15,10 @@ from simulator.errors import ConfigError
 from simulator.wire import frames as F
 
 
-def one(payload: bytes = b'{"a":1}', **kw: object) -> F.Frame:
-    args: dict[str, object] = {"service": 7, "message_id": "m-1", "trace_id": "t-1", "seq_id": 5, "log_id": 9}
+def one(payload: bytes = b'{"a":1}', **kw: Any) -> F.Frame:
+    args: dict[str, Any] = {"service": 7, "message_id": "m-1", "trace_id": "t-1", "seq_id": 5, "log_id": 9}
     args.update(kw)
-    return F.data_frames(payload, **args)[0]  # type: ignore[arg-type]
+    return F.data_frames(payload, **args)[0]
 
 
 def test_data_frame_sets_required_fields_and_headers() -> None:
@@ -62,10 +64,10 @@ def test_default_fragment_size_keeps_messages_under_the_python_limit() -> None:
 
 @settings(max_examples=60, deadline=None)
 @given(payload=st.binary(min_size=1, max_size=3000), size=st.integers(1, 700), order=st.randoms())
-def test_reassembly_roundtrip_in_any_order(payload: bytes, size: int, order: object) -> None:
+def test_reassembly_roundtrip_in_any_order(payload: bytes, size: int, order: random.Random) -> None:
     frames = F.data_frames(payload, service=1, message_id="m", trace_id="t", seq_id=1, log_id=1, fragment_size=size)
     assert all(f.payload for f in frames)
-    order.shuffle(frames)  # type: ignore[attr-defined]
+    order.shuffle(frames)
     r = F.Reassembler()
     results = [r.feed(F.decode(F.encode(f))) for f in frames]
     assert results[:-1] == [None] * (len(frames) - 1)
@@ -98,14 +100,38 @@ def test_ack_parsing_is_lenient(payload: bytes, code: int, data: bytes | None) -
     assert ack.ok is (code == 200)
 
 
-@pytest.mark.parametrize("payload", [b"", b"garbage", b"[1]", b'{"code": true}', b'{"msg": "no code"}',
-                                     b'{"code": 200, "data": "%%%"}', b"\xff\xfe"])
-def test_unreadable_acks_never_raise(payload: bytes) -> None:
+@pytest.mark.parametrize(("payload", "problems"), [
+    (b"", ("payload is not JSON",)),
+    (b"garbage", ("payload is not JSON",)),
+    (b"\xff\xfe", ("payload is not JSON",)),
+    (b"[1]", ("payload is not a JSON object",)),
+    (b'{"code": true}', ("no integer code: True",)),
+    (b'{"msg": "no code"}', ("no integer code: None",)),
+    (b'{"code": 200, "data": "%%%"}', ("data is not base64",)),
+    (b'{"code": "x", "data": "%%%"}', ("no integer code: 'x'", "data is not base64")),
+])
+def test_unreadable_acks_never_raise(payload: bytes, problems: tuple[str, ...]) -> None:
     frame = one()
     frame.payload = payload
     ack = F.parse_ack(frame)
-    assert ack.problems
+    assert ack.problems == problems
     assert ack.data is None
+
+
+@pytest.mark.parametrize(("headers", "message_id", "biz_rt", "problems"), [
+    ([], "", None, ("no message_id header",)),
+    ([("message_id", ""), ("message_id", "m-2")], "", None, ("no message_id header",)),  # the first one counts
+    ([("message_id", "m-1"), ("biz_rt", "7"), ("biz_rt", "x")], "m-1", 7.0, ()),
+    ([("biz_rt", "soon"), ("message_id", "m-1")], "m-1", None, ("biz_rt not a number: 'soon'",)),
+])
+def test_ack_headers(headers: list[tuple[str, str]], message_id: str, biz_rt: float | None,
+                     problems: tuple[str, ...]) -> None:
+    frame = F.Frame(payload=b'{"code":200}')
+    for key, value in headers:
+        frame.headers.add(key=key, value=value)
+    ack = F.parse_ack(frame)
+    assert (ack.message_id, ack.biz_rt_ms, ack.problems) == (message_id, biz_rt, problems)
+    assert ack.code == 200  # a problem with the headers does not hide the code
 
 
 def test_ack_frame_copies_the_frame() -> None:

@@ -7,7 +7,7 @@ import itertools
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import lark_oapi as lark
@@ -18,6 +18,7 @@ from simulator.platform_server import TEST_CLIENT_CONFIG, ClientConfig, Platform
 from simulator.verdicts.model import Outcome
 from tests.longconn.lark_ws import LarkWsThread
 from tests.longconn.miniclient import MiniClient
+from tests.polling import wait_until
 
 pytestmark = pytest.mark.lark_sdk
 
@@ -47,16 +48,6 @@ class Recorder:
             assert self.cond.wait_for(lambda: len(self.events) >= n, timeout), f"{len(self.events)} of {n} events"
 
 
-def until(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 @pytest.fixture(scope="module")
 def platform() -> Iterator[PlatformServer]:
     with PlatformServer(app_id=APP_ID, app_secret=SECRET, client_config=TEST_CLIENT_CONFIG, seed=7,
@@ -76,7 +67,7 @@ def client(platform: PlatformServer, recorder: Recorder) -> Iterator[LarkWsThrea
     platform.clear()
     with LarkWsThread(platform.domain, APP_ID, SECRET, on_share_ended=recorder) as c:
         yield c
-    until(lambda: not platform.connections(), 5, "the client to go away")
+    wait_until(lambda: not platform.connections(), "the client to go away", timeout=5)
 
 
 @pytest.fixture
@@ -86,7 +77,7 @@ def conn_id(platform: PlatformServer, client: LarkWsThread) -> str:
 
 
 def test_client_connects_and_pings(platform: PlatformServer, conn_id: str) -> None:
-    until(lambda: platform.connections()[0]["counters"]["pings"] >= 1, 5, "the first ping")
+    wait_until(lambda: platform.connections()[0]["counters"]["pings"] >= 1, "the first ping", timeout=5)
     [info] = platform.connections()
     assert info["app_id"] == APP_ID and info["counters"]["pongs"] >= 1 and info["counters"]["malformed"] == 0
 
@@ -138,7 +129,7 @@ def test_raising_handler_gives_ack_500_and_not_acked(platform: PlatformServer, c
 
 def test_server_close_makes_client_reconnect(platform: PlatformServer, recorder: Recorder, conn_id: str) -> None:
     platform.close_connection(conn_id, code=4000, reason="test close")
-    new = until(lambda: [c for c in platform.connections() if c["conn_id"] != conn_id], 10, "a reconnect")
+    new = wait_until(lambda: [c for c in platform.connections() if c["conn_id"] != conn_id], "a reconnect", timeout=10)
     assert len(new) == 1
     ds = platform.push(count=3)
     assert all(d.acked and d.last is not None and d.last.target == new[0]["conn_id"] for d in ds)
@@ -160,9 +151,9 @@ def test_pong_client_config_changes_the_ping_interval(mode: PongConfig) -> None:
     with PlatformServer(app_id=APP_ID, app_secret=SECRET, client_config=config, pong_config=mode) as server, \
             LarkWsThread(server.domain, APP_ID, SECRET):
         server.wait_for_clients(1, timeout=10)
-        until(lambda: server.connections()[0]["counters"]["pings"] >= 1, 5, "the first ping")
+        wait_until(lambda: server.connections()[0]["counters"]["pings"] >= 1, "the first ping", timeout=5)
         server.set_client_config(ping_interval=2)
-        until(lambda: server.connections()[0]["counters"]["pings"] >= 4, 8, "four pings")
+        wait_until(lambda: server.connections()[0]["counters"]["pings"] >= 4, "four pings", timeout=8)
         conn = server.platform.connections[server.connections()[0]["conn_id"]]
         times = list(conn.session.ping_times)[:4]
         counters = conn.session.counters

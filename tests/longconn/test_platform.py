@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -19,6 +18,7 @@ from simulator.platform_server import ClientConfig, PlatformServer
 from simulator.verdicts.model import Outcome
 from simulator.wire import frames as F
 from tests.longconn.miniclient import MiniClient
+from tests.polling import await_until, wait_until
 
 APP, SECRET = "cli_0123456789abcdef", "s3cret"
 CONFIG = ClientConfig(reconnect_count=3, reconnect_interval=2, reconnect_nonce=1, ping_interval=4)
@@ -33,9 +33,7 @@ def server() -> Iterator[PlatformServer]:
 @pytest.fixture
 def platform(server: PlatformServer) -> PlatformServer:
     server.clear()
-    deadline = time.monotonic() + 5
-    while server.connections() and time.monotonic() < deadline:  # the last test's clients are still closing
-        time.sleep(0.01)
+    wait_until(lambda: not server.connections(), "the last test's clients to be gone")  # they may be closing
     return server
 
 
@@ -125,7 +123,7 @@ def test_the_51st_connection_of_an_app_is_refused(platform: PlatformServer) -> N
         assert exc.response.headers["Handshake-Status"] == "514"
         assert exc.response.headers["Handshake-Autherrcode"] == "1000040350"
         await conns[0].close()
-        await asyncio.sleep(0.05)
+        await await_until(lambda: len(platform.connections()) < 50, "the platform to drop the closed connection")
         ok = await MiniClient(platform.domain, APP, SECRET).connect()  # a slot is free again
         for c in [*conns[1:], ok]:
             await c.close()
@@ -146,13 +144,12 @@ def test_verdicts_acked_rejected_timeout_connection_error(platform: PlatformServ
         [c] = await clients(platform, lambda e: None)
 
         async def close_on_event() -> None:
-            while not c.events:
-                await asyncio.sleep(0.005)
+            await await_until(lambda: c.events, "the client to receive the event", interval=0.005)
             await c.close()
-        task = asyncio.gather(c.run(), close_on_event())
+        both = asyncio.gather(c.run(), close_on_event())
         results["lost"] = await asyncio.to_thread(platform.push)
-        await task
-        await asyncio.sleep(0.05)
+        await both
+        await await_until(lambda: not platform.connections(), "the platform to drop the closed connection")
         results["nobody"] = await asyncio.to_thread(platform.push)
         return results
 
@@ -227,16 +224,18 @@ def test_half_open_config_push_and_forced_reconnect(platform: PlatformServer) ->
     async def main() -> None:
         [c] = await clients(platform, None)
         task = asyncio.create_task(c.run())
-        await asyncio.sleep(0.05)
+        await await_until(lambda: c.pongs, "the pong to the client's first ping")
         assert len(c.pongs) == 1 and json.loads(c.pongs[0].payload) == CONFIG.to_json()  # in every pong
         platform.answer_pings(False)
         await c.send_ping()
-        await asyncio.sleep(0.1)
+        # The platform counts the ping as unanswered where it would have sent the pong: no pong can follow.
+        await await_until(lambda: sum(conn["counters"]["pings_unanswered"] for conn in platform.connections()),
+                          "the platform to leave the ping unanswered")
         assert len(c.pongs) == 1
         platform.answer_pings(True)
         platform.set_client_config(PingInterval=1)
         await c.send_ping()
-        await asyncio.sleep(0.1)
+        await await_until(lambda: len(c.pongs) == 2, "the pong carrying the new client config")
         assert json.loads(c.pongs[-1].payload) == {"ReconnectCount": 3, "ReconnectInterval": 2, "ReconnectNonce": 1,
                                                    "PingInterval": 1}
         assert platform.reconnect_all(code=4001) == 1
@@ -262,8 +261,9 @@ def test_a_config_change_between_discovery_and_upgrade_reaches_the_client(mode: 
             service = int(dict(parse_qsl(urlsplit(doc["data"]["URL"]).query))["service_id"])
             async with websockets.connect(doc["data"]["URL"], compression=None) as ws:
                 await ws.send(F.encode(F.control_frame(F.MessageType.PING, service=service)))
-                pong = F.decode(await asyncio.wait_for(ws.recv(), 5))
-            return bytes(pong.payload)
+                message = await asyncio.wait_for(ws.recv(), 5)
+            assert isinstance(message, bytes)
+            return bytes(F.decode(message).payload)
 
         payload = run(main())
     assert json.loads(payload) == {**CONFIG.to_json(), "PingInterval": 1}
@@ -333,7 +333,9 @@ def test_same_seed_same_events_and_same_connection_choices() -> None:
                 for c in cs:
                     await c.close()
                 await asyncio.gather(*tasks)
-                return [[d.event_id for d in ds], [order.index(d.last.target) for d in ds]]
+                sent_to = [d.last.target for d in ds if d.last is not None]
+                assert len(sent_to) == len(ds)
+                return [[d.event_id for d in ds], [order.index(t) for t in sent_to]]
             ids, targets = run(main())
         return ids, targets
 

@@ -7,7 +7,6 @@ import re
 import shlex
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import pytest
 from simulator.cli import main
 from tests.docs_examples import ROOT, example
 from tests.longconn.lark_ws import LarkWsThread
+from tests.polling import wait_for_ready_file, wait_until
 
 pytestmark = pytest.mark.lark_sdk
 
@@ -40,11 +40,7 @@ def served(tmp_path: Path) -> Iterator[tuple[str, list[str]]]:
     proc = subprocess.Popen([sys.executable, "-m", "simulator", *argv, "--ready-file", str(ready)],
                             env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 15
-        while not ready.exists():
-            assert proc.poll() is None and time.monotonic() < deadline
-            time.sleep(0.02)
-        domain = ready.read_text().strip()
+        domain = wait_for_ready_file(proc, ready, timeout=15)
         yield domain, [push, *curl_block.strip().splitlines()]
     finally:
         proc.terminate()
@@ -57,10 +53,8 @@ def test_shell_examples_work(served: tuple[str, list[str]], capsys: pytest.Captu
     app_line = next(ln for ln in example("longconn-shell").code.splitlines() if "lark.ws.Client(" in ln)
     app_id, secret = re.findall(r'"([^"]+)"', app_line)[:2]
     with LarkWsThread(domain, app_id, secret, on_share_ended=lambda _e: None):
-        deadline = time.monotonic() + 10
-        while not httpx.get(domain + "/_sim/connections", trust_env=False).json():
-            assert time.monotonic() < deadline
-            time.sleep(0.02)
+        wait_until(lambda: httpx.get(domain + "/_sim/connections", trust_env=False).json(),
+                   "the SDK client to connect", timeout=10)
         assert main(shlex.split(push)[1:]) == 0
         assert [ln.split()[0] for ln in capsys.readouterr().out.splitlines()] == ["acked"] * 20
         for curl in curls:

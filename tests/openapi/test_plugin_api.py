@@ -8,6 +8,7 @@ import textwrap
 import pytest
 
 import simulator.pytest_plugin  # noqa: F401  (loaded once: pytester drops modules first imported in a run)
+from tests.plugin.test_pytest_plugin import PLUGIN
 
 pytest_plugins = ["pytester"]
 
@@ -43,6 +44,5 @@ def test_second_starts_clean(feishu_platform):
 
 def test_feishu_platform_fixture_has_the_openapi(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_suite=textwrap.dedent(SUITE))
-    result = pytester.runpytest_inprocess("-p", "simulator.pytest_plugin", "-p", "no:cacheprovider",
-                                          "-p", "no:hypothesispytest")
+    result = pytester.runpytest_inprocess(*PLUGIN)
     result.assert_outcomes(passed=2)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from simulator.errors import SimulatorError
+from simulator.errors import AnswerDecodeError, SimulatorError
 from simulator.resources import schemas_dir
 from simulator.verdicts.answers import (
     CARD_MAX_BYTES,
@@ -18,7 +18,6 @@ from simulator.verdicts.answers import (
     MAX_ANSWER_BYTES,
     TOAST_TYPES,
     Answer,
-    AnswerDecodeError,
     AnswerKind,
     decode_ack_data,
     judge_answer,

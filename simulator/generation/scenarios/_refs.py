@@ -4,11 +4,21 @@ co-host, and step ids are unique. The timeline (``after``, ordering, presence) i
 
 from __future__ import annotations
 
-from simulator.generation.scenarios._model import Scenario
+from simulator.generation.scenarios._model import Scenario, Step
 
 
 def check_references(sc: Scenario) -> None:
     """Raise ``FixtureError`` for the first name used but not declared (tables first, then steps)."""
+    _check_tables(sc)
+    ids: set[str] = set()
+    for step in sc.steps:
+        if step.id in ids:
+            raise sc.error(f"duplicate step id {step.id!r}", step, key="id")
+        ids.add(step.id)
+        _check_step(sc, step)
+
+
+def _check_tables(sc: Scenario) -> None:
     for name in sc.crowds:
         if name in sc.named:
             raise sc.error(f"{name!r} is both a named person and a crowd", table="people", key="crowds")
@@ -22,18 +32,15 @@ def check_references(sc: Scenario) -> None:
         if n not in sc.named:
             raise sc.error(f"{n!r} is not declared in [people] named", table="scenario", key="participant_subscribers")
 
-    ids: set[str] = set()
-    for step in sc.steps:
-        if step.id in ids:
-            raise sc.error(f"duplicate step id {step.id!r}", step, key="id")
-        ids.add(step.id)
-        for key, names in (("who", step.who), ("by", (step.by,) if step.by else ())):
-            for n in names:
-                if n not in sc.named and n not in sc.crowds:
-                    raise sc.error(f"{key}: {n!r} is not declared in [people]", step, key=key)
-        if len(step.who) > 1 and any(n in sc.crowds for n in step.who):
-            raise sc.error("a crowd must be the only name in 'who'", step, key="who")
-        if step.by is not None and step.by in sc.crowds:
-            raise sc.error(f"by must be one named person ({step.by!r} is a crowd)", step, key="by")
-        if step.count is not None and step.action in ("join_meeting", "leave_meeting") and step.crowd is None:
-            raise sc.error("count needs a crowd in 'who'", step, key="count")
+
+def _check_step(sc: Scenario, step: Step) -> None:
+    for key, names in (("who", step.who), ("by", (step.by,) if step.by else ())):
+        for n in names:
+            if n not in sc.named and n not in sc.crowds:
+                raise sc.error(f"{key}: {n!r} is not declared in [people]", step, key=key)
+    if len(step.who) > 1 and any(n in sc.crowds for n in step.who):
+        raise sc.error("a crowd must be the only name in 'who'", step, key="who")
+    if step.by is not None and step.by in sc.crowds:
+        raise sc.error(f"by must be one named person ({step.by!r} is a crowd)", step, key="by")
+    if step.count is not None and step.action in ("join_meeting", "leave_meeting") and step.crowd is None:
+        raise sc.error("count needs a crowd in 'who'", step, key="count")

@@ -55,48 +55,63 @@ def settings(ctx: GenContext, chat: Chat) -> dict[str, Any]:
     return s
 
 
-def _change(ctx: GenContext, chat: Chat, change: str) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
-    """(before, after, extra body keys) for one change, applied to the world's chat."""
-    r, s = ctx.rand, settings(ctx, chat)
-    if change == "name":
-        before = {"name": chat.name, "i18n_names": chat.i18n_names()}
-        while chat.name == before["name"]:
-            chat.name = world(ctx).group_name()
-        return before, {"name": chat.name, "i18n_names": chat.i18n_names()}, {}
-    if change == "description":
-        before = {"description": chat.description}
-        while chat.description == before["description"]:
-            chat.description = r.choice(vocab(ctx).texts)
-        return before, {"description": chat.description}, {}
-    if change == "avatar":
-        before = {"avatar": s["avatar"]}
-        s["avatar"] = image_key(r)
-        return before, {"avatar": s["avatar"]}, {}
-    if change == "owner":
-        others = [p for p in chat.members if p.key != chat.owner.key] or [ctx.population.pick(r, staff=True)]
-        before = {"owner_id": person_ids(chat.owner, ctx.app_id)}
-        chat.owner = r.choice(others)
-        if not chat.has(chat.owner):
-            chat.members.append(chat.owner)
-        return before, {"owner_id": person_ids(chat.owner, ctx.app_id)}, {}
-    if change == "permission":
-        key = r.choice(tuple(_PERMISSIONS))
-        old = s[key]
-        s[key] = r.choice([v for v in _PERMISSIONS[key] if v != old])
-        return {key: old}, {key: s[key]}, {}
-    if change == "group_message_type":
-        old = s["group_message_type"]
-        s["group_message_type"] = "thread" if old == "chat" else "chat"
-        return {"group_message_type": old}, {"group_message_type": s["group_message_type"]}, {}
-    if change == "restricted_mode":
-        old = dict(s["restricted_mode_setting"])
-        on = not old["status"]
-        value = "not_anyone" if on else "all_members"
-        s["restricted_mode_setting"] = {"status": on, "screenshot_has_permission_setting": value,
-                                        "download_has_permission_setting": value,
-                                        "message_has_permission_setting": value}
-        return {"restricted_mode_setting": old}, {"restricted_mode_setting": dict(s["restricted_mode_setting"])}, {}
-    # moderation: only a chosen list may speak (the owner always on it), or everyone again
+Change = tuple[dict[str, Any], dict[str, Any], dict[str, Any]]  # (before, after, extra body keys)
+
+
+def _name(ctx: GenContext, chat: Chat, s: dict[str, Any]) -> Change:
+    before = {"name": chat.name, "i18n_names": chat.i18n_names()}
+    while chat.name == before["name"]:
+        chat.name = world(ctx).group_name()
+    return before, {"name": chat.name, "i18n_names": chat.i18n_names()}, {}
+
+
+def _description(ctx: GenContext, chat: Chat, s: dict[str, Any]) -> Change:
+    before = {"description": chat.description}
+    while chat.description == before["description"]:
+        chat.description = ctx.rand.choice(vocab(ctx).texts)
+    return before, {"description": chat.description}, {}
+
+
+def _avatar(ctx: GenContext, chat: Chat, s: dict[str, Any]) -> Change:
+    before = {"avatar": s["avatar"]}
+    s["avatar"] = image_key(ctx.rand)
+    return before, {"avatar": s["avatar"]}, {}
+
+
+def _owner(ctx: GenContext, chat: Chat, s: dict[str, Any]) -> Change:
+    others = [p for p in chat.members if p.key != chat.owner.key] or [ctx.population.pick(ctx.rand, staff=True)]
+    before = {"owner_id": person_ids(chat.owner, ctx.app_id)}
+    chat.owner = ctx.rand.choice(others)
+    if not chat.has(chat.owner):
+        chat.members.append(chat.owner)
+    return before, {"owner_id": person_ids(chat.owner, ctx.app_id)}, {}
+
+
+def _permission(ctx: GenContext, chat: Chat, s: dict[str, Any]) -> Change:
+    key = ctx.rand.choice(tuple(_PERMISSIONS))
+    old = s[key]
+    s[key] = ctx.rand.choice([v for v in _PERMISSIONS[key] if v != old])
+    return {key: old}, {key: s[key]}, {}
+
+
+def _group_message_type(ctx: GenContext, chat: Chat, s: dict[str, Any]) -> Change:
+    old = s["group_message_type"]
+    s["group_message_type"] = "thread" if old == "chat" else "chat"
+    return {"group_message_type": old}, {"group_message_type": s["group_message_type"]}, {}
+
+
+def _restricted_mode(ctx: GenContext, chat: Chat, s: dict[str, Any]) -> Change:
+    old = dict(s["restricted_mode_setting"])
+    on = not old["status"]
+    value = "not_anyone" if on else "all_members"
+    s["restricted_mode_setting"] = {"status": on, "screenshot_has_permission_setting": value,
+                                    "download_has_permission_setting": value,
+                                    "message_has_permission_setting": value}
+    return {"restricted_mode_setting": old}, {"restricted_mode_setting": dict(s["restricted_mode_setting"])}, {}
+
+
+def _moderation(ctx: GenContext, chat: Chat, s: dict[str, Any]) -> Change:
+    """Only a chosen list may speak (the owner always on it), or everyone again."""
     old = s["moderation_permission"]
     tenant = tenant_of(ctx)
 
@@ -108,11 +123,21 @@ def _change(ctx: GenContext, chat: Chat, change: str) -> tuple[dict[str, Any], d
         extra = {"moderator_list": {"added_member_list": [], "removed_member_list": entries(s.pop("moderators", []))}}
     else:
         others = [p for p in chat.members if p.key != chat.owner.key]
-        s["moderators"] = r.sample(others, min(2, len(others)))
+        s["moderators"] = ctx.rand.sample(others, min(2, len(others)))
         s["moderation_permission"] = "moderator_list"
         extra = {"moderator_list": {"added_member_list": entries([chat.owner, *s["moderators"]]),
                                     "removed_member_list": []}}
     return {"moderation_permission": old}, {"moderation_permission": s["moderation_permission"]}, extra
+
+
+_CHANGERS = {"name": _name, "description": _description, "avatar": _avatar, "owner": _owner,
+             "permission": _permission, "group_message_type": _group_message_type,
+             "restricted_mode": _restricted_mode}
+
+
+def _change(ctx: GenContext, chat: Chat, change: str) -> Change:
+    """(before, after, extra body keys) for one change, applied to the world's chat."""
+    return _CHANGERS.get(change, _moderation)(ctx, chat, settings(ctx, chat))
 
 
 def updated(ctx: GenContext) -> dict[str, Any]:

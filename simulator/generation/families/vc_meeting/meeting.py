@@ -12,6 +12,7 @@ set an event type carries is decided once, here, and mirrored by its JSON Schema
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -125,46 +126,42 @@ def user_json(person: Person, app_id: str, role: int) -> dict[str, Any]:
     return {"id": person.user_id_json(app_id), "user_role": role, "user_type": person.user_type}
 
 
+def _security_setting(m: Meeting, app_id: str) -> dict[str, Any]:
+    return {
+        "security_level": m.security_level,
+        "group_ids": list(m.security_group_ids),
+        "user_ids": [p.user_id_json(app_id) for p in m.security_users],
+        "room_ids": list(m.security_room_ids),
+        "has_set_security_contacts_and_group": bool(m.security_group_ids or m.security_users),
+    }
+
+
+# One renderer per field: ``(key, value)``, or None for an optional field the meeting does not have.
+_Rendered = tuple[str, Any] | None
+_FIELDS: dict[str, Callable[[Meeting, str], _Rendered]] = {
+    "id": lambda m, _app: ("id", m.id),
+    "topic": lambda m, _app: ("topic", m.topic),
+    "meeting_no": lambda m, _app: ("meeting_no", m.meeting_no),
+    "meeting_source": lambda m, _app: ("meeting_source", m.source),
+    "start_time": lambda m, _app: ("start_time", str(m.start_time)),
+    "end_time": lambda m, _app: ("end_time", str(m.end_time)),
+    "host_user": lambda m, app: ("host_user", user_json(m.host, app, ROLE_HOST)),
+    "owner": lambda m, app: ("owner", user_json(m.owner, app, m.role_of(m.owner))),
+    "owner_id": lambda m, app: ("owner", {"id": m.owner.user_id_json(app)}),
+    "calendar_event_id": lambda m, _app: ("calendar_event_id", m.calendar_event_id) if m.calendar_event_id else None,
+    "meeting_sub_type": lambda m, _app: None if m.sub_type is None else ("meeting_sub_type", m.sub_type),
+    "security_setting": lambda m, app: ("security_setting", _security_setting(m, app)),
+    "webinar_setting": lambda m, _app: (
+        None if m.webinar_type is None else ("webinar_setting", {"webinar_type": m.webinar_type})),
+}
+
+
 def meeting_json(m: Meeting, app_id: str, fields: tuple[str, ...] = NO_CALENDAR) -> dict[str, Any]:
     """Render ``m`` with the given fields, in the documented key order; optional fields the meeting does
-    not have are left out."""
+    not have are left out. An unknown field is a programming error (``KeyError``)."""
     out: dict[str, Any] = {}
     for f in fields:
-        if f == "id":
-            out["id"] = m.id
-        elif f == "topic":
-            out["topic"] = m.topic
-        elif f == "meeting_no":
-            out["meeting_no"] = m.meeting_no
-        elif f == "meeting_source":
-            out["meeting_source"] = m.source
-        elif f == "start_time":
-            out["start_time"] = str(m.start_time)
-        elif f == "end_time":
-            out["end_time"] = str(m.end_time)
-        elif f == "host_user":
-            out["host_user"] = user_json(m.host, app_id, ROLE_HOST)
-        elif f == "owner":
-            out["owner"] = user_json(m.owner, app_id, m.role_of(m.owner))
-        elif f == "owner_id":
-            out["owner"] = {"id": m.owner.user_id_json(app_id)}
-        elif f == "calendar_event_id":
-            if m.calendar_event_id:
-                out["calendar_event_id"] = m.calendar_event_id
-        elif f == "meeting_sub_type":
-            if m.sub_type is not None:
-                out["meeting_sub_type"] = m.sub_type
-        elif f == "security_setting":
-            out["security_setting"] = {
-                "security_level": m.security_level,
-                "group_ids": list(m.security_group_ids),
-                "user_ids": [p.user_id_json(app_id) for p in m.security_users],
-                "room_ids": list(m.security_room_ids),
-                "has_set_security_contacts_and_group": bool(m.security_group_ids or m.security_users),
-            }
-        elif f == "webinar_setting":
-            if m.webinar_type is not None:
-                out["webinar_setting"] = {"webinar_type": m.webinar_type}
-        else:  # pragma: no cover - programming error
-            raise KeyError(f)
+        rendered = _FIELDS[f](m, app_id)
+        if rendered is not None:
+            out[rendered[0]] = rendered[1]
     return out
