@@ -245,3 +245,29 @@ def test_header_dict_like_httpx() -> None:
 
     raw = [(b"X-A", b"1"), (b"x-a", b"2"), (b"Content-Type", b"text/plain"), (b"X-L", b"caf\xe9")]
     assert header_dict(raw) == dict(httpx.Headers(raw))
+
+
+def test_a_callback_answer_is_judged_whole_like_httpx() -> None:
+    """A card.action.trigger answer is judged on its whole body (here 20 KB, past what the excerpts keep);
+    a valid one is acked and an invalid one a bad_answer through both channels."""
+    import json
+
+    big_card = {"toast": {"type": "success", "content": "ok"},
+                "card": {"type": "raw", "data": {"elements": [{"tag": "markdown", "content": "x" * 20_000}]}}}
+    valid = json.dumps(big_card).encode()
+    invalid = json.dumps({**big_card, "toast": {"type": "nope", "content": "ok"}}).encode()
+
+    async def go(body: bytes) -> tuple[list[Attempt], list[Attempt]]:
+        async with tcp_server(answering(ok(body, b"Content-Type: application/json"))) as url:
+            out = []
+            for cls in (WebhookChannel, LiveWebhookChannel):
+                sim = Simulator(SimConfig(seed=5, budget=Budget(connect_s=ROOMY, total_s=ROOMY)))
+                async with cls(url, sim.sealer, budget=sim.config.budget) as channel:
+                    out.append([await channel.attempt(sim.generate("card.action.trigger"), attempt_no=1,
+                                                      sent_at=1.7e9)])
+            return out[0], out[1]
+
+    for body, outcome in ((valid, Outcome.ACKED), (invalid, Outcome.BAD_ANSWER)):
+        via_httpx, live = asyncio.run(go(body))
+        assert verdict(live[0]) == verdict(via_httpx[0]) and live[0].outcome is outcome, live[0].detail
+        assert live[0].answer == via_httpx[0].answer
