@@ -240,8 +240,10 @@ async def _run(args: argparse.Namespace, url: str | None, event_type: str, ov: d
     sim = Simulator(config, transcript=transcript)
     if args.scenario is not None:  # in scenario order; --concurrency may still overlap deliveries
         envelopes = sim.generate_scenario(args.scenario, runs=args.count)
-    else:
+    elif ov or config.validate_all:
         envelopes = sim.generate_many(event_type, args.count, overrides=ov)
+    else:  # the first 512 as generate_many makes them, later bodies from a refreshed pool (engine/pool.py)
+        envelopes = sim.generate_pooled(event_type, args.count)
     return await deliver_all(args, url, sim, envelopes, transcript, event_type=event_type, count=args.count)
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -66,24 +67,37 @@ def env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
 
 
+def child_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+CPU: dict[str, list[float]] = {}  # CPU seconds per event of each configuration's process, per round
+
+
 def push_wall(url: str, count: int, concurrency: int) -> float:
-    t = time.perf_counter()
+    t, c = time.perf_counter(), child_cpu()
     proc = subprocess.run([sys.executable, "-m", "simulator", "push", url, ET, "--count", str(count), "--encrypt-key",
                            KEY, "--concurrency", str(concurrency)], env=env(), stdout=subprocess.DEVNULL,
                           stderr=subprocess.PIPE, text=True, timeout=600, check=False)
     wall = time.perf_counter() - t
     if proc.returncode != 0 or f"{count}/{count} acked" not in proc.stderr:
         raise RuntimeError(f"push -c {concurrency} failed: {proc.stderr[-500:]}")
+    CPU.setdefault(f"c{concurrency}/{count}", []).append(child_cpu() - c)
     return wall
 
 
-def load_rate(url: str, connections: int, seconds: int) -> float:
+def load_rate(url: str, connections: int, seconds: float, rate: int = 60_000, key: str = "load") -> float:
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "r.json"
-        subprocess.run([sys.executable, "-m", "simulator", "load", url, ET, "--rate", "60000", "--duration",
+        c = child_cpu()
+        subprocess.run([sys.executable, "-m", "simulator", "load", url, ET, "--rate", str(rate), "--duration",
                         str(seconds), "--connections", str(connections), "--quiet", "--encrypt-key", KEY, "--report",
                         str(report)], env=env(), capture_output=True, timeout=seconds + 120, check=False)
-        rows = json.loads(report.read_text())["seconds"]
+        doc = json.loads(report.read_text())
+        rows = doc["seconds"]
+    CPU.setdefault(key, []).append(child_cpu() - c)
+    CPU.setdefault(key + "-acked", []).append(int(doc["counts"]["acked"]))
     inner = rows[1:-1] if len(rows) > 3 else rows  # whole seconds, first and last dropped
     return sum(int(r["acked"]) for r in inner) / max(1, len(inner))
 
@@ -115,6 +129,7 @@ def main(argv: list[str]) -> int:
             runs["c1"].append(push_wall(url, n, 1))
             runs["c32"].append(push_wall(url, n, 32))
             runs["load32"].append(load_rate(url, 32, args.load_seconds))
+            load_rate(url, 32, 0.1, rate=10, key="load-fixed")  # the fixed cost of a load run
             runs["httpx1"].append(httpx_rate(url, args.httpx_count, 1))
             runs["httpx32"].append(httpx_rate(url, args.httpx_count, 32))
             say(f"  round {r + 1}: " + ", ".join(f"{k} {v[-1]:.3g}" for k, v in runs.items()))
@@ -142,6 +157,16 @@ def main(argv: list[str]) -> int:
         "c32 steady / previous c32 (httpx)": res["c32_steady"] / res["httpx32"],
         "c1 steady / previous c1 (httpx)": res["c1_steady"] / res["httpx1"],
     }
+    # CPU per event: less sensitive to other jobs than rates (the process's own work, wherever it waited).
+    fixed_cpu = statistics.median(CPU["c1/1"])
+    cpu_us = {c: (statistics.median(CPU[f"{c}/{n}"]) - fixed_cpu) / n * 1e6 for c in ("c1", "c32")}
+    load_fixed = statistics.median(CPU["load-fixed"])
+    cpu_us["load32"] = statistics.median((c - load_fixed) / n for c, n in zip(CPU["load"], CPU["load-acked"],
+                                                                              strict=True)) * 1e6
+    say(f"  CPU per event (fixed cost left out): push -c 1 {cpu_us['c1']:.0f} us, push -c 32 {cpu_us['c32']:.0f} us, "
+        f"load -c 32 {cpu_us['load32']:.0f} us")
+    res["cpu_us"] = {k: round(v, 1) for k, v in cpu_us.items()}
+    ratios["load c32 CPU / push c32 CPU per event"] = cpu_us["load32"] / cpu_us["c32"]
     say("  ratios:")
     for name, value in ratios.items():
         say(f"    {name:<40} {value:6.2f}x")
