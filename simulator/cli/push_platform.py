@@ -10,9 +10,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 from typing import Any
 
 import httpx
+import orjson
 
 from simulator import constants as C
 from simulator.cli._common import eprint
@@ -51,7 +53,7 @@ def run_platform(args: argparse.Namespace, event_type: str) -> int:
     except httpx.HTTPError as exc:
         raise TargetError(f"cannot reach platform {domain}: {exc or type(exc).__name__}") from None
     try:
-        doc = resp.json()
+        doc = orjson.loads(resp.content)  # a 100,000-event answer is tens of MB: ~3x faster than json
     except ValueError:
         raise TargetError(f"{domain} is not a feishu-sim platform (HTTP {resp.status_code})") from None
     if resp.status_code in (400, 401):
@@ -63,8 +65,8 @@ def run_platform(args: argparse.Namespace, event_type: str) -> int:
     if args.json:
         print(json.dumps({"target": domain, **doc}, ensure_ascii=False, indent=2))
     else:
-        for d in deliveries:
-            print(d["summary"])
+        sys.stdout.write("".join(f"{d['summary']}\n" for d in deliveries))
+        sys.stdout.flush()
         s = doc["summary"]
         eprint(f"{s['acked']}/{s['total']} acked ({s['attempts']} attempts) -> {domain} (long connection)")
     return 0 if deliveries and all(d["final"] == "acked" for d in deliveries) else 1
