@@ -73,7 +73,7 @@ async def verify_url(url: str, *, token: str | None, encrypt_key: str | None, ra
     elapsed = (time.perf_counter() - t0) * 1000
     status = f"HTTP {resp.status_code}"
     if resp.status_code != 200:  # the receiver's reason, as audit shows it
-        reason = resp.text.strip().replace("\n", " ")
+        reason = content.decode("utf-8", "replace").strip().replace("\n", " ")
         if reason:
             status += " " + (reason if len(reason) <= 120 else reason[:117] + "...")
     checks.append(Check("status", resp.status_code == 200, status))
