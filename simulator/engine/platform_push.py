@@ -24,7 +24,7 @@ from simulator.engine.faults import FaultSpec
 from simulator.errors import ConfigError, SimulatorError, TargetError
 from simulator.generation.overrides import Overrides
 from simulator.platform.core import Platform
-from simulator.platform.pushing import PushRequest, auto_concurrency
+from simulator.platform.pushing import PushRequest
 from simulator.verdicts.model import Delivery, DeliveryLog, Summary
 from simulator.verdicts.transcript import TranscriptWriter
 
@@ -84,8 +84,7 @@ class EnginePusher:
         return sim
 
     async def push(self, request: PushRequest) -> list[Delivery]:
-        """Generate the request's events (or take its envelopes) and deliver them through the engine; without
-        overrides, events beyond the 512th come from a refreshed pool of bodies (``engine/pool.py``). After
+        """Generate the request's events (or take its envelopes) and deliver them through the engine. After
         ``stop()`` a push is refused, and one under way ends early with ``TargetError`` saying how far it got."""
         if self.stopping:
             raise TargetError("the platform is shutting down: no new pushes")
@@ -93,17 +92,13 @@ class EnginePusher:
         envelopes = request.envelopes
         if envelopes is None and request.scenario is not None:
             envelopes = sim.generate_scenario(request.scenario, runs=request.count, longconn=True)
-        elif envelopes is None and request.overrides:
+        elif envelopes is None:
             envelopes = sim.generate_many(request.event_type, request.count, overrides=request.overrides,
                                           longconn=True)
-        elif envelopes is None:  # the first 512 as generate_many makes them, then from a refreshed pool
-            envelopes = sim.generate_pooled(request.event_type, request.count, longconn=True)
-        app_id = sim.config.app.app_id
-        concurrency = request.concurrency or auto_concurrency(len(envelopes), len(self.platform.live(app_id)))
-        channel = LongConnChannel(self.platform, app_id)
+        channel = LongConnChannel(self.platform, sim.config.app.app_id)
         self._active.add(sim)
         try:
-            deliveries = await sim.push(channel, envelopes, concurrency=concurrency)
+            deliveries = await sim.push(channel, envelopes, concurrency=request.concurrency)
         finally:
             self._active.discard(sim)
             if not self._active and self._idle is not None:

@@ -18,37 +18,26 @@ from simulator.generation.overrides import Overrides
 from simulator.verdicts.model import Delivery
 
 MAX_PUSH = 1_000_000  # events per push request: bounded, so one request cannot exhaust memory
-# A push that does not say how many events may be in flight gets this many per live connection of its app
-# (at most AUTO_MAX, at least 1): a large push to 50 connections runs 800 at once instead of crawling at
-# one, and a single slow SDK client (which handles events one at a time) gets 16, well within the 3 s budget.
-AUTO_PER_CONNECTION = 16
-AUTO_MAX = 1024
-
-
-def auto_concurrency(count: int, live_connections: int) -> int:
-    """The in-flight limit of a push that gave none: ``AUTO_PER_CONNECTION`` per live connection."""
-    return max(1, min(count, AUTO_PER_CONNECTION * max(1, live_connections), AUTO_MAX))
 
 
 @dataclass(frozen=True)
 class PushRequest:
     """``count`` events of ``event_type`` (or ``count`` runs of ``scenario``, or ready ``envelopes``) for
-    ``app_id`` (``None``: the first configured app), at most ``concurrency`` in flight (``None``: the
-    pusher's choice, ``auto_concurrency``)."""
+    ``app_id`` (``None``: the first configured app), at most ``concurrency`` in flight."""
 
     event_type: str = C.DEFAULT_EVENT_TYPE
     count: int = 1
     app_id: str | None = None
     seed: int | None = None
     overrides: Overrides | None = None
-    concurrency: int | None = 1
+    concurrency: int = 1
     scenario: str | None = None
     envelopes: list[dict[str, Any]] | None = None
 
     def __post_init__(self) -> None:
         if not 1 <= self.count <= MAX_PUSH:
             raise ConfigError(f"count must be between 1 and {MAX_PUSH}")
-        if self.concurrency is not None and self.concurrency < 1:
+        if self.concurrency < 1:
             raise ConfigError("concurrency must be >= 1")
 
 

@@ -47,7 +47,7 @@ class Outcome(str, enum.Enum):
     BAD_ANSWER = "bad_answer"
 
     def __str__(self) -> str:
-        return str.__str__(self)  # the value, without Enum's slower ``value`` property
+        return self.value
 
     @property
     def ok(self) -> bool:
@@ -69,7 +69,7 @@ class Channel(str, enum.Enum):
     LONGCONN = "longconn"
 
     def __str__(self) -> str:
-        return str.__str__(self)  # the value, without Enum's slower ``value`` property
+        return self.value
 
 
 class DeliveryState(str, enum.Enum):
@@ -80,7 +80,7 @@ class DeliveryState(str, enum.Enum):
     PENDING = "pending"
 
     def __str__(self) -> str:
-        return str.__str__(self)  # the value, without Enum's slower ``value`` property
+        return self.value
 
 
 def deprecated_alias(module: str, name: str) -> type[DeliveryState]:
