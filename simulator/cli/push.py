@@ -18,6 +18,7 @@ from simulator.cli._common import (
     add_budget_options,
     add_generation_options,
     eprint,
+    non_negative_duration,
     non_negative_float,
     overrides,
     positive_int,
@@ -31,8 +32,11 @@ from simulator.engine.core import Simulator
 from simulator.engine.faults import FaultSpec
 from simulator.errors import TargetError, UsageError
 from simulator.generation import catalog
+from simulator.generation.overrides import parse_assignments
 from simulator.verdicts.model import Delivery
 from simulator.verdicts.transcript import TranscriptWriter
+
+DEFAULT_WAIT_REPLIES = 2.0  # seconds; the wait ends early once every event has an answer and the bot is quiet
 
 
 def add_delivery_options(p: argparse.ArgumentParser) -> None:
@@ -57,7 +61,11 @@ def add_delivery_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("long connection")
     g.add_argument("--platform", default=None, metavar="DOMAIN",
                    help="push through a running `feishu-sim serve` platform (e.g. http://127.0.0.1:9001) to its "
-                        "connected SDK clients instead of a webhook")
+                        "connected SDK clients; with a URL too, the platform makes the events from its world and "
+                        "delivers them to that webhook (a bot whose OpenAPI base is the platform can answer them)")
+    g.add_argument("--wait-replies", type=non_negative_duration, default=DEFAULT_WAIT_REPLIES, metavar="DURATION",
+                   help="with --platform: wait up to this long for the bot's OpenAPI calls about the events and "
+                        "print them under each verdict (default 2s; 0: only those already made)")
     g.add_argument("--control-token", default=None,
                    help="the platform's control token (default $FEISHU_SIM_CONTROL_TOKEN)")
 
@@ -70,6 +78,9 @@ def add_parser(sub: Any) -> None:
     p.add_argument("args", nargs="*", metavar="[URL] [EVENT_TYPE]",
                    help=f"target URL and/or event type (default {C.DEFAULT_EVENT_TYPE})")
     add_generation_options(p)
+    p.add_argument("--param", dest="params", action="append", default=[], metavar="NAME=VALUE",
+                   help="an input of the event's generator (JSON-typed like --set), e.g. --param chat_type=group "
+                        "--param mention_bot=true --param text=hi for im.message.receive_v1 (docs/events.md)")
     add_scenario_options(p)
     add_app_options(p)
     add_delivery_options(p)
@@ -183,11 +194,9 @@ def run(args: argparse.Namespace) -> int:
         return list_scenarios()
     load_scenario(args, next((a for a in args.args if a != url), None))  # bad scenario -> exit 2, before any I/O
     if args.platform is not None:
-        if url is not None:
-            raise UsageError(f"give a webhook URL or --platform, not both ({url!r})")
         from simulator.cli.push_platform import run_platform
 
-        return run_platform(args, event_type)
+        return run_platform(args, event_type, url)
     catalog.get(event_type)
     if url is not None:
         check_url(url)
@@ -195,18 +204,19 @@ def run(args: argparse.Namespace) -> int:
     ov = overrides(args)
     sim_probe = Simulator(config)
     # Validate overrides (and everything else) before touching the network or the transcript file.
-    sim_probe.generate(event_type, overrides=ov)
+    params = parse_assignments(args.params) or None
+    sim_probe.generate(event_type, overrides=ov, params=params)
     transcript = TranscriptWriter(args.transcript) if args.transcript else None
-    return asyncio.run(_run(args, url, event_type, ov, config, transcript))
+    return asyncio.run(_run(args, url, event_type, ov, config, transcript, params))
 
 
 async def _run(args: argparse.Namespace, url: str | None, event_type: str, ov: dict[str, Any], config: SimConfig,
-               transcript: TranscriptWriter | None) -> int:
+               transcript: TranscriptWriter | None, params: dict[str, Any] | None = None) -> int:
     sim = Simulator(config, transcript=transcript)
     if args.scenario is not None:  # in scenario order; --concurrency may still overlap deliveries
         envelopes = sim.generate_scenario(args.scenario, runs=args.count)
     else:
-        envelopes = sim.generate_many(event_type, args.count, overrides=ov)
+        envelopes = sim.generate_many(event_type, args.count, overrides=ov, params=params)
     return await deliver_all(args, url, sim, envelopes, transcript, event_type=event_type, count=args.count)
 
 

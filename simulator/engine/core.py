@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import functools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -96,17 +96,22 @@ class Simulator:
 
     # -- generation --------------------------------------------------------------------------------
     def generate(self, event_type: str, *, overrides: Overrides | None = None, validate: bool | None = None,
-                 longconn: bool = False) -> dict[str, Any]:
+                 longconn: bool = False, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """One envelope. ``params``: the generator's inputs (``GenContext.params``, e.g. ``chat_type``,
+        ``mention_bot`` and ``text`` for ``im.message.receive_v1``), where ``overrides`` only edit the result."""
+        ctx = self.factory.context(params=dict(params)) if params else None
         return self.factory.generate(event_type, overrides=overrides,
                                      validate=self.config.validate if validate is None else validate,
-                                     longconn=longconn)
+                                     longconn=longconn, ctx=ctx)
 
     def generate_many(self, event_type: str, count: int, *, overrides: Overrides | None = None,
-                      validate: bool | None = None, longconn: bool = False) -> list[dict[str, Any]]:
+                      validate: bool | None = None, longconn: bool = False,
+                      params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         """``count`` envelopes, event times spread a few seconds apart on a virtual clock."""
         out = []
         for _ in range(count):
-            out.append(self.generate(event_type, overrides=overrides, validate=validate, longconn=longconn))
+            out.append(self.generate(event_type, overrides=overrides, validate=validate, longconn=longconn,
+                                     params=params))
             if isinstance(self.clock, VirtualClock) and self.clock.scale == 0:
                 self.clock.advance(self.rand.uniform(0.5, 20.0))
         return out
