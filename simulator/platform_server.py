@@ -230,6 +230,10 @@ class PlatformServer:
         """The envelopes of ``runs`` runs of a scenario, from the platform's world."""
         return self._call(lambda: self.pusher.generate_scenario(scenario, runs=runs, app_id=app_id))
 
+    def app_ids(self) -> list[str]:
+        """The apps the platform accepts (the first is the default)."""
+        return list(self.platform.options.apps)
+
     def connections(self) -> list[dict[str, Any]]:
         return self._call(lambda: [c.info() for c in self.platform.connections.values()])
 

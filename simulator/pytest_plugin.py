@@ -9,8 +9,9 @@
 * ``feishu_platform`` (function scope): the long-connection platform (``simulator.platform_server.PlatformServer``),
   started once per session on a free loopback port (``feishu_platform_server``, configured by the
   overridable session fixture ``feishu_platform_options``) and cleared before each test. Give its
-  ``domain`` to ``lark.ws.Client``; push with ``feishu_sim.push(feishu_platform, ...)`` (judged, checked at
-  teardown) or its own ``push(...)``.
+  ``domain`` to ``lark.ws.Client`` and to the bot's API client; push with ``feishu_sim.push(feishu_platform,
+  ...)`` (judged, checked at teardown) or its own ``push(...)``; ``feishu_platform.api`` holds the bot's
+  OpenAPI calls. With both fixtures, ``feishu_sim`` makes its events in the platform's world (for any target).
 
 
 A marker with an unknown keyword or a bad value is a pytest usage error at collection, naming the test.
@@ -156,10 +157,14 @@ def feishu_platform_server(feishu_platform_options: Mapping[str, Any]) -> Iterat
 
 
 @pytest.fixture
-def feishu_platform(feishu_platform_server: PlatformServer) -> PlatformServer:
-    """The session's long-connection platform, cleared (deliveries, counters, faults, ClientConfig) for
-    this test; connected clients stay connected."""
+def feishu_platform(request: pytest.FixtureRequest, feishu_platform_server: PlatformServer) -> PlatformServer:
+    """The session's long-connection platform, cleared (deliveries, counters, faults, ClientConfig, the
+    OpenAPI's record) for this test; connected clients stay connected. When the test uses ``feishu_sim`` too,
+    its events come from the platform's world, so a bot's OpenAPI calls about them are valid (docs/bots.md)."""
     feishu_platform_server.clear()
+    if "feishu_sim" in request.fixturenames:
+        sim: FeishuSim = request.getfixturevalue("feishu_sim")
+        sim.share_world(feishu_platform_server)
     return feishu_platform_server
 
 
