@@ -37,7 +37,8 @@ def bot(server: PlatformServer) -> Iterator[EchoBot]:
 
 
 def test_a_group_message_is_answered_with_a_reply(server: PlatformServer, bot: EchoBot) -> None:
-    [d] = server.push(RECEIVE, params={"chat_type": "group", "mention_bot": True, "text": "hi"})
+    [d] = server.push(RECEIVE, params={"chat_type": "group", "message_type": "text", "mention_bot": True,
+                                       "text": "hi", "mentions": []})
     assert d.acked
     message = d.envelope["event"]["message"]
     reply = server.api.wait_for_reply(d, timeout=10, text=echo_text("@_user_1 hi"), in_thread=False)
@@ -89,8 +90,9 @@ def test_a_delivery_about_no_message_is_a_usage_error(server: PlatformServer, bo
 
 def test_cli_prints_the_replies_under_each_verdict(server: PlatformServer, bot: EchoBot,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
-    argv = ["push", "--platform", server.domain, RECEIVE, "--count", "2", "--param", "chat_type=group",
-            "--param", "mention_bot=true", "--param", "text=ping", "--wait-replies", "10s"]
+    params = ["chat_type=group", "message_type=text", "mention_bot=true", "mentions=[]", "text=ping"]
+    argv = ["push", "--platform", server.domain, RECEIVE, "--count", "2", "--wait-replies", "10s",
+            *(arg for p in params for arg in ("--param", p))]
     assert main(argv) == 0
     out, err = capsys.readouterr()
     lines = out.splitlines()
