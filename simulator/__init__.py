@@ -3,7 +3,8 @@
 The public API: configure a run (``AppProfile``, ``SimConfig``, ``Budget``, ``RetryPolicy``, ``FaultSpec``,
 ``Clock``), generate and seal (``EventFactory``, ``SimRandom``, ``Sealer``, ``AesCipher``, ``sign``,
 ``canonical_json``), drive it (``Simulator``: generate, seal, deliver, judge, record), read results
-(``Delivery``, ``DeliveryState``, ``Attempt``, ``Outcome``, ``Channel``, ``Summary``), test against it
+(``Delivery``, ``DeliveryState``, ``Attempt``, ``Outcome``, ``Channel``, ``Summary``; a callback's judged
+``Answer`` and its ``AnswerKind``), test against it
 (``FeishuSim``, ``PlatformServer``, ``ReferenceReceiver``) and catch errors (``SimulatorError`` and its
 subclasses, drawn in ``simulator.errors``).
 
@@ -24,6 +25,7 @@ from simulator.engine.faults import FaultSpec
 from simulator.errors import (
     AnswerDecodeError,
     ApiRefused,
+    BadAnswer,
     BotCallMissing,
     ConfigError,
     DecryptError,
@@ -42,6 +44,7 @@ from simulator.errors import (
 from simulator.generation.factory import EventFactory
 from simulator.rand import SimRandom
 from simulator.receiver import ReferenceReceiver
+from simulator.verdicts.answers import Answer, AnswerKind
 from simulator.verdicts.model import Attempt, Channel, Delivery, DeliveryState, Outcome, Summary
 from simulator.verdicts.model import deprecated_alias as _deprecated_alias
 from simulator.wire.seal import AesCipher, Sealer, canonical_json, sign
@@ -77,10 +80,13 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "AesCipher",
+    "Answer",
     "AnswerDecodeError",
+    "AnswerKind",
     "ApiRefused",
     "AppProfile",
     "Attempt",
+    "BadAnswer",
     "BotCallMissing",
     "Budget",
     "Channel",

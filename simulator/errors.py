@@ -19,7 +19,8 @@
     │   └── AnswerDecodeError    a long-connection ack whose ``data`` (a callback answer) is not base64
     ├── ReceiverError            the app under test misbehaved; raised only by ``assert_*`` helpers (exit 1)
     │   ├── NotAcked             an event did not end acked
-    │   └── BotCallMissing       the bot did not make an expected OpenAPI call (``assert_replied``...)
+    │   ├── BotCallMissing       the bot did not make an expected OpenAPI call (``assert_replied``...)
+    │   └── BadAnswer            a callback's answer is invalid, or not the toast / card a test expects
     └── ApiRefused               the mock OpenAPI's refusal of a bot's call; answered, never raised to callers
 
 The engine itself never raises ``ReceiverError`` while delivering: it records verdicts and lets the
@@ -127,6 +128,10 @@ class ApiRefused(SimulatorError):
         self.headers = headers or {}
         self.field = field
         self.detail = detail
+
+
+class BadAnswer(ReceiverError):
+    """A callback's answer is invalid, or not the toast or card the test expects."""
 
 
 def did_you_mean(name: str, known: Iterable[str], *, cutoff: float = 0.6) -> str:

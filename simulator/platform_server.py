@@ -113,7 +113,7 @@ class PlatformServer:
                  ack_budget_s: float = C.LONGCONN_ACK_BUDGET_S, fragment_size: int = DEFAULT_FRAGMENT_SIZE,
                  max_connections: int = C.MAX_CONNECTIONS_PER_APP, pong_config: PongConfig = PongConfig.CHANGED,
                  retries: RetryPolicy | None = None, faults: FaultSpec | None = None,
-                 control_token: str | None = None, keep_deliveries: int | None = None,
+                 control_token: str | None = None, keep_deliveries: int | None = None, card_frame: str = "event",
                  clock: Clock | None = None, transcript: TranscriptWriter | None = None,
                  event_loop: EventLoopChoice = "auto", **uvicorn_options: Any) -> None:
         if control_token is None and not is_loopback(host):
@@ -121,7 +121,7 @@ class PlatformServer:
         options = PlatformOptions(
             apps=dict(apps) if apps else {app_id: app_secret},
             client_config=client_config or ClientConfig(), ack_budget_s=ack_budget_s, fragment_size=fragment_size,
-            max_connections=max_connections, pong_config=pong_config, seed=seed)
+            max_connections=max_connections, pong_config=pong_config, seed=seed, card_frame=card_frame)
         settings = PushSettings(retries=retries or RetryPolicy(), faults=faults or FaultSpec(),
                                 keep_deliveries=keep_deliveries)
         self.platform, self.pusher, app = compose(options, settings, clock=clock, transcript=transcript,

@@ -13,7 +13,12 @@ Order of checks (a strict superset of what the official SDKs do, protocol §1.3-
 6. dedupe on ``header.event_id``, and on the business key when the event type has one (the message_id of
    ``im.message.receive_v1``: a redelivery can carry a new event_id, docs/semantics.md#dedupe-and-event_id-reuse):
    a duplicate is answered 200 but not processed again;
-7. ``200 {"msg":"success"}``.
+7. ``200 {"msg":"success"}``; a callback gets a valid answer instead (``card.action.trigger``: a success
+   toast, ``url.preview.get``: an inline preview titled with the link).
+
+A legacy card request (a flat body with ``action`` and ``open_message_id``, docs/events.md#legacy-card-request-url)
+is checked first: its SHA-1 signature with the verification token when one is configured (401 when wrong or
+missing), then answered with a success toast.
 
 Everything received is kept in ``ReceiverState`` (also served at ``GET /_sim/received``).
 """
@@ -34,7 +39,9 @@ from starlette.routing import Route
 
 from simulator import constants as C
 from simulator.errors import DecryptError
+from simulator.generation import catalog
 from simulator.generation.catalog import business_key
+from simulator.wire.legacy_card import verify_legacy_signature
 from simulator.wire.seal import AesCipher, sign
 
 DEFAULT_MAX_BODY = 1024 * 1024
@@ -70,6 +77,18 @@ class ReceiverState:
         self.seen.clear()
         self.seen_keys.clear()
         self.challenges = 0
+
+
+_TOAST: dict[str, Any] = {"toast": {"type": "success", "content": "received"}}
+
+
+def _callback_answer(event_type: str, payload: dict[str, Any]) -> dict[str, Any]:
+    if event_type == "url.preview.get":
+        event = payload.get("event")
+        context = event.get("context") if isinstance(event, dict) else None
+        url = context.get("url") if isinstance(context, dict) else None
+        return {"inline": {"title": str(url or "link")}}
+    return _TOAST
 
 
 def _remember(seen: OrderedDict[str, None], key: str, limit: int) -> None:
@@ -119,6 +138,8 @@ class ReferenceReceiver:
             return self.reject(400, "body is not JSON")
         if not isinstance(outer, dict):
             return self.reject(400, "body is not a JSON object")
+        if "action" in outer and "open_message_id" in outer and "schema" not in outer:
+            return self._legacy_card(raw, outer, dict(request.headers))
         encrypted = "encrypt" in outer
         signed = False
         if self.cipher is not None:
@@ -174,7 +195,17 @@ class ReferenceReceiver:
                                               time.time(), key))
         if self.verbose:
             print(f"{'duplicate' if duplicate else 'received'} {event_id} {header.get('event_type')}", flush=True)
+        spec = catalog.find(str(header.get("event_type", "")))
+        if spec is not None and spec.callback is not None:
+            return JSONResponse(_callback_answer(spec.event_type, payload), media_type=C.CONTENT_TYPE_JSON)
         return _msg(200, "success")
+
+    def _legacy_card(self, raw: bytes, body: dict[str, Any], headers: dict[str, str]) -> Response:
+        if self.verification_token is not None and not verify_legacy_signature(headers, self.verification_token, raw):
+            return self.reject(401, "legacy card signature verification failed")
+        if len(self.state.events) < self.state.max_events:
+            self.state.events.append(Received("", "card.action.trigger_v1", body, False, time.time()))
+        return JSONResponse(_TOAST, media_type=C.CONTENT_TYPE_JSON)
 
     async def received(self, request: Request) -> Response:
         return JSONResponse({

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -30,12 +31,15 @@ from anyio.from_thread import BlockingPortal, start_blocking_portal
 from simulator import constants as C
 from simulator._version import __version__
 from simulator.config import SimConfig
+from simulator.delivery import DeliveryChannel
 from simulator.delivery.inprocess import channel_for, check_path, resolve
+from simulator.delivery.legacy_card import LegacyCardChannel
 from simulator.delivery.longconn import HostedPlatform, LongConnChannel
 from simulator.engine.core import Simulator
 from simulator.errors import ConfigError, NotAcked, UsageError
 from simulator.fixture_options import OPTIONS, Settings, check_names, opt_str, settings_from
 from simulator.generation.overrides import Overrides
+from simulator.testing_callbacks import UNSET, CallbackHelpers
 from simulator.testing_world import WorldSource, knows, shared_events, shared_scenario
 from simulator.verdicts.model import Attempt, Delivery, Summary
 from simulator.verdicts.transcript import TranscriptWriter
@@ -60,16 +64,9 @@ def _overrides(overrides: Overrides | None, set_: Overrides | None) -> Overrides
     return set_
 
 
-class _Unset:
-    def __repr__(self) -> str:
-        return "UNSET"
-
-
-UNSET: Any = _Unset()
-
-
-class FeishuSim:
-    """Pushes Feishu events into apps under test and keeps every delivery for assertions."""
+class FeishuSim(CallbackHelpers):
+    """Pushes Feishu events into apps under test and keeps every delivery for assertions; clicks cards and
+    asks for link previews (callbacks, ``simulator.testing_callbacks``)."""
 
     def __init__(self, settings: Settings | None = None, *, name: str = "") -> None:
         self.settings = settings or Settings()
@@ -248,7 +245,8 @@ class FeishuSim:
             return None
         lines = [f"feishu_sim: {len(bad)} of {len(pool)} deliveries did not end as expected (seed={self.seed}):"]
         for d in bad:
-            why = "expected a rejection, but it was acked" if d.expect_rejected else "not acked"
+            why = ("expected a rejection, but it was acked" if d.expect_rejected
+                   else "not answered validly" if d.callback else "not acked")
             lines.append(f"  {why}: {d.summary_line()}")
         lines.append("Mark negative tests with push(..., expect_rejected=True), "
                      "or opt out with @pytest.mark.feishu(check_unacked=False).")
@@ -303,8 +301,19 @@ class FeishuSim:
         except UsageError as exc:
             raise type(exc)(f"{self._where()}{exc}") from None
 
+    def _longconn(self, target: object) -> bool:
+        return _is_platform(target)
+
+    def _run_blocking(self, target: object, envelopes: list[dict[str, Any]], path: str | None,
+                      encrypt_key: str | None, expect_rejected: bool, legacy: bool) -> list[Delivery]:
+        deliver = functools.partial(self._deliver, target, envelopes, path, encrypt_key, 1, expect_rejected,
+                                    legacy=legacy)
+        out: list[Delivery] = self._blocking().call(deliver)
+        return out
+
     async def _deliver(self, target: object, envelopes: list[dict[str, Any]], path: str | None,
-                       encrypt_key: str | None, concurrency: int, expect_rejected: bool) -> list[Delivery]:
+                       encrypt_key: str | None, concurrency: int, expect_rejected: bool, *,
+                       legacy: bool = False) -> list[Delivery]:
         if isinstance(target, HostedPlatform):
             return await self.sim.push(LongConnChannel.to(target, self.config.app.app_id), envelopes,
                                        concurrency=concurrency, expect_rejected=expect_rejected)
@@ -312,8 +321,10 @@ class FeishuSim:
         if encrypt_key is not UNSET:
             self._sealers += 1
             sealer = Sealer(opt_str("encrypt_key", encrypt_key), self.sim.rand.fork(f"seal-{self._sealers}"))
-        channel = channel_for(target, sealer=sealer, path=path or self.settings.path, budget=self.config.budget,
-                              accept_2xx=self.config.accept_2xx)
+        hook = channel_for(target, sealer=sealer, path=path or self.settings.path, budget=self.config.budget,
+                           accept_2xx=self.config.accept_2xx)
+        # legacy: clicks as legacy card requests, through the same webhook channel
+        channel: DeliveryChannel = LegacyCardChannel(hook, self.config.app.verification_token) if legacy else hook
         try:
             return await self.sim.push(channel, envelopes, concurrency=concurrency, expect_rejected=expect_rejected)
         finally:

@@ -12,6 +12,7 @@ import httpx
 from simulator import constants as C
 from simulator.rand import SimRandom
 from simulator.wire.envelope import challenge
+from simulator.wire.legacy_card import legacy_challenge_body
 from simulator.wire.seal import AesCipher, canonical_json
 
 
@@ -26,9 +27,13 @@ class Check:
 
 
 def challenge_request(value: str, *, token: str | None, encrypt_key: str | None,
-                      rand: SimRandom) -> tuple[bytes, dict[str, str]]:
-    plain = canonical_json(challenge(value, token))
+                      rand: SimRandom, legacy_card: bool = False) -> tuple[bytes, dict[str, str]]:
+    """The challenge of an event (or callback) URL; ``legacy_card``: of a legacy card request URL, always
+    plaintext, in the legacy key order (``simulator.wire.legacy_card.legacy_challenge_body``)."""
     headers = {"Content-Type": C.CONTENT_TYPE_JSON, C.HEADER_REQUEST_ID: rand.uuid()}
+    if legacy_card:
+        return legacy_challenge_body(value, token or ""), headers
+    plain = canonical_json(challenge(value, token))
     if encrypt_key:
         body = canonical_json({"encrypt": AesCipher(encrypt_key).encrypt(plain, rand.token_bytes(16))})
         return body, headers
@@ -37,10 +42,10 @@ def challenge_request(value: str, *, token: str | None, encrypt_key: str | None,
 
 async def verify_url(url: str, *, token: str | None, encrypt_key: str | None, rand: SimRandom | None = None,
                      client: httpx.AsyncClient | None = None, budget_s: float = C.CHALLENGE_BUDGET_S,
-                     timeout_s: float = C.WEBHOOK_TOTAL_BUDGET_S) -> list[Check]:
+                     timeout_s: float = C.WEBHOOK_TOTAL_BUDGET_S, legacy_card: bool = False) -> list[Check]:
     rand = rand or SimRandom()
     value = rand.alnum(16, lower=True)
-    body, headers = challenge_request(value, token=token, encrypt_key=encrypt_key, rand=rand)
+    body, headers = challenge_request(value, token=token, encrypt_key=encrypt_key, rand=rand, legacy_card=legacy_card)
     own = client is None
     client = client or httpx.AsyncClient(timeout=httpx.Timeout(timeout_s, connect=C.WEBHOOK_CONNECT_BUDGET_S),
                                          trust_env=False)

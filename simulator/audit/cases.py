@@ -39,6 +39,7 @@ from simulator.config import AppProfile
 from simulator.errors import ConfigError
 from simulator.generation.factory import EventFactory
 from simulator.rand import SimRandom
+from simulator.verdicts import answers
 from simulator.verdicts.ack import http_acked
 from simulator.verdicts.model import Outcome
 from simulator.wire.envelope import challenge
@@ -67,6 +68,7 @@ class Answer:
     detail: str = ""
     latency_ms: float = 0.0
     handled: int | None = None  # what the ``handled`` probe said after this answer (None: no probe)
+    judged: answers.Answer | None = None  # a callback case's answer, judged (``simulator/audit/callbacks.py``)
 
     @property
     def accepted(self) -> bool:
@@ -101,6 +103,7 @@ class Case:
     headers: dict[str, str]
     judge: Judge
     key: str | None = None  # the business key the ``handled`` probe is asked about after the answer
+    answer: answers.AnswerKind | None = None  # a callback: judge the 200 answer's body as this kind
 
 
 @dataclass

@@ -11,9 +11,10 @@ from typing import Any
 from simulator import constants as C
 from simulator.cli._common import Parser, add_app_options, add_generation_options, overrides, sim_config
 from simulator.cli._scenario import add_scenario_options, list_scenarios, load_scenario
-from simulator.errors import ConfigError
+from simulator.errors import ConfigError, UsageError
 from simulator.generation import catalog
 from simulator.generation.factory import SEEDED_EPOCH
+from simulator.generation.families.callbacks.legacy import CLICK, LEGACY_TYPE, legacy_request
 
 
 def parse_time(text: str) -> float:
@@ -44,6 +45,9 @@ def add_parser(sub: Any) -> None:
                    help="platform time of the first event (epoch seconds or ISO 8601); with --seed the default "
                         "is a fixed time so output is byte-identical")
     p.add_argument("--longconn", action="store_true", help="shape for the long connection (empty header.token)")
+    p.add_argument("--legacy-card", action="store_true",
+                   help="card.action.trigger clicks as legacy card request bodies (the flat card.action.trigger_v1 "
+                        "body; card.action.trigger_v1 as the event type means the same)")
     add_generation_options(p)
     add_app_options(p, keys=False)
     p.set_defaults(func=run)
@@ -72,6 +76,10 @@ def run(args: argparse.Namespace) -> int:
         return list_scenarios()
     scenario = load_scenario(args, args.event_type)
     args.event_type = args.event_type or C.DEFAULT_EVENT_TYPE
+    if args.event_type == LEGACY_TYPE or args.legacy_card:
+        if scenario is not None or args.longconn or args.event_type not in (LEGACY_TYPE, CLICK):
+            raise UsageError(f"--legacy-card renders {CLICK} clicks (by webhook), not {args.event_type}")
+        args.event_type, args.legacy_card = CLICK, True
     catalog.get(args.event_type)  # unknown type -> exit 2 before any output
     start = args.at if args.at is not None else (SEEDED_EPOCH if args.seed is not None else None)
     config = sim_config(args, time_scale=0.0 if start is not None else None, start_time=start)
@@ -87,6 +95,7 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("override too deeply nested") from None
     out = sys.stdout
     for env in events:
+        env = legacy_request(env) if args.legacy_card else env
         out.write(json.dumps(env, ensure_ascii=False, separators=(",", ":")) + "\n")
     out.flush()
     return 0

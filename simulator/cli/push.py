@@ -27,11 +27,14 @@ from simulator.cli._common import (
 from simulator.cli._scenario import add_scenario_options, list_scenarios, load_scenario
 from simulator.cli.generate import parse_time
 from simulator.config import RetryPolicy, SimConfig
+from simulator.delivery import DeliveryChannel
+from simulator.delivery.legacy_card import LegacyCardChannel
 from simulator.delivery.webhook import check_url
 from simulator.engine.core import Simulator
 from simulator.engine.faults import FaultSpec
 from simulator.errors import TargetError, UsageError
 from simulator.generation import catalog
+from simulator.generation.families.callbacks.legacy import CLICK, LEGACY_TYPE, legacy_request
 from simulator.generation.overrides import parse_assignments
 from simulator.verdicts.model import Delivery
 from simulator.verdicts.transcript import TranscriptWriter
@@ -56,6 +59,10 @@ def add_delivery_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--faults", default=None, metavar="SPEC",
                    help="seeded delivery faults, e.g. dup=0.1,dup_new_id=0.05,reorder=5,delay=200ms..2s,drop=0.1,"
                         "burst=50 (see docs/faults.md); --seed makes them repeatable")
+    g.add_argument("--legacy-card", action="store_true",
+                   help="deliver card.action.trigger clicks to a legacy card request URL: the flat body signed "
+                        "with SHA-1 and the verification token, answered with the replacement card "
+                        "(card.action.trigger_v1 as the event type means the same)")
     g.add_argument("--json", action="store_true", help="print a machine-readable summary instead of lines")
     g.add_argument("--transcript", default=None, metavar="FILE", help="write every attempt as NDJSON to FILE")
     g = p.add_argument_group("long connection")
@@ -118,6 +125,27 @@ async def probe(url: str, timeout: float = C.WEBHOOK_CONNECT_BUDGET_S) -> None:
         await writer.wait_closed()
 
 
+def legacy_card_mode(args: argparse.Namespace, event_type: str) -> str:
+    """``card.action.trigger_v1`` is ``card.action.trigger --legacy-card``; ``--legacy-card`` takes clicks only,
+    over a webhook. Returns the event type to generate."""
+    if event_type == LEGACY_TYPE:
+        args.legacy_card = True
+        event_type = CLICK
+    if getattr(args, "legacy_card", False):
+        if getattr(args, "platform", None) is not None:
+            raise UsageError("--legacy-card needs a webhook URL: the long connection does not carry the legacy "
+                             "card request")
+        if getattr(args, "scenario", None) is not None or event_type != CLICK:
+            raise UsageError(f"--legacy-card delivers {CLICK} clicks, not {args.scenario or event_type}")
+    return event_type
+
+
+def check_legacy(envelopes: list[dict[str, Any]]) -> None:
+    """Every envelope is a click (what a legacy card request can carry): else exit 2 before any request."""
+    for env in envelopes:
+        legacy_request(env)
+
+
 def render(deliveries: list[Delivery], sim: Simulator, *, as_json: bool, target: str) -> None:
     """Every delivery of the run (fault-injected duplicates included), then the summary."""
     if as_json:
@@ -165,22 +193,26 @@ async def deliver_all(args: argparse.Namespace, url: str | None, sim: Simulator,
     from simulator.servers import serving
 
     config = sim.config
+    legacy = bool(getattr(args, "legacy_card", False))
+    if legacy:
+        check_legacy(envelopes)
+        info["legacy_card"] = True
     try:
         if url is None:
             receiver = ReferenceReceiver(encrypt_key=config.app.encrypt_key,
                                          verification_token=config.app.verification_token)
             async with serving(receiver.app()) as base:
-                target = base + C.DEFAULT_WEBHOOK_PATH
+                target = base + ("/webhook/card" if legacy else C.DEFAULT_WEBHOOK_PATH)
                 eprint(f"no URL given: pushing to the built-in reference receiver at {target}")
                 if transcript is not None:
                     transcript.run(run_info(args, config, sim, target, **info))
-                await _push(sim, target, envelopes, args.concurrency)
+                await _push(sim, target, envelopes, args.concurrency, legacy=legacy)
         else:
             await probe(url, config.budget.connect_s)
             target = url
             if transcript is not None:
                 transcript.run(run_info(args, config, sim, target, **info))
-            await _push(sim, target, envelopes, args.concurrency)
+            await _push(sim, target, envelopes, args.concurrency, legacy=legacy)
     finally:
         if transcript is not None:
             transcript.close()
@@ -190,6 +222,7 @@ async def deliver_all(args: argparse.Namespace, url: str | None, sim: Simulator,
 
 def run(args: argparse.Namespace) -> int:
     url, event_type = split_positionals(args.args)
+    event_type = legacy_card_mode(args, event_type)
     if args.list_scenarios:
         return list_scenarios()
     load_scenario(args, next((a for a in args.args if a != url), None))  # bad scenario -> exit 2, before any I/O
@@ -220,6 +253,8 @@ async def _run(args: argparse.Namespace, url: str | None, event_type: str, ov: d
     return await deliver_all(args, url, sim, envelopes, transcript, event_type=event_type, count=args.count)
 
 
-async def _push(sim: Simulator, url: str, envelopes: list[dict[str, Any]], concurrency: int) -> list[Delivery]:
-    async with sim.webhook(url) as channel:
+async def _push(sim: Simulator, url: str, envelopes: list[dict[str, Any]], concurrency: int, *,
+                legacy: bool = False) -> list[Delivery]:
+    async with sim.webhook(url) as inner:
+        channel: DeliveryChannel = LegacyCardChannel(inner, sim.config.app.verification_token) if legacy else inner
         return await sim.push(channel, envelopes, concurrency=concurrency)

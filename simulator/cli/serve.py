@@ -82,6 +82,9 @@ def add_parser(sub: Any) -> None:
     g.add_argument("--keep-deliveries", type=positive_int, default=DEFAULT_KEEP, metavar="N",
                    help=f"full records of the newest N deliveries only; counters and the summary in /_sim/state "
                         f"cover all (default {DEFAULT_KEEP:,}: memory stays flat on long runs)")
+    g.add_argument("--card-frame", choices=("event", "card"), default="event",
+                   help="the type header of the frames carrying card.action.trigger: event (default; what the "
+                        "official clients dispatch) or card (they drop it without an ack)")
     g.add_argument("--event-loop", choices=("auto", "asyncio", "uvloop"), default="auto",
                    help="auto (default): uvloop when installed, several times less CPU per frame; or asyncio")
     g.add_argument("--ready-file", default=None, help="write the domain to this file once listening")
@@ -111,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
                           reconnect_nonce=args.reconnect_nonce, ping_interval=args.ping_interval)
     options = PlatformOptions(apps={args.app_id: args.app_secret}, client_config=config,
                               ack_budget_s=args.ack_timeout, fragment_size=args.fragment_size or DEFAULT_FRAGMENT_SIZE,
-                              max_connections=args.max_connections, seed=args.seed)
+                              max_connections=args.max_connections, seed=args.seed, card_frame=args.card_frame)
     settings = PushSettings(retries=RetryPolicy.parse(args.retries), faults=FaultSpec.parse(args.faults),
                             keep_deliveries=args.keep_deliveries)
     transcript = TranscriptWriter(args.transcript) if args.transcript else None

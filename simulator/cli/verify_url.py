@@ -21,6 +21,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("url", metavar="URL")
     p.add_argument("--seed", type=seed_int, default=None)
     p.add_argument("--json", action="store_true", help="print the checks as JSON")
+    p.add_argument("--legacy-card", action="store_true",
+                   help="a legacy card request URL: its plaintext challenge {challenge, type, token}")
     add_app_options(p)
     p.set_defaults(func=run)
 
@@ -29,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     check_url(args.url)
     app = app_profile(args)
     checks = asyncio.run(verify_url(args.url, token=app.verification_token, encrypt_key=app.encrypt_key,
-                                    rand=SimRandom(args.seed)))
+                                    rand=SimRandom(args.seed), legacy_card=args.legacy_card))
     if args.json:
         print(json.dumps([c.__dict__ for c in checks], indent=2))
     else:

@@ -28,6 +28,7 @@ import httpx
 from simulator.config import Budget
 from simulator.delivery.webhook import WebhookChannel, check_url
 from simulator.errors import ConfigError
+from simulator.verdicts.answers import AnswerKind
 from simulator.verdicts.model import Attempt
 from simulator.wire.seal import Sealer
 
@@ -131,11 +132,12 @@ class InProcessChannel(WebhookChannel):
         self.kind = kind
         self.app = app
 
-    async def attempt(self, envelope: dict[str, Any], *, attempt_no: int, sent_at: float) -> Attempt:
+    async def send(self, body: bytes, headers: dict[str, str], att: Attempt, *,
+                   answer: AnswerKind | None = None) -> Attempt:
         errors: list[BaseException] = []
         token = _app_errors.set(errors)
         try:
-            att = await super().attempt(envelope, attempt_no=attempt_no, sent_at=sent_at)
+            att = await super().send(body, headers, att, answer=answer)
         finally:
             _app_errors.reset(token)
         if errors:

@@ -17,7 +17,10 @@ import httpx
 
 from simulator.config import Budget
 from simulator.errors import ConfigError
+from simulator.generation import catalog
 from simulator.verdicts.ack import judge_status
+from simulator.verdicts.answers import AnswerKind
+from simulator.verdicts.callbacks import judge_callback
 from simulator.verdicts.model import Attempt, Channel, Outcome
 from simulator.wire.envelope import event_id_of, event_type_of
 from simulator.wire.seal import Sealer
@@ -78,10 +81,13 @@ class WebhookChannel:
             target=self.url, request_headers=dict(sealed.headers),
             request_body=sealed.body.decode("utf-8", "replace"),
         )
-        return await self.send(sealed.body, sealed.headers, att)
+        spec = catalog.find(att.event_type)
+        return await self.send(sealed.body, sealed.headers, att, answer=None if spec is None else spec.callback)
 
-    async def send(self, body: bytes, headers: dict[str, str], att: Attempt) -> Attempt:
-        """POST ``body`` and fill ``att`` with the verdict (also used for hand-made requests: audit)."""
+    async def send(self, body: bytes, headers: dict[str, str], att: Attempt, *,
+                   answer: AnswerKind | None = None) -> Attempt:
+        """POST ``body`` and fill ``att`` with the verdict (also used for hand-made requests: audit). With
+        ``answer`` (a callback), a 200 answer's body is judged as that kind of answer too."""
         t0 = time.perf_counter()
         try:
             resp = await asyncio.wait_for(self.client.post(self.url, content=body, headers=headers),
@@ -105,6 +111,8 @@ class WebhookChannel:
             att.outcome = judge_status(resp.status_code, accept_2xx=self.accept_2xx)
             if att.outcome is Outcome.REJECTED:
                 att.detail = f"HTTP {resp.status_code}: {excerpt(resp.content)}"
+            elif answer is not None:
+                judge_callback(att, answer, resp.content)
         att.latency_ms = (time.perf_counter() - t0) * 1000.0
         if att.outcome is not Outcome.TIMEOUT and att.latency_ms > self.budget.total_s * 1000.0:
             # An answer can arrive after the budget when the receiver blocks the event loop we share with

@@ -8,10 +8,11 @@ Delivery semantics (semantics §1.2, §2.1), the same for every channel: an atte
 (non-200, timeout, connection error, ack code != 200, no ack in 3 s, no connection online) is retried
 after the ``RetryPolicy`` gaps (Feishu: 15 s, 5 min, 1 h, 6 h), measured between the attempts' platform
 send times; the retry carries the same envelope (same event_id) and the channel seals it afresh. Every
-delivery ends ``acked`` (at attempt k) or ``exhausted``. Seeded faults (``faults.py``) add duplicates,
-reorders, delays, lost answers and bursts. All attempts are ordered by platform time through one
-discrete-event ``Scheduler`` (``schedule.py``), which is what keeps concurrent ladders deterministic
-on a virtual clock.
+delivery ends ``acked`` (at attempt k) or ``exhausted``. Whether a type is retried at all is its
+``EventSpec.retried``: callbacks are not (one attempt, judged by its answer, and no duplicates). Seeded
+faults (``faults.py``) add duplicates, reorders, delays, lost answers and bursts. All attempts are ordered
+by platform time through one discrete-event ``Scheduler`` (``schedule.py``), which is what keeps
+concurrent ladders deterministic on a virtual clock.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from simulator.delivery.webhook import WebhookChannel
 from simulator.engine.faults import Duplicate, FaultPlan
 from simulator.engine.schedule import TIME_EPSILON, Batch, Feed, Scheduler
 from simulator.errors import NotAcked
-from simulator.generation import scenarios, schemas
+from simulator.generation import catalog, scenarios, schemas
 from simulator.generation.factory import EventFactory
 from simulator.generation.overrides import Overrides
 from simulator.generation.scenarios import Scenario
@@ -57,6 +58,12 @@ class _Job:
     key: str
     order: tuple[int, int]
     batch: Batch
+
+    @property
+    def retried(self) -> bool:
+        """Whether a failed attempt goes on the ladder: ``EventSpec.retried``, which is false exactly for the
+        callbacks (recorded as ``Delivery.callback``)."""
+        return self.delivery.callback is None
 
 
 class Simulator:
@@ -166,9 +173,12 @@ class Simulator:
 
     def _new_delivery(self, envelope: dict[str, Any], *, expect_rejected: bool, origin: str = "event",
                       duplicate_of: str | None = None) -> Delivery:
-        d = Delivery(event_id=event_id_of(envelope), event_type=event_type_of(envelope), envelope=envelope,
+        event_type = event_type_of(envelope)
+        spec = catalog.find(event_type)
+        d = Delivery(event_id=event_id_of(envelope), event_type=event_type, envelope=envelope,
                      expect_rejected=expect_rejected, origin=origin, duplicate_of=duplicate_of,
-                     seq=self.deliveries.total)
+                     seq=self.deliveries.total,
+                     callback=None if spec is None or spec.callback is None else spec.callback.value)
         self.deliveries.append(d)
         return d
 
@@ -202,9 +212,9 @@ class Simulator:
         d.record(att)
         if self.transcript is not None:
             self.transcript.attempt(att, d.envelope if number == 1 else None, delivery=d.seq, origin=d.origin)
-        delays = self.config.retries.delays
+        delays = self.config.retries.delays if job.retried else ()
         if att.outcome.ok:
-            if d.origin == "event":
+            if d.origin == "event" and job.retried:  # a callback is answered once: no duplicates either
                 for dup in self.faults.duplicates(job.key):
                     self._spawn_duplicate(sched, job, dup, att.sent_at)
         elif number <= len(delays):

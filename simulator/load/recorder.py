@@ -1,7 +1,9 @@
 """What a run keeps: counters, one latency histogram and one row per second. Nothing per request.
 
-Verdicts follow ``simulator.verdicts.model``: ``acked`` (HTTP 200, or any 2xx with ``accept_2xx``),
-``non_200`` (the receiver answered something else; counted by status), ``timeout`` (no complete answer
+Verdicts follow ``simulator.verdicts.model``: ``acked`` (HTTP 200, or any 2xx with ``accept_2xx``; for a
+callback, with a valid answer), ``non_200`` (the receiver answered something else; counted by status),
+``bad_answer`` (a callback answered 200 with a body that is not a valid answer: label ``bad_answer``, or
+``ack:bad_answer`` through the platform), ``timeout`` (no complete answer
 within the budget; recorded in the histogram *at* the budget, a lower bound, so the tail is not hidden),
 ``error`` (connect refused, reset, broken response; counted by kind). ``unsent`` are requests the
 schedule asked for that could not be sent before the end (every connection stuck). Latency is measured
@@ -18,6 +20,8 @@ from typing import Any
 from simulator.load.histogram import LatencyHistogram
 
 MAX_SAMPLES = 5  # non-200 / error examples kept for the report (bounded)
+BAD_ANSWER_LABELS = frozenset({"bad_answer", "ack:bad_answer"})  # a callback's invalid answer, not a non-200
+_COUNTERS = ("sent", "acked", "within_budget", "non_200", "bad_answer", "timeout", "error", "unsent")
 
 
 @dataclass
@@ -26,6 +30,7 @@ class Counts:
     acked: int = 0
     within_budget: int = 0
     non_200: int = 0
+    bad_answer: int = 0
     timeout: int = 0
     error: int = 0
     unsent: int = 0
@@ -35,10 +40,16 @@ class Counts:
 
     @property
     def done(self) -> int:
-        return self.acked + self.non_200 + self.timeout + self.error
+        return self.acked + self.non_200 + self.bad_answer + self.timeout + self.error
+
+    @property
+    def valid_answer_share(self) -> float | None:
+        """Callbacks: the share of in-time 200 answers that were valid (None when none came)."""
+        answered = self.acked + self.bad_answer
+        return self.acked / answered if answered else None
 
     def add(self, other: Counts) -> None:
-        for name in ("sent", "acked", "within_budget", "non_200", "timeout", "error", "unsent"):
+        for name in _COUNTERS:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.statuses.update(other.statuses)
         self.errors.update(other.errors)
@@ -48,14 +59,15 @@ class Counts:
 
     def to_json(self) -> dict[str, Any]:
         return {"sent": self.sent, "acked": self.acked, "within_budget": self.within_budget,
-                "non_200": self.non_200, "timeout": self.timeout, "error": self.error, "unsent": self.unsent,
+                "non_200": self.non_200, "bad_answer": self.bad_answer, "timeout": self.timeout, "error": self.error,
+                "unsent": self.unsent,
                 "statuses": dict(sorted(self.statuses.items())), "errors": dict(sorted(self.errors.items())),
                 "samples": list(self.samples)}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Counts:
         c = cls()
-        for name in ("sent", "acked", "within_budget", "non_200", "timeout", "error", "unsent"):
+        for name in _COUNTERS:
             setattr(c, name, int(data.get(name, 0)))
         c.statuses.update(data.get("statuses", {}))
         c.errors.update(data.get("errors", {}))
@@ -75,7 +87,8 @@ class Interval:
     def row(self) -> dict[str, Any]:
         h = self.hist
         return {"second": self.second, "sent": self.counts.sent, "acked": self.counts.acked,
-                "non_200": self.counts.non_200, "timeout": self.counts.timeout, "error": self.counts.error,
+                "non_200": self.counts.non_200, "bad_answer": self.counts.bad_answer, "timeout": self.counts.timeout,
+                "error": self.counts.error,
                 "p50_ms": round(h.value_at_ms(50), 3), "p90_ms": round(h.value_at_ms(90), 3),
                 "p99_ms": round(h.value_at_ms(99), 3), "max_ms": round(h.max_ms(), 3)}
 
@@ -109,6 +122,8 @@ class Recorder:
             iv.acked += 1
             if us <= self.budget_us:
                 iv.within_budget += 1
+        elif status in BAD_ANSWER_LABELS:
+            iv.bad_answer += 1
         else:
             iv.non_200 += 1
             iv.statuses[str(status)] += 1

@@ -16,10 +16,12 @@ from typing import Any
 
 from simulator import __version__
 from simulator.errors import ConfigError
+from simulator.generation import catalog
 from simulator.load.driver import LoadPlan, WorkerStats
 from simulator.load.recorder import Aggregate, Interval
 
-CSV_FIELDS = ("second", "sent", "acked", "non_200", "timeout", "error", "p50_ms", "p90_ms", "p99_ms", "max_ms")
+CSV_FIELDS = ("second", "sent", "acked", "non_200", "bad_answer", "timeout", "error", "p50_ms", "p90_ms", "p99_ms",
+              "max_ms")
 
 
 @dataclass
@@ -50,8 +52,15 @@ class LoadResult:
         t = self.aggregate.total
         return t.acked == self.scheduled and t.within_budget == t.acked
 
+    @property
+    def callback(self) -> bool:
+        """A callback type: its answers are judged (``valid_answer_share``)."""
+        spec = catalog.find(self.plan.event_type)
+        return spec is not None and spec.callback is not None
+
     def to_json(self) -> dict[str, Any]:
         plan, agg = self.plan, self.aggregate
+        share = agg.total.valid_answer_share if self.callback else None
         lag_max = max((w.lag_max_ms for w in self.workers), default=0.0)
         sent = sum(w.sent for w in self.workers)
         lag_mean = sum(w.lag_mean_ms * w.sent for w in self.workers) / sent if sent else 0.0
@@ -74,6 +83,7 @@ class LoadResult:
             "scheduled": self.scheduled,
             "achieved_rate": round(self.achieved_rate, 3),
             "within_budget_share": round(self.within_budget_share, 6),
+            "valid_answer_share": None if share is None else round(share, 6),
             "counts": agg.total.to_json(),
             "latency_ms": agg.hist.summary(),
             "service_time_ms": agg.service.summary() if agg.service is not None else None,
@@ -96,11 +106,15 @@ def summary_lines(result: LoadResult) -> list[str]:
         f"schedule    {result.plan.schedule.describe()}, {result.plan.connections} connections, "
         f"{len(result.workers)} process{'es' if len(result.workers) > 1 else ''}",
         f"requests    {t.sent:,} sent of {result.scheduled:,} scheduled, achieved {result.achieved_rate:,.1f}/s",
-        f"verdicts    acked {t.acked:,}  non-200 {t.non_200:,}  timeout {t.timeout:,}  error {t.error:,}"
-        f"  unsent {t.unsent:,}",
+        f"verdicts    acked {t.acked:,}  non-200 {t.non_200:,}{f'  bad answer {t.bad_answer:,}' * bool(t.bad_answer)}"
+        f"  timeout {t.timeout:,}  error {t.error:,}  unsent {t.unsent:,}",
         f"budget      {result.within_budget_share * 100:.2f}% acked within {result.plan.budget.total_s:g} s",
         "latency     " + "  ".join(f"{k} {v:.2f}" for k, v in pct.items()) + " ms (from intended send time)",
     ]
+    share = t.valid_answer_share
+    if result.callback:
+        valid = "no answers in time" if share is None else f"{share * 100:.2f}% valid"
+        lines.append(f"answers     {valid} ({t.acked:,} valid, {t.bad_answer:,} bad) of the 200 answers in time")
     if result.aggregate.service is not None:
         spct = result.aggregate.service.percentiles_ms()
         lines.append("service     " + "  ".join(f"{k} {v:.2f}" for k, v in spct.items())

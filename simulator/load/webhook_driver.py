@@ -2,7 +2,8 @@
 
 The events come from an ``EventSource`` (one event type, a pool of generated payloads refreshed as the
 run goes) or a ``ScenarioSource`` (a scenario's events in order); the verdict is the HTTP status (200,
-or any 2xx with ``accept_2xx``), as the platform judges a webhook answer (docs/semantics.md).
+or any 2xx with ``accept_2xx``), as the platform judges a webhook answer (docs/semantics.md), and for a
+callback type also the answer's body (``answers.py``: an invalid one is a ``bad_answer``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 from simulator.clock import Clock
 from simulator.generation.factory import EventFactory
+from simulator.load.answers import BAD_ANSWER, AnswerCache, answer_cache
 from simulator.load.driver import Driver, LoadPlan
 from simulator.load.events import EventSource, ScenarioSource
 from simulator.load.http import HttpConnection, Target
@@ -40,6 +42,10 @@ class WebhookDriver(Driver):
             self.source = EventSource(factory, plan.event_type, encrypt_key=plan.app.encrypt_key,
                                       pool_size=plan.pool_size, refresh_every=plan.refresh_every)
         self._ahead: list[bytes] = []  # requests sealed ahead (at most SEAL_AHEAD_MAX)
+        # a callback type: every 200 answer is judged by its body too
+        self.answers: AnswerCache | None = None if plan.scenario else answer_cache(plan.event_type)
+        if self.answers is not None:
+            self.body_limit = self.answers.body_limit
 
     def _request(self) -> bytes:
         """The next sealed request. At high rates requests are sealed a few at a time (at most
@@ -61,6 +67,9 @@ class WebhookDriver(Driver):
     def _on_response(self, conn: HttpConnection, status: int) -> None:
         if not http_acked(status, accept_2xx=self.plan.accept_2xx):
             self.recorder.sample(f"HTTP {status}: {conn.body_excerpt.decode('utf-8', 'replace')}")
+        elif self.answers is not None and (problem := self.answers.problem(conn.body_excerpt)) is not None:
+            self.recorder.sample(f"bad_answer: {problem}")
+            return self.ol.verdict(conn, False, BAD_ANSWER, self.perf())
         self.ol.response(conn, status, self.perf())
 
     def source_stats(self) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from typing import Any
 from simulator.clock import Clock, SystemClock
 from simulator.errors import ConfigError, TargetError
 from simulator.platform.admission import Admission
+from simulator.platform.callbacks import ClickListener, callback_kind, frame_type, judge_ack, tell_listeners
 from simulator.platform.deadlines import DeadlineQueue
 from simulator.platform.session import Acked, Pending, Problem, Session
 from simulator.platform.state import (
@@ -40,6 +41,7 @@ from simulator.platform.state import (
     check_close_code,
 )
 from simulator.rand import SimRandom
+from simulator.verdicts.answers import AnswerKind
 from simulator.verdicts.model import Attempt, Channel, Outcome
 from simulator.wire.envelope import event_id_of, event_type_of
 from simulator.wire.frames import ClientConfig
@@ -73,6 +75,7 @@ class Platform:
         self._deadlines: DeadlineQueue[str] = DeadlineQueue()
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
+        self.on_click: list[ClickListener] = []  # told of each card click before it goes out (the mock OpenAPI)
 
     @property
     def config(self) -> ClientConfig:
@@ -170,8 +173,12 @@ class Platform:
         fut: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
         message_id = self._ids.uuid()
         trace_id = self._ids.hex(32)
+        kind = callback_kind(att.event_type)  # a callback: its frame type and its answer (platform/callbacks.py)
+        if kind is AnswerKind.CARD_ACTION:
+            tell_listeners(self.on_click, app_id, envelope)
         t0 = self.monotonic()
-        frames = conn.session.send_event(raw, message_id=message_id, trace_id=trace_id, now=t0, token=fut)
+        frames = conn.session.send_event(raw, message_id=message_id, trace_id=trace_id, now=t0, token=fut,
+                                         kind=frame_type(kind, self.options.card_frame))
         self._watch(conn.conn_id, t0 + self.options.ack_budget_s)
         att.extra = {"message_id": message_id, "trace_id": trace_id, "fragments": len(frames)}
         try:
@@ -182,11 +189,11 @@ class Platform:
             if not fut.done():
                 fut.set_result(_LOST)
             log.info("send to %s failed: %r", conn.conn_id, exc)
-        self._judge(att, conn, await fut, t0)
+        self._judge(att, conn, await fut, t0, kind)
         self.counters[str(att.outcome)] += 1
         return att
 
-    def _judge(self, att: Attempt, conn: Connection, result: Result, t0: float) -> None:
+    def _judge(self, att: Attempt, conn: Connection, result: Result, t0: float, kind: AnswerKind | None) -> None:
         if not isinstance(result, Acked):
             att.latency_ms = (self.monotonic() - t0) * 1000.0
             if result == _TIMEOUT:
@@ -206,6 +213,8 @@ class Platform:
             att.extra["data"] = ack.data.decode("utf-8", "replace")
         if ack.ok:
             att.outcome = Outcome.ACKED
+            if kind is not None:
+                judge_ack(att, kind, ack)
         else:
             att.outcome = Outcome.REJECTED
             att.detail = f"ack code {ack.code}" if ack.code is not None else "unreadable ack: " + "; ".join(

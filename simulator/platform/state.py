@@ -9,6 +9,7 @@ from typing import Any
 
 from simulator import constants as C
 from simulator.errors import ConfigError
+from simulator.platform.callbacks import check_card_frame
 from simulator.platform.session import Lifecycle, Phase, PongConfig, Session
 from simulator.wire.frames import DEFAULT_FRAGMENT_SIZE, ClientConfig
 
@@ -118,6 +119,7 @@ class PlatformOptions:
     max_connections: int = C.MAX_CONNECTIONS_PER_APP
     pong_config: PongConfig = PongConfig.CHANGED
     seed: int | None = None  # ids, the cluster choice and (through the pusher) events
+    card_frame: str = "event"  # the ``type`` header of card.action.trigger frames: event or card (callbacks.py)
 
     def __post_init__(self) -> None:
         if not self.apps:
@@ -131,6 +133,7 @@ class PlatformOptions:
             raise ConfigError("fragment size must be >= 1")
         if self.max_connections < 1:
             raise ConfigError("max connections must be >= 1")
+        check_card_frame(self.card_frame)
 
     @property
     def default_app(self) -> str:

@@ -38,11 +38,11 @@ from functools import cache
 from typing import Any, Final
 
 from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
 from referencing import Registry, Resource
 
 from simulator.errors import AnswerDecodeError
 from simulator.resources import schemas_dir
+from simulator.verdicts.answer_problems import SHOWN_VALUE, a, describe, json_type
 
 MAX_ANSWER_BYTES: Final = 1 << 20
 """Default bound on an answer's size (not a platform limit: none is documented; see the module doc)."""
@@ -60,7 +60,6 @@ LEGACY_CARD_KEYS: Final = frozenset(
 ANSWERS_SCHEMA: Final = "callbacks/answers.schema.json"
 
 _RAW_IN_TRANSCRIPT: Final = 2000  # characters of an unparsed answer kept by ``to_json``
-_SHOWN_VALUE: Final = 60  # characters of a wrong value quoted in a problem
 
 
 class AnswerKind(str, enum.Enum):
@@ -170,6 +169,25 @@ class Answer:
         """url.preview.get: the inline preview (title, i18n_title, image_key, url)."""
         return _object(self.body, "inline") if self.kind is AnswerKind.URL_PREVIEW else None
 
+    def describe(self) -> str:
+        """One line for a verdict: what a valid answer does (``toast success "Approved", card raw``), or the
+        problems of an invalid one (see :func:`problems_line`)."""
+        if not self.valid:
+            return problems_line(self.problems)
+        parts: list[str] = []
+        if self.toast is not None:
+            parts.append(f"toast {self.toast_type or '(no type)'} {_quote(_text(self.toast, 'content', 'i18n'))}")
+        if self.inline is not None:
+            parts.append(f"inline {_quote(_text(self.inline, 'title', 'i18n_title'))}")
+        if self.card_type == "template":
+            parts.append(f"card template {_string(self.card_data, 'template_id') or ''}".rstrip())
+        elif self.card_type == "raw":
+            parts.append("card raw")
+        if parts:
+            return ", ".join(parts)
+        nothing = "no preview" if self.kind is AnswerKind.URL_PREVIEW else "card unchanged"
+        return f"{{}} ({nothing})" if self.empty else f"no card ({nothing})"
+
     def to_json(self) -> dict[str, Any]:
         """For transcripts: the parsed body, or (when there is none) the start of the raw bytes as text."""
         out: dict[str, Any] = {"kind": self.kind.value, "valid": self.valid, "problems": list(self.problems),
@@ -214,6 +232,13 @@ def judge_answer(kind: AnswerKind | str, body: bytes, *, max_bytes: int = MAX_AN
     return Answer(kind, raw, parsed, tuple(_unique(problems)), size)
 
 
+def problems_line(problems: Iterable[str], *, shown: int = 3) -> str:
+    """The problems of an answer on one line: the first ``shown`` joined by ``; `` and how many more."""
+    items = list(problems)
+    line = "; ".join(items[:shown])
+    return line + (f" (and {len(items) - shown} more)" if len(items) > shown else "")
+
+
 def decode_ack_data(data: str | bytes) -> bytes:
     """The answer carried by a long-connection ack: the ``data`` field of the ack payload
     (``{"code": 200, "data": "<base64 of JSON>"}``) decoded from standard, padded base64, as lark-oapi
@@ -227,7 +252,7 @@ def decode_ack_data(data: str | bytes) -> bytes:
     elif isinstance(data, (bytes, bytearray)):
         encoded = bytes(data)
     else:
-        raise AnswerDecodeError(f"ack data is {_a(data)}, not a base64 string")
+        raise AnswerDecodeError(f"ack data is {a(data)}, not a base64 string")
     try:
         return base64.b64decode(encoded, validate=True)
     except (binascii.Error, ValueError) as exc:
@@ -254,7 +279,7 @@ def _parse(raw: bytes) -> tuple[dict[str, Any] | None, str | None]:
     except RecursionError:
         return None, "answer is not JSON this simulator can read: nested too deeply"
     if not isinstance(doc, dict):
-        kind = "JSON null" if doc is None else "a JSON " + _json_type(doc)
+        kind = "JSON null" if doc is None else "a JSON " + json_type(doc)
         return None, f"answer is {kind}, not an object"
     return doc, None
 
@@ -272,60 +297,8 @@ def _schema_problems(kind: AnswerKind, body: dict[str, Any]) -> list[str]:
     errors = sorted(_validator(kind).iter_errors(body), key=lambda e: [str(p) for p in e.absolute_path])
     problems: list[str] = []
     for err in errors:
-        problems.extend(_describe(err))
+        problems.extend(describe(err))
     return problems
-
-
-def _describe(err: ValidationError) -> list[str]:
-    """One-line problems for one jsonschema error."""
-    path = _path(err.absolute_path)
-    where = path or "answer"
-    schema = err.schema if isinstance(err.schema, dict) else {}
-    value: Any = err.validator_value
-    instance: Any = err.instance
-    validator = err.validator
-    if "propertyNames" in err.relative_schema_path:  # the key itself is wrong (``instance`` is the key)
-        return [f"{where} key {_show(instance)} {_expectation(validator, value)}"]
-    hint = schema.get("x-problem")
-    if isinstance(hint, str) and validator in ("anyOf", "oneOf", "not"):
-        return [f"{where} {hint}"]
-    if validator == "required" and isinstance(instance, dict):
-        return [f"{_join(path, key)} is missing" for key in value if key not in instance]
-    if validator == "dependentRequired" and isinstance(instance, dict):
-        return [f"{_join(path, need)} is missing (required with {_join(path, key)})"
-                for key, needs in value.items() if key in instance for need in needs if need not in instance]
-    if validator == "additionalProperties" and isinstance(instance, dict):
-        known = list(schema.get("properties", {}))
-        return [f"unknown field {_join(path, key)} (allowed: {'|'.join(known)})"
-                for key in instance if key not in known]
-    if validator == "type":
-        return [f"{where} is {_a(instance)}, not {_types(value)}{_text_hint(instance)}"]
-    if validator in ("enum", "const"):
-        return [f"{where} {_show(instance)} {_expectation(validator, value)}"]
-    if validator == "minLength" and value == 1:
-        return [f"{where} is empty"]
-    message = " ".join(err.message.split())  # one line, whatever jsonschema wrote
-    return [f"{where}: {message[:200]}"]
-
-
-def _expectation(validator: Any, value: Any) -> str:
-    if validator == "enum":
-        return f"is not one of {'|'.join(str(v) for v in value)}"
-    if validator == "const":
-        return f"is not {_show(value)}"
-    return f"does not satisfy {validator} {value!r}"
-
-
-def _text_hint(instance: Any) -> str:
-    """A card (or object) sent as JSON text: the shape of the message-send API, not of a callback answer."""
-    if isinstance(instance, str):
-        try:
-            inner = json.loads(instance)
-        except ValueError:
-            return ""
-        if isinstance(inner, dict):
-            return " (it holds JSON text: answer the object itself, not a string of it)"
-    return ""
 
 
 # -- size -----------------------------------------------------------------------------------------------------
@@ -360,52 +333,19 @@ def _string(container: Mapping[str, Any] | None, key: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _path(parts: Iterable[Any]) -> str:
-    return ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in parts).replace(".[", "[")
+def _text(container: Mapping[str, Any], key: str, i18n_key: str) -> str:
+    """``container[key]``, else the first of its i18n texts (``zh_cn`` first), else ``''``."""
+    text = _string(container, key)
+    if text is not None:
+        return text
+    i18n = _object(container, i18n_key) or {}
+    first = i18n.get("zh_cn", next(iter(i18n.values()), ""))
+    return first if isinstance(first, str) else ""
 
 
-def _join(path: str, key: Any) -> str:
-    return f"{path}.{key}" if path else str(key)
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, str):
-        text = value if len(value) <= _SHOWN_VALUE else value[:_SHOWN_VALUE] + "..."
-        return "'" + text.replace("\\", "\\\\").replace("'", "\\'").replace("\n", "\\n") + "'"
-    shown = json.dumps(value, ensure_ascii=False)
-    return shown if len(shown) <= _SHOWN_VALUE else shown[:_SHOWN_VALUE] + "..."
-
-
-_TYPE_NAMES: Final = {"object": "an object", "array": "an array", "string": "a string", "number": "a number",
-                      "integer": "an integer", "boolean": "a boolean", "null": "null"}
-
-
-def _json_type(value: Any) -> str:
-    """The JSON type name of a parsed value."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
-    return type(value).__name__
-
-
-def _a(value: Any) -> str:
-    """``an object``, ``a string``, ``null``: the type of ``value`` with its article."""
-    name = _json_type(value)
-    return _TYPE_NAMES.get(name, f"a {name}")
-
-
-def _types(value: Any) -> str:
-    names = [value] if isinstance(value, str) else list(value)
-    return " or ".join(_TYPE_NAMES.get(str(n), str(n)) for n in names)
+def _quote(text: str) -> str:
+    shown = text if len(text) <= SHOWN_VALUE else text[:SHOWN_VALUE] + "..."
+    return json.dumps(shown, ensure_ascii=False)
 
 
 def _unique(items: Iterable[str]) -> list[str]:

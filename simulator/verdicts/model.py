@@ -9,9 +9,14 @@ connection). Its ``outcome`` is judged from what the receiver did:
 * ``connection_error``: connect refused, reset, DNS, TLS / connection lost before the ack;
 * ``not_delivered``: (long connection only) no connection of the app online;
 * ``dropped``: (fault injection, ``drop=P``) the receiver acked, but the platform lost the answer and
-  counts a failure, so the attempt is retried.
+  counts a failure, so the attempt is retried;
+* ``bad_answer``: (callbacks only) HTTP 200 / ack code 200 within the budget, but the answer body is not
+  valid for that callback (``answer.problems`` and ``detail`` say what is wrong).
 
-Every outcome but ``acked`` is a failed attempt and is retried on the ladder (semantics §1.2, §2.1).
+Every outcome but ``acked`` is a failed attempt and is retried on the ladder (semantics §1.2, §2.1), except
+for callbacks (``card.action.trigger``, ``url.preview.get``, the legacy card request): they are synchronous
+and never retried (docs/semantics.md#callbacks-are-not-retried), so one attempt is the whole delivery. A
+callback's attempt carries its judged ``answer`` (``simulator.verdicts.answers.Answer``).
 
 A *delivery* is one event with all its attempts; it ends in exactly one terminal state: ``acked``
 (at attempt k) or ``exhausted`` (every attempt of the retry ladder failed). Fault-injected duplicates
@@ -23,10 +28,11 @@ from __future__ import annotations
 import enum
 import warnings
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from simulator.errors import ConfigError
+from simulator.verdicts.answers import Answer
 
 
 class Outcome(str, enum.Enum):
@@ -37,6 +43,8 @@ class Outcome(str, enum.Enum):
     NOT_DELIVERED = "not_delivered"
     # fault injection: the receiver answered, but the platform lost the answer and counts a failure
     DROPPED = "dropped"
+    # a callback answered 200 (ack code 200) in time with a body that is not a valid answer
+    BAD_ANSWER = "bad_answer"
 
     def __str__(self) -> str:
         return self.value
@@ -101,12 +109,17 @@ class Attempt:
     response_headers: dict[str, str] = field(default_factory=dict)
     response_body: str = ""
     extra: dict[str, Any] = field(default_factory=dict)  # channel specifics (biz_rt, message_id, ...)
+    answer: Answer | None = None  # a callback's judged answer (when the receiver answered 200 / code 200)
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = asdict(self if self.answer is None else replace(self, answer=None))
         data["channel"] = str(self.channel)
         data["outcome"] = str(self.outcome)
         data["kind"] = "attempt"
+        if self.answer is None:
+            del data["answer"]  # events: the line stays as it was
+        else:
+            data["answer"] = self.answer.to_json()
         return data
 
     def verdict_json(self, *, reproducible: bool = False) -> dict[str, Any]:
@@ -116,6 +129,8 @@ class Attempt:
                                 "sent_at": self.sent_at}
         if not reproducible:
             data.update(latency_ms=round(self.latency_ms, 3), detail=self.detail, target=self.target, extra=self.extra)
+            if self.answer is not None:  # a callback's judged answer (the app's words, not the seed's)
+                data["answer"] = self.answer.to_json()
         return data
 
     @classmethod
@@ -123,6 +138,8 @@ class Attempt:
         fields = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         fields["channel"] = Channel(fields["channel"])
         fields["outcome"] = Outcome(fields["outcome"])
+        if fields.get("answer") is not None:
+            fields["answer"] = Answer.from_json(fields["answer"])
         return cls(**fields)
 
 
@@ -142,6 +159,8 @@ class Delivery:
     origin: str = "event"
     duplicate_of: str | None = None  # the event_id of the acked delivery a duplicate copies
     seq: int | None = None  # the engine's delivery number (transcript lines refer to it)
+    # a callback (never retried, its answer judged): the kind of answer expected, e.g. "card.action.trigger"
+    callback: str | None = None
 
     @property
     def acked(self) -> bool:
@@ -157,6 +176,12 @@ class Delivery:
             if a.outcome.ok:
                 return a.attempt
         return None
+
+    @property
+    def answer(self) -> Answer | None:
+        """A callback's judged answer (its last attempt's), or None (an event, or no 200 answer)."""
+        last = self.last
+        return None if last is None else last.answer
 
     def record(self, attempt: Attempt) -> None:
         self.attempts.append(attempt)
@@ -176,9 +201,14 @@ class Delivery:
             "event_id": self.event_id, "event_type": self.event_type, "final": str(self.final), "origin": self.origin,
             "duplicate_of": self.duplicate_of, "acked_at_attempt": self.acked_at_attempt,
         }
+        if self.callback is not None:
+            data["callback"] = self.callback
         if not reproducible:
             data["summary"] = self.summary_line()
         data["attempts"] = [a.verdict_json(reproducible=reproducible) for a in self.attempts]
+        if self.callback is not None:  # what each attempt sent: a click may go out as card.action.trigger_v1
+            for a, out in zip(self.attempts, data["attempts"], strict=True):
+                out["event_type"] = a.event_type
         return data
 
     def summary_line(self) -> str:
@@ -186,6 +216,10 @@ class Delivery:
         if last is None:
             return f"{self.event_id} {self.event_type} pending"
         status = "" if last.status is None else f" status={last.status}"
+        if self.callback is not None:  # one attempt, judged by its answer: lead with the attempt's outcome
+            what = last.answer.describe() if last.outcome.ok and last.answer is not None else last.detail
+            # the attempt's type: a click sent as a legacy card request is card.action.trigger_v1
+            return f"{last.outcome} {self.event_id} {last.event_type}{status} {last.latency_ms:.1f}ms {what}".rstrip()
         detail = f" {last.detail}" if last.detail and not last.outcome.ok else ""
         return (
             f"{self.final} {self.event_id} {self.event_type} attempts={len(self.attempts)} "

@@ -34,6 +34,12 @@ def get(event_type: str) -> EventSpec:
         raise UnknownEventType(event_type, _REGISTRY) from None
 
 
+def find(event_type: str) -> EventSpec | None:
+    """The spec of ``event_type``, or None (a hand-made envelope of a type nobody registered)."""
+    _load()
+    return _REGISTRY.get(event_type)
+
+
 def business_key(envelope: dict[str, Any]) -> str | None:
     """``<event_type>:<key>`` when the envelope's type names a business dedupe key (``EventSpec.dedupe_key``,
     e.g. the message_id of ``im.message.receive_v1``), else None. A redelivery can carry a new event_id
@@ -73,4 +79,4 @@ def _load() -> None:
                 importlib.import_module(f"{families.__name__}.{info.name}")
 
 
-__all__ = ["EventSpec", "GenContext", "Generator", "business_key", "event_types", "get", "register"]
+__all__ = ["EventSpec", "GenContext", "Generator", "business_key", "event_types", "find", "get", "register"]

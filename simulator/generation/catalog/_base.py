@@ -11,6 +11,7 @@ from typing import Any
 
 from simulator.generation.population import Person, Population
 from simulator.rand import SimRandom
+from simulator.verdicts.answers import AnswerKind
 
 
 @dataclass
@@ -25,8 +26,8 @@ class GenContext:
       objects under keys it owns (by convention prefixed with the family name).
     - ``operator``: who acts, when the caller decides; ``params``: event-specific inputs
       (``leave_reason``, ``url``, ``message_type``...), documented by each family.
-    - ``tenant_key``: the receiving app's tenant, for bodies that name it (IM senders, chat operators);
-      empty when the caller did not say (a family then falls back to the default tenant).
+    - ``tenant_key``: the receiving app's tenant, for bodies that name it (IM senders, chat operators, card
+      clickers); empty when the caller did not say (a family then falls back to the default tenant).
     """
 
     rand: SimRandom
@@ -59,3 +60,12 @@ class EventSpec:
     # ``header.event_id`` (a redelivery can carry a new event_id: docs/semantics.md#dedupe-and-event_id-reuse),
     # e.g. ``event.message.message_id`` for ``im.message.receive_v1``; None when event_id is the key.
     dedupe_key: DedupeKey | None = None
+    # A synchronous callback (card.action.trigger, url.preview.get): the kind its answer body is judged as.
+    # None for an event.
+    callback: AnswerKind | None = None
+
+    @property
+    def retried(self) -> bool:
+        """Whether a failed delivery goes on the retry ladder: events yes; callbacks never (they are
+        synchronous, docs/semantics.md#callbacks-are-not-retried)."""
+        return self.callback is None

@@ -14,8 +14,19 @@ from simulator.platform.openapi.state import OpenApiState, platform_worlds
 
 def openapi_for(platform: Any, pusher: Any, *, tenant_key: str) -> OpenApiState:
     """The OpenAPI state of a ``Platform``: its apps, its clock, the tenant and the worlds of the generators
-    its ``pusher`` pushes with (anything with ``simulator(app_id)``, e.g. the engine's pusher)."""
-    return OpenApiState(platform.options.apps, platform_worlds(pusher), clock=platform.clock, tenant_key=tenant_key)
+    its ``pusher`` pushes with (anything with ``simulator(app_id)``, e.g. the engine's pusher). Every card
+    click the platform sends makes its ``c-`` token valid for the delayed card update."""
+    state = OpenApiState(platform.options.apps, platform_worlds(pusher), clock=platform.clock, tenant_key=tenant_key)
+
+    def accept(app_id: str, envelope: dict[str, Any]) -> None:
+        event = envelope.get("event") or {}
+        token, context = event.get("token"), event.get("context") or {}
+        if isinstance(token, str) and token.startswith("c-"):
+            state.accept_card_token(token, str(context.get("open_message_id", "")), app_id=app_id,
+                                    open_id=str((event.get("operator") or {}).get("open_id", "")))
+
+    platform.on_click.append(accept)
+    return state
 
 
 def mounted_routes(state: OpenApiState, authorised: Authorised) -> list[BaseRoute]:
