@@ -26,10 +26,13 @@ from simulator.engine.core import Simulator
 from simulator.engine.faults import FaultSpec
 from simulator.errors import ConfigError
 from simulator.generation.overrides import Overrides
+from simulator.platform.callbacks import callback_kind, tell_listeners
 from simulator.platform.core import Platform
 from simulator.platform.pushing import PushRequest, WebhookTarget
+from simulator.verdicts.answers import AnswerKind
 from simulator.verdicts.model import Delivery, DeliveryLog, Summary
 from simulator.verdicts.transcript import TranscriptWriter
+from simulator.wire.envelope import event_type_of
 from simulator.wire.seal import Sealer
 
 
@@ -97,6 +100,7 @@ class EnginePusher:
         if request.webhook is None:
             channel = LongConnChannel(self.platform, sim.config.app.app_id)
             return await sim.push(channel, envelopes, concurrency=request.concurrency)
+        self._clicks(sim.config.app.app_id, envelopes)  # the long connection's deliver does it for its own
         async with self._webhook(sim, request.webhook) as hook:
             token = request.webhook.verification_token or ""  # generated for the long connection: no token
             sealed = [{**env, "header": {**env.get("header", {}), "token": token}} for env in envelopes]
@@ -110,19 +114,33 @@ class EnginePusher:
 
     def generate(self, event_type: str = C.DEFAULT_EVENT_TYPE, *, overrides: Overrides | None = None,
                  app_id: str | None = None, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        """One envelope as a push would send it (plain JSON, empty ``header.token``)."""
-        return self.simulator(app_id).generate(event_type, overrides=overrides, longconn=True, params=params)
+        """One envelope as a push would send it (plain JSON, empty ``header.token``); a card click's token is
+        valid for the delayed card update from now on, wherever the click is delivered."""
+        sim = self.simulator(app_id)
+        return self._clicks(sim.config.app.app_id, [sim.generate(event_type, overrides=overrides, longconn=True,
+                                                                 params=params)])[0]
 
     def generate_many(self, event_type: str, count: int, *, overrides: Overrides | None = None,
                       app_id: str | None = None, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
-        """``count`` envelopes as a push of them would send them."""
-        return self.simulator(app_id).generate_many(event_type, count, overrides=overrides, longconn=True,
-                                                    params=params)
+        """``count`` envelopes as a push of them would send them (click tokens valid, as for ``generate``)."""
+        sim = self.simulator(app_id)
+        return self._clicks(sim.config.app.app_id, sim.generate_many(event_type, count, overrides=overrides,
+                                                                     longconn=True, params=params))
 
     def generate_scenario(self, scenario: str | Path, *, runs: int = 1,
                           app_id: str | None = None) -> list[dict[str, Any]]:
         """The envelopes of ``runs`` runs of a scenario, as a push of them would send them."""
-        return self.simulator(app_id).generate_scenario(scenario, runs=runs, longconn=True)
+        sim = self.simulator(app_id)
+        return self._clicks(sim.config.app.app_id, sim.generate_scenario(scenario, runs=runs, longconn=True))
+
+    def _clicks(self, app_id: str, envelopes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Tell the platform's click listeners (the mock OpenAPI: the token becomes valid) of the card clicks
+        among ``envelopes``, which are delivered outside the platform's own deliver (by webhook, or by a
+        ``FeishuSim`` that shares the world)."""
+        for env in envelopes:
+            if callback_kind(event_type_of(env)) is AnswerKind.CARD_ACTION:
+                tell_listeners(self.platform.on_click, app_id, env)
+        return envelopes
 
     def _closed(self, d: Delivery) -> None:
         self._summary.add(d)
