@@ -84,6 +84,16 @@ def test_match_kinds() -> None:
     assert match(Subject(), send("oc_1")) == 0
 
 
+def test_calls_before_the_event_answer_none_of_it() -> None:
+    """The bot's card, sent into the chat before a click on it, does not answer the click."""
+    env = receive("om_1", "oc_1")
+    env["header"]["create_time"] = "5000"
+    s = subject_of(env)
+    assert s.since_ms == 5000
+    assert match(s, send("oc_1", time=4.9)) == 0 and match(s, reply("om_1", time=4.9)) == 0
+    assert match(s, send("oc_1", time=5.0)) == CHAT and match(s, reply("om_1", time=5.1)) == MESSAGE
+
+
 def test_a_chat_send_goes_to_the_latest_event_of_the_chat_sent_before_it() -> None:
     a, b, c = (delivered(receive(f"om_{i}", "oc_g"), sent_at=float(i)) for i in (1, 2, 3))
     other = delivered(receive("om_9", "oc_other"), sent_at=1.5)

@@ -11,7 +11,9 @@ card click's ``c-`` token. A call answers the event when
 * it is a ``card/update`` with the click's token: a *message* match too;
 * it is a send into the subject chat, or to the user by ``open_id``: a *chat* match.
 
-Token, bot-info and upload calls answer no event. When one call matches several events of a push, it goes to
+A call made before the event was created (``header.create_time``, on the platform's clock like the calls) answers
+none of it: the bot's earlier card in the chat does not answer a later click on it. Token, bot-info and upload
+calls answer no event. When one call matches several events of a push, it goes to
 the events of its best match kind, fault-injected copies last, and among those to the latest one sent
 before the call (platform time): a "thanks" sent into a group after three messages there answers the third.
 """
@@ -40,12 +42,13 @@ _REACHED = {Outcome.ACKED, Outcome.REJECTED, Outcome.TIMEOUT, Outcome.DROPPED}
 @dataclass(frozen=True)
 class Subject:
     """What an event is about: ``message_id``, ``chat_id``, the ``open_id`` of the user behind it, a click's
-    callback ``token`` (each "" when the event has none)."""
+    callback ``token`` (each "" when the event has none); ``since_ms``: when it was created (0: unknown)."""
 
     message_id: str = ""
     chat_id: str = ""
     open_id: str = ""
     token: str = ""
+    since_ms: int = 0
 
     def __bool__(self) -> bool:
         return bool(self.message_id or self.chat_id or self.open_id or self.token)
@@ -67,12 +70,13 @@ def subject_of(envelope: dict[str, Any]) -> Subject:
     """The subject of a v2 envelope (empty for events about no message, chat or user, e.g. meetings)."""
     event = envelope.get("event")
     token = _get(event, "token")
+    created = _get(envelope, "header", "create_time")
     return Subject(
         message_id=_first(event, ("message", "message_id"), ("message_id",), ("context", "open_message_id")),
         chat_id=_first(event, ("message", "chat_id"), ("chat_id",), ("context", "open_chat_id")),
         open_id=_first(event, ("sender", "sender_id", "open_id"), ("operator_id", "open_id"), ("operator", "open_id"),
                        ("operator", "operator_id", "open_id"), ("user_id", "open_id")),
-        token=token if token.startswith("c-") else "")
+        token=token if token.startswith("c-") else "", since_ms=int(created) if created.isdigit() else 0)
 
 
 def _path_message(call: ApiCall) -> str:
@@ -93,7 +97,7 @@ def _send_target(call: ApiCall) -> tuple[str, str]:
 
 def match(subject: Subject, call: ApiCall) -> int:
     """How the call answers an event about ``subject``: ``MESSAGE``, ``CHAT`` or 0 (it does not)."""
-    if not subject:
+    if not subject or call.time * 1000 < subject.since_ms:
         return 0
     if subject.message_id and _path_message(call) == subject.message_id:
         return MESSAGE
