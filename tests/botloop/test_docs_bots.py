@@ -43,7 +43,7 @@ def write(pytester: pytest.Pytester, name: str) -> str:
     return code
 
 
-@pytest.mark.parametrize("suite", ["bots-pytest", "readme-bot"])
+@pytest.mark.parametrize("suite", ["bots-pytest", "readme-bot", "bots-card-pytest"])
 def test_the_pytest_examples_pass(pytester: pytest.Pytester, suite: str) -> None:
     for name in BOT_FILES:
         write(pytester, name)

@@ -22,6 +22,7 @@ from simulator.generation.families.im.world import ImWorld
 from simulator.platform.openapi.calls import ApiCall
 from simulator.platform.openapi.content import Content
 from simulator.platform.openapi.faults import FaultRule
+from simulator.platform.openapi.messages import message_json
 from simulator.platform.openapi.related import answers, subject_of
 from simulator.platform.openapi.state import OpenApiState
 from simulator.verdicts.model import Delivery
@@ -193,6 +194,17 @@ class BotApi:
         """A valid tenant access token for ``app_id`` (for raw HTTP calls in tests)."""
         app = app_id or self.state.default_app
         return self._call(lambda: self.state.tokens.issue(app, self.state.apps[app], self.state.clock.now())[0])
+
+    def message(self, message: Target, app_id: str | None = None) -> dict[str, Any] | None:
+        """A message as it is now (a card after its updates), shaped as ``GET /open-apis/im/v1/messages/:id``
+        answers it; None when the world does not know it."""
+        message_id = message_id_of(message)
+        app = app_id or self.state.default_app
+
+        def read() -> dict[str, Any] | None:
+            found = self.state.world(app).message(message_id)
+            return None if found is None else message_json(self.state, app, found)
+        return self._call(read)
 
     def world(self, app_id: str | None = None) -> ImWorld:
         """The app's ``ImWorld`` (chats, people, messages). Change it through ``call`` while the server runs."""
