@@ -38,7 +38,9 @@ timeout, webhook)``                          to a webhook bot instead, from the 
 ``set_client_config(**keys)``                change ClientConfig; live clients get it in their next pong
 ``clear()``                                  forget deliveries/counters, lift faults, restore config
 ``api``                                      the bot's OpenAPI calls on this origin (``calls``, ``last``,
-                                             ``sent_messages``, ``assert_replied``, ``wait_for_reply``, ``fail``)
+                                             ``sent_messages``, ``assert_replied``, ``wait_for_reply``,
+                                             ``answers_to(delivery)``, ``fail``: docs/bots.md)
+``generate_many``, ``generate_scenario``     envelopes from the platform's world (``FeishuSim.share_world``)
 """
 
 from __future__ import annotations
@@ -289,4 +291,4 @@ def _target(webhook: str | WebhookTarget | None) -> WebhookTarget | None:
     return WebhookTarget(webhook) if isinstance(webhook, str) else webhook
 
 
-__all__ = ["TEST_CLIENT_CONFIG", "ClientConfig", "PlatformServer", "compose"]
+__all__ = ["TEST_CLIENT_CONFIG", "ClientConfig", "PlatformServer", "WebhookTarget", "compose"]

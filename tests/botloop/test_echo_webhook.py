@@ -14,8 +14,7 @@ from flask import Flask
 from lark_oapi.adapter.flask import parse_req, parse_resp
 
 from simulator.cli import main
-from simulator.platform.pushing import WebhookTarget
-from simulator.platform_server import PlatformServer
+from simulator.platform_server import PlatformServer, WebhookTarget
 from simulator.testing import FeishuSim
 from tests.botloop.echo_bot import EchoBot, WebhookBot, api_client, echo_text
 
