@@ -134,6 +134,30 @@ def test_await_answers_ends_once_answered_and_quiet() -> None:
     assert took < 2.0
 
 
+def test_calls_made_during_delivery_need_no_settling() -> None:
+    """A webhook bot answers before it acks: its calls are there when the wait starts, and it ends at once."""
+    log = CallLog()
+    d = delivered(receive("om_1", "oc_1"), 1.0)
+    log.add(reply("om_1"))
+
+    async def run() -> float:
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        found = await await_answers(log, [d], since=0, wait_s=5.0, settle_s=3.0)
+        assert len(found[0]) == 1
+        return loop.time() - start
+
+    assert asyncio.run(run()) < 2.0
+
+
+def test_attribution_of_a_big_push_looks_each_call_up() -> None:
+    deliveries = [delivered(receive(f"om_{i}", f"oc_{i % 50}"), float(i)) for i in range(3000)]
+    calls = [reply(f"om_{i}", time=5000.0) for i in range(3000)] + [send("oc_7", time=5000.0)]
+    found = attribute(deliveries, calls)
+    assert all(len(f) == 1 for f in found[:2957]) and [c.path for c in found[2957]][-1] == f"{IM}/messages"
+    assert sum(len(f) for f in found) == 3001
+
+
 def test_await_answers_gives_up_at_the_bound() -> None:
     log = CallLog()
     d = delivered(receive("om_1", "oc_1"), 1.0)

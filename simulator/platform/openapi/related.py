@@ -120,20 +120,56 @@ def _sent_at(d: Delivery) -> float:
     return d.attempts[0].sent_at if d.attempts else float("inf")
 
 
+def _keys(subject: Subject) -> list[tuple[str, str]]:
+    return [(kind, value) for kind, value in (("message", subject.message_id), ("chat", subject.chat_id),
+                                              ("user", subject.open_id), ("token", subject.token)) if value]
+
+
+def _call_keys(call: ApiCall) -> list[tuple[str, str]]:
+    """The subject keys a call could answer (``match`` decides)."""
+    keys = [("message", _path_message(call))]
+    if call.api == CARD_UPDATE:
+        keys.append(("token", _get(call.body, "token")))
+    elif call.api == SEND:
+        chat, open_id = _send_target(call)
+        keys += [("chat", chat), ("user", open_id)]
+    return [k for k in keys if k[1]]
+
+
+class Attribution:
+    """For each delivery of a push (same order), the calls that answer it; each call goes to one delivery at
+    most. Calls are added as they come (``add``), each looked up by the message, chat, user or token it names,
+    so a push of many events and a chatty bot cost one lookup per call, not one per pair."""
+
+    def __init__(self, deliveries: Sequence[Delivery]) -> None:
+        self.deliveries = deliveries
+        self.subjects = [subject_of(d.envelope) for d in deliveries]
+        self.found: list[list[ApiCall]] = [[] for _ in deliveries]
+        self._index: dict[tuple[str, str], list[int]] = {}
+        for i, subject in enumerate(self.subjects):
+            for key in _keys(subject):
+                self._index.setdefault(key, []).append(i)
+
+    def add(self, calls: Iterable[ApiCall]) -> None:
+        for call in calls:
+            candidates = sorted({i for key in _call_keys(call) for i in self._index.get(key, ())})
+            scored = [(match(self.subjects[i], call), i) for i in candidates]
+            best = max((score for score, _ in scored), default=0)
+            if best:
+                self.found[self._pick([i for score, i in scored if score == best], call)].append(call)
+
+    def _pick(self, candidates: list[int], call: ApiCall) -> int:
+        """Originals before fault-injected copies, then the latest sent before the call."""
+        originals = [i for i in candidates if self.deliveries[i].origin == "event"] or candidates
+        before = [i for i in originals if _sent_at(self.deliveries[i]) <= call.time] or originals[:1]
+        return before[-1]
+
+
 def attribute(deliveries: Sequence[Delivery], calls: Iterable[ApiCall]) -> list[list[ApiCall]]:
     """For each delivery (same order), the calls that answer it; each call goes to one delivery at most."""
-    subjects = [subject_of(d.envelope) for d in deliveries]
-    out: list[list[ApiCall]] = [[] for _ in deliveries]
-    for call in calls:
-        scored = [(match(s, call), i) for i, s in enumerate(subjects)]
-        best = max((score for score, _ in scored), default=0)
-        if not best:
-            continue
-        candidates = [i for score, i in scored if score == best]
-        originals = [i for i in candidates if deliveries[i].origin == "event"] or candidates
-        before = [i for i in originals if _sent_at(deliveries[i]) <= call.time] or originals[:1]
-        out[before[-1]].append(call)
-    return out
+    attribution = Attribution(deliveries)
+    attribution.add(calls)
+    return attribution.found
 
 
 def awaits_answer(d: Delivery) -> bool:
@@ -145,20 +181,26 @@ async def await_answers(log: CallLog, deliveries: Sequence[Delivery], *, since: 
                         settle_s: float = SETTLE_S) -> list[list[ApiCall]]:
     """The calls after sequence number ``since`` that answer each delivery, once every delivery that
     ``awaits_answer`` has one and no call came for ``settle_s`` seconds, or after ``wait_s`` seconds at most
-    (real time: the bot is a real program). Awaited on the loop the OpenAPI runs on."""
+    (real time: the bot is a real program). Awaited on the loop the OpenAPI runs on; each call is looked at
+    once."""
     loop = asyncio.get_running_loop()
     start = loop.time()
     deadline = start + max(wait_s, 0.0)
-    waiting = [i for i, d in enumerate(deliveries) if awaits_answer(d)]
-    seen, quiet_since = log.last_seq, start
+    attribution = Attribution(deliveries)
+    waiting = {i for i, d in enumerate(deliveries) if awaits_answer(d)}
+    # Calls made while the events were delivered (a webhook bot answers before it acks) need no quiet period.
+    seen, quiet_since = since, start - settle_s
+    before = log.last_seq
     while True:
-        found = attribute(deliveries, log.since(since))
+        new = log.since(seen)
         now = loop.time()
-        if log.last_seq != seen:
-            seen, quiet_since = log.last_seq, now
-        answered = all(found[i] for i in waiting)
-        if now >= deadline or (answered and now - quiet_since >= min(settle_s, wait_s)):
-            return found
+        if new:
+            attribution.add(new)
+            seen = new[-1].seq
+            quiet_since = now if seen > before else quiet_since
+            waiting = {i for i in waiting if not attribution.found[i]}
+        if now >= deadline or (not waiting and now - quiet_since >= min(settle_s, wait_s)):
+            return attribution.found
         await asyncio.sleep(min(POLL_S, deadline - now))
 
 
