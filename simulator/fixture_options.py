@@ -52,6 +52,9 @@ class Settings:
     path: str = DEFAULT_PATH
     check_unacked: bool = True
     transcript: str | None = None
+    # app_id was configured (marker, feishu_config, from_options): otherwise pushes to the long-connection
+    # platform address its first app, so the app id is configured once, where the platform is
+    app_id_given: bool = False
 
 
 def _type_error(name: str, expected: str, value: object) -> ConfigError:
@@ -159,4 +162,4 @@ def settings_from(options: Mapping[str, Any], *, default_seed: int | None = None
     if transcript is not None and not isinstance(transcript, (str, os.PathLike)):
         raise _type_error("transcript", "a file path", transcript)
     return Settings(config=config, path=path, check_unacked=_bool("check_unacked", o.get("check_unacked", True)),
-                    transcript=None if transcript is None else os.fspath(transcript))
+                    transcript=None if transcript is None else os.fspath(transcript), app_id_given="app_id" in o)

@@ -8,10 +8,15 @@
 * Virtual time by default (``time_scale=0``): the retry ladder runs instantly.
 * ``feishu_platform`` (function scope): the long-connection platform (``simulator.platform_server.PlatformServer``),
   started once per session on a free loopback port (``feishu_platform_server``, configured by the
-  overridable session fixture ``feishu_platform_options``) and cleared before each test. Give its
-  ``domain`` to ``lark.ws.Client`` and to the bot's API client; push with ``feishu_sim.push(feishu_platform,
-  ...)`` (judged, checked at teardown) or its own ``push(...)``; ``feishu_platform.api`` holds the bot's
-  OpenAPI calls. With both fixtures, ``feishu_sim`` makes its events in the platform's world (for any target).
+  overridable session fixture ``feishu_platform_options``) and cleared before each test. Connect the
+  official client with ``simulator.lark_client.LarkWsClient`` (or any program with
+  ``simulator.harness.ClientProcess``); push with ``feishu_sim.push(feishu_platform, ...)`` or its own
+  ``push(...)``: both are checked after the test. ``feishu_sim`` addresses the platform's app unless the
+  marker or ``feishu_config`` names another ``app_id``. ``feishu_platform.api`` holds the bot's OpenAPI
+  calls; with both fixtures, ``feishu_sim`` makes its events in the platform's world, for any target
+  (docs/bots.md).
+* Every failing test that pushed gets a report section, ``feishu_sim deliveries``: each delivery with its
+  verdict, redeliveries and duplicates named, deliveries lost by the ``drop`` fault marked as such.
 
 
 A marker with an unknown keyword or a bad value is a pytest usage error at collection, naming the test.
@@ -20,15 +25,17 @@ The plugin is an adapter: building, pushing and judging are ``FeishuSim`` and th
 
 from __future__ import annotations
 
+import contextlib
 import zlib
 from collections.abc import Generator, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from simulator.errors import UsageError
+from simulator.errors import SimulatorError, UsageError
 from simulator.fixture_options import OPTIONS, Settings, check_names, settings_from
 from simulator.testing import FeishuSim
+from simulator.testing_report import PLATFORM_HINT, check_message, section
 
 if TYPE_CHECKING:  # imported when the fixture is first used: protobuf and websockets are not free
     from simulator.platform_server import PlatformServer
@@ -37,6 +44,10 @@ MARKER = "feishu"
 ENTRY_POINT = "feishu_sim"  # the name in [project.entry-points.pytest11]; -p no:feishu_sim disables the plugin
 _SIM_KEY = pytest.StashKey[FeishuSim]()
 _CHECKED_KEY = pytest.StashKey[int]()
+_PLATFORM_KEY = pytest.StashKey["tuple[PlatformServer, Settings]"]()
+_PLATFORM_CHECKED_KEY = pytest.StashKey[int]()
+_REPORTED_KEY = pytest.StashKey[bool]()  # the deliveries were shown already (the check's own failure, a section)
+SECTION = "feishu_sim deliveries"
 
 
 def _marker_signature() -> str:
@@ -125,6 +136,7 @@ def feishu_sim(request: pytest.FixtureRequest, feishu_config: Mapping[str, Any])
         start = request.node.stash.get(_CHECKED_KEY, 0)
         message = sim.report(sim.deliveries[start:]) if settings.check_unacked else None
         if message:
+            request.node.stash[_REPORTED_KEY] = True
             pytest.fail(message, pytrace=False)
     finally:
         sim.close()
@@ -157,30 +169,108 @@ def feishu_platform_server(feishu_platform_options: Mapping[str, Any]) -> Iterat
 
 
 @pytest.fixture
-def feishu_platform(request: pytest.FixtureRequest, feishu_platform_server: PlatformServer) -> PlatformServer:
+def feishu_platform(request: pytest.FixtureRequest, feishu_platform_server: PlatformServer,
+                    feishu_config: Mapping[str, Any]) -> Iterator[PlatformServer]:
     """The session's long-connection platform, cleared (deliveries, counters, faults, ClientConfig, the
-    OpenAPI's record) for this test; connected clients stay connected. When the test uses ``feishu_sim`` too,
-    its events come from the platform's world, so a bot's OpenAPI calls about them are valid (docs/bots.md)."""
+    OpenAPI's record) for this test; connected clients stay connected. Its own pushes are checked after the
+    test like ``feishu_sim``'s (``check_unacked``). When the test uses ``feishu_sim`` too, its events come from
+    the platform's world, so a bot's OpenAPI calls about them are valid (docs/bots.md)."""
+    __tracebackhide__ = True
+    settings = settings_for(request, feishu_config if isinstance(feishu_config, Mapping) else {})
     feishu_platform_server.clear()
     if "feishu_sim" in request.fixturenames:
         sim: FeishuSim = request.getfixturevalue("feishu_sim")
         sim.share_world(feishu_platform_server)
-    return feishu_platform_server
+    request.node.stash[_PLATFORM_KEY] = (feishu_platform_server, settings)
+    yield feishu_platform_server
+    # Pushes made after the test body (by other fixtures' teardown) are checked here.
+    start = request.node.stash.get(_PLATFORM_CHECKED_KEY, 0)
+    message = _platform_report(feishu_platform_server, settings, start)
+    if message:
+        request.node.stash[_REPORTED_KEY] = True
+        pytest.fail(message, pytrace=False)
+
+
+def _platform_report(server: PlatformServer, settings: Settings, start: int = 0) -> str | None:
+    if not settings.check_unacked or server.server.portal is None:
+        return None
+    return check_message(server.deliveries[start:], seed=server.platform.rand.seed, source="feishu_platform",
+                         hint=PLATFORM_HINT)
+
+
+def _check_after_call(item: pytest.Item) -> str | None:
+    """The after-test check of what the test pushed (``feishu_sim`` and ``feishu_platform.push``)."""
+    messages = []
+    sim = item.stash.get(_SIM_KEY, None)
+    if sim is not None:
+        item.stash[_CHECKED_KEY] = len(sim.deliveries)
+        if sim.settings.check_unacked:
+            messages.append(sim.report())
+    watched = item.stash.get(_PLATFORM_KEY, None)
+    if watched is not None:
+        server, settings = watched
+        deliveries = server.deliveries
+        item.stash[_PLATFORM_CHECKED_KEY] = len(deliveries)
+        messages.append(_platform_report(server, settings))
+    found = [m for m in messages if m]
+    return "\n\n".join(found) if found else None
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     """Fail the test itself (not its teardown) when a delivery ended unexpectedly."""
-    sim = item.stash.get(_SIM_KEY, None)
     try:
         result = yield
     except BaseException:
-        if sim is not None:  # the test failed already: report that, not the deliveries on top of it
+        # The test failed already: report that, with the deliveries in a section, not a check on top of it.
+        sim = item.stash.get(_SIM_KEY, None)
+        if sim is not None:
             item.stash[_CHECKED_KEY] = len(sim.deliveries)
+        watched = item.stash.get(_PLATFORM_KEY, None)
+        if watched is not None:
+            with contextlib.suppress(SimulatorError):  # the platform is not running any more
+                item.stash[_PLATFORM_CHECKED_KEY] = len(watched[0].deliveries)
         raise
-    if sim is not None:
-        item.stash[_CHECKED_KEY] = len(sim.deliveries)
-        message = sim.report() if sim.settings.check_unacked else None
-        if message:
-            pytest.fail(message, pytrace=False)
+    message = _check_after_call(item)
+    if message:
+        item.stash[_REPORTED_KEY] = True
+        pytest.fail(message, pytrace=False)
     return result
+
+
+def _count(deliveries: list[Any]) -> str:
+    return f"{len(deliveries)} deliver{'y' if len(deliveries) == 1 else 'ies'}"
+
+
+def deliveries_section(item: pytest.Item) -> str | None:
+    """The report section of a failing test: what it pushed, delivery by delivery."""
+    parts = []
+    sim = item.stash.get(_SIM_KEY, None)
+    if sim is not None and sim.deliveries:
+        cfg = sim.config
+        parts.append(section(sim.deliveries, header=(
+            f"feishu_sim: {_count(sim.deliveries)} (seed={sim.seed}, retries={len(cfg.retries.delays) or 'none'}, "
+            f"faults={cfg.faults}); ! = not as expected")))
+    watched = item.stash.get(_PLATFORM_KEY, None)
+    if watched is not None:
+        try:
+            pushed = watched[0].deliveries
+        except SimulatorError:
+            pushed = []
+        if pushed:
+            parts.append(section(pushed, header=f"feishu_platform.push: {_count(pushed)}"))
+    return "\n\n".join(parts) if parts else None
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
+    """Attach the deliveries to the first failing report of a test that pushed (unless that failure is the
+    after-test check, which lists them itself)."""
+    report = yield
+    if report.failed:
+        if not item.stash.get(_REPORTED_KEY, False):
+            text = deliveries_section(item)
+            if text:
+                report.sections.append((SECTION, text))
+        item.stash[_REPORTED_KEY] = True
+    return report

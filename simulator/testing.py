@@ -40,9 +40,12 @@ from simulator.errors import ConfigError, NotAcked, UsageError
 from simulator.fixture_options import OPTIONS, Settings, check_names, opt_str, settings_from
 from simulator.generation.overrides import Overrides
 from simulator.testing_callbacks import UNSET, CallbackHelpers
+from simulator.testing_report import check_message, find, notes
+from simulator.testing_support import challenge, keep_types, platform_settings, subscribed
 from simulator.testing_world import WorldSource, knows, shared_events, shared_scenario
 from simulator.verdicts.model import Attempt, Delivery, Summary
 from simulator.verdicts.transcript import TranscriptWriter
+from simulator.verify import UrlVerification
 from simulator.wire.seal import Sealer
 
 __all__ = ["OPTIONS", "UNSET", "FeishuSim", "Settings", "check_names", "settings_from"]
@@ -62,6 +65,10 @@ def _overrides(overrides: Overrides | None, set_: Overrides | None) -> Overrides
     if overrides is not None:
         raise UsageError("give overrides= or the deprecated set=, not both")
     return set_
+
+
+def _not_acked(what: str, d: Delivery) -> str:
+    return "\n    ".join([f"{what}: {d.summary_line}", *notes(d)])
 
 
 class FeishuSim(CallbackHelpers):
@@ -124,8 +131,11 @@ class FeishuSim(CallbackHelpers):
     def share_world(self, source: WorldSource | None) -> None:
         """Make events in ``source``'s world from now on (a running ``PlatformServer``; None: this helper's own),
         so the bot's OpenAPI calls about them are judged against the chats and messages they name. The pytest
-        plugin shares ``feishu_platform``'s world with ``feishu_sim`` when a test uses both."""
+        plugin shares ``feishu_platform``'s world with ``feishu_sim`` when a test uses both. Without an app id of
+        its own, the helper takes the platform's app."""
         self._world = source
+        if isinstance(source, HostedPlatform):
+            self._adopt_platform_app(source)
 
     def _shared(self) -> WorldSource | None:
         """The shared world, if there is one and it has this helper's app."""
@@ -197,60 +207,96 @@ class FeishuSim(CallbackHelpers):
 
     async def apush_scenario(self, target: object, scenario: str | Path, *, runs: int = 1, concurrency: int = 1,
                              path: str | None = None, expect_rejected: bool = False,
-                             encrypt_key: str | None = UNSET) -> list[Delivery]:
+                             encrypt_key: str | None = UNSET, only: Sequence[str] | None = None) -> list[Delivery]:
         """Deliver a whole scenario (a shipped name such as ``"plain-meeting"`` or a ``.toml`` file) to
-        ``target``, in scenario order (``concurrency`` > 1 lets later events overtake)."""
+        ``target``, in scenario order (``concurrency`` > 1 lets later events overtake). ``only``: the event
+        types the app subscribes to; the scenario's other events are not pushed (an app on lark-oapi
+        answers 500 "processor not found" to a type it did not register)."""
         __tracebackhide__ = True
         self._resolve(target, path)
-        envelopes = self._scenario(target, scenario, runs)
+        envelopes = self._scenario(target, scenario, runs, only)
         return await self._deliver(target, envelopes, path, encrypt_key, concurrency, expect_rejected)
 
     def push_scenario(self, target: object, scenario: str | Path, *, runs: int = 1, concurrency: int = 1,
                       path: str | None = None, expect_rejected: bool = False,
-                      encrypt_key: str | None = UNSET) -> list[Delivery]:
+                      encrypt_key: str | None = UNSET, only: Sequence[str] | None = None) -> list[Delivery]:
         """Blocking ``apush_scenario`` for sync tests."""
         __tracebackhide__ = True
         self._not_in_loop("push_scenario", "apush_scenario")
         self._resolve(target, path)
-        envelopes = self._scenario(target, scenario, runs)
+        envelopes = self._scenario(target, scenario, runs, only)
         return self._blocking().call(self._deliver, target, envelopes, path, encrypt_key, concurrency,
                                      expect_rejected)
 
     # -- assertions --------------------------------------------------------------------------------
     def assert_all_acked(self) -> None:
-        """Every delivery so far ended acked (expected rejections included: use ``check()`` for those)."""
-        self.sim.assert_all_acked()
+        """Raise ``NotAcked`` unless the app acked every delivery so far, expected rejections included
+        (``report()`` is the after-test check, which allows those). A delivery lost by the ``drop`` fault
+        counts as acked: the app acked it, the platform lost the answer."""
+        __tracebackhide__ = True
+        bad = [d for d in self.deliveries if not (d.acked or d.lost)]
+        if bad:
+            raise NotAcked(_not_acked(f"{len(bad)} of {len(self.deliveries)} deliveries not acked", bad[0]))
 
     def assert_acked(self, event_id: str) -> Delivery:
-        return self.sim.assert_acked(event_id)
+        """The delivery of ``event_id`` (its first), which the app acked; ``NotAcked`` otherwise, and a
+        ``UsageError`` when nothing with that event_id was pushed."""
+        __tracebackhide__ = True
+        d = find(self.deliveries, event_id, what=f"{self._where()}assert_acked")
+        if not (d.acked or d.lost):
+            raise NotAcked(_not_acked("not acked", d))
+        return d
 
     def assert_rejected(self, event_id: str) -> Delivery:
-        """The delivery of ``event_id`` ended *not* acked (every attempt failed)."""
-        for d in self.sim.deliveries:
-            if d.event_id == event_id:
-                if d.acked:
-                    raise NotAcked(f"expected a rejection, but it was acked: {d.summary_line()}")
-                return d
-        raise NotAcked(f"no delivery with event_id {event_id}")
+        """The delivery of ``event_id`` (its first), which the app never acked; ``NotAcked`` if it did, and
+        a ``UsageError`` when nothing with that event_id was pushed."""
+        __tracebackhide__ = True
+        d = find(self.deliveries, event_id, what=f"{self._where()}assert_rejected")
+        if d.app_acked_at is not None:
+            raise NotAcked(_not_acked(f"expected a rejection, but the app acked it at attempt {d.app_acked_at}", d))
+        return d
 
     def unexpected(self) -> list[Delivery]:
-        """Deliveries that did not end as expected: not acked, or acked although a rejection was expected."""
+        """Deliveries that did not end as expected, judged on what the app did: not acked (a delivery lost by
+        the ``drop`` fault was acked by the app), or acked although a rejection was expected."""
         return self.sim.unexpected()
 
     def report(self, deliveries: Sequence[Delivery] | None = None) -> str | None:
-        """The failure message for the unexpected deliveries (among ``deliveries``), or None."""
+        """The after-test check's failure message for the unexpected deliveries (among ``deliveries``), or
+        None. It names redeliveries and duplicates, and never blames the app for what a fault did."""
         pool = self.sim.deliveries if deliveries is None else list(deliveries)
-        bad = [d for d in pool if d.acked == d.expect_rejected]
-        if not bad:
-            return None
-        lines = [f"feishu_sim: {len(bad)} of {len(pool)} deliveries did not end as expected (seed={self.seed}):"]
-        for d in bad:
-            why = ("expected a rejection, but it was acked" if d.expect_rejected
-                   else "not answered validly" if d.callback else "not acked")
-            lines.append(f"  {why}: {d.summary_line()}")
-        lines.append("Mark negative tests with push(..., expect_rejected=True), "
-                     "or opt out with @pytest.mark.feishu(check_unacked=False).")
-        return "\n".join(lines)
+        return check_message(pool, seed=self.seed)
+
+    async def averify_url(self, target: object, *, path: str | None = None) -> UrlVerification:
+        """Send the URL-verification challenge to ``target`` (a URL, an ASGI or a WSGI app at ``path``), sealed
+        with this app's keys, and judge the answer like the console: HTTP 200, the challenge echoed, within 1 s."""
+        __tracebackhide__ = True
+        self._resolve(target, path)
+        rand = self.sim.rand.fork(f"challenge-{len(self.deliveries)}")
+        return await challenge(target, check_path(path or self.settings.path), self.config.app, rand)
+
+    def verify_url(self, target: object, *, path: str | None = None) -> UrlVerification:
+        """Blocking ``averify_url``: ``assert feishu_sim.verify_url(app).ok`` (its repr names each check)."""
+        __tracebackhide__ = True
+        self._not_in_loop("verify_url", "averify_url")
+        self._resolve(target, path)
+        result: UrlVerification = self._blocking().call(functools.partial(self.averify_url, target, path=path))
+        return result
+
+    # -- harness -----------------------------------------------------------------------------------
+    def serve(self, app: object, *, path: str | None = None) -> str:
+        """Run ``app`` (ASGI or WSGI) on a real loopback server (uvicorn, a free port) until this helper
+        closes (the fixture's teardown); returns the URL of ``path`` on it (default: the configured path),
+        to ``push`` to like any live receiver."""
+        __tracebackhide__ = True
+        from simulator.harness import serve_app
+
+        try:
+            url = check_path(path or self.settings.path)
+            server = self._stack.enter_context(serve_app(app))
+        except UsageError as exc:
+            raise type(exc)(f"{self._where()}{exc}") from None
+        return server.url + url
 
     # -- plumbing ----------------------------------------------------------------------------------
     def _where(self) -> str:
@@ -282,19 +328,37 @@ class FeishuSim(CallbackHelpers):
                                  longconn=longconn)
         return self.sim.generate_many(event, n, overrides=overrides, longconn=longconn, params=params)
 
-    def _scenario(self, target: object, scenario: str | Path, runs: int) -> list[dict[str, Any]]:
+    def _scenario(self, target: object, scenario: str | Path, runs: int,
+                  only: Sequence[str] | None = None) -> list[dict[str, Any]]:
         __tracebackhide__ = True
         if isinstance(runs, bool) or not isinstance(runs, int) or runs < 1:
             raise ConfigError(f"{self._where()}runs must be an int >= 1, got {runs!r}")
-        if (world := self._shared()) is not None:
-            return shared_scenario(world, self.config.app, scenario, runs, longconn=_is_platform(target))
-        return self.sim.generate_scenario(scenario, runs=runs, longconn=_is_platform(target))
+        try:
+            wanted = subscribed(only)
+        except ConfigError as exc:
+            raise ConfigError(f"{self._where()}{exc}") from None
+        world = self._shared()
+        envelopes = (shared_scenario(world, self.config.app, scenario, runs, longconn=_is_platform(target))
+                     if world is not None else
+                     self.sim.generate_scenario(scenario, runs=runs, longconn=_is_platform(target)))
+        try:
+            return keep_types(envelopes, wanted, scenario)
+        except ConfigError as exc:
+            raise ConfigError(f"{self._where()}{exc}") from None
+
+    def _adopt_platform_app(self, target: HostedPlatform) -> None:
+        settings = platform_settings(self.settings, target)
+        if settings is not None:  # no app_id of its own: the platform's app
+            self.settings = settings
+            self.sim.config = settings.config
+            self.sim.factory.app = settings.config.app
 
     def _resolve(self, target: object, path: str | None) -> None:
         __tracebackhide__ = True
         try:
             if isinstance(target, HostedPlatform):
                 target.portal()  # TargetError unless it is running
+                self._adopt_platform_app(target)
                 return
             resolve(target)
             check_path(path or self.settings.path)

@@ -16,6 +16,7 @@ problem saying what happened instead (``no answer: timeout: no complete response
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final
 
 from simulator.errors import BadAnswer, UsageError
@@ -37,6 +38,12 @@ class _Unset:
 
 
 UNSET: Any = _Unset()
+
+# What an answer may show, read off the judged answer: the part (toast, or card JSON / template reference), its type.
+_SHOWN: Final[dict[str, tuple[Callable[[Answer], dict[str, Any] | None], Callable[[Answer], str | None]]]] = {
+    "toast": (lambda a: a.toast, lambda a: a.toast_type),
+    "card": (lambda a: a.card_data, lambda a: a.card_type),
+}
 
 
 class CallbackHelpers:
@@ -118,12 +125,7 @@ class CallbackHelpers:
                      content: str | None = None) -> dict[str, Any]:
         """The answer is valid and shows a toast (of this ``type``, with this ``content``); returns the toast."""
         __tracebackhide__ = True
-        a = self.assert_answer_valid(answer)
-        toast = a.toast
-        if toast is None:
-            raise BadAnswer(f"expected a toast, the answer has none: {a.describe()}")
-        if type is not None and a.toast_type != type:
-            raise BadAnswer(f"expected a {type} toast, got {a.toast_type}: {a.describe()}")
+        a, toast = self._shown(answer, "toast", type)
         if content is not None and a.toast_content != content:
             raise BadAnswer(f"expected toast content {content!r}, got {a.toast_content!r}")
         return toast
@@ -133,15 +135,22 @@ class CallbackHelpers:
         """The answer is valid and replaces the card (``raw`` or ``template``, this template); returns the card
         JSON or the template reference."""
         __tracebackhide__ = True
-        a = self.assert_answer_valid(answer)
-        data = a.card_data
-        if data is None:
-            raise BadAnswer(f"expected a card, the answer has none: {a.describe()}")
-        if type is not None and a.card_type != type:
-            raise BadAnswer(f"expected a {type} card, got {a.card_type}: {a.describe()}")
+        _, data = self._shown(answer, "card", type)
         if template_id is not None and data.get("template_id") != template_id:
             raise BadAnswer(f"expected template {template_id!r}, got {data.get('template_id')!r}")
         return data
+
+    def _shown(self, answer: Answer | None, what: str, type: str | None) -> tuple[Answer, dict[str, Any]]:
+        """The answer is valid and shows a ``what`` (toast or card) of this ``type``: the answer and that part."""
+        __tracebackhide__ = True
+        a = self.assert_answer_valid(answer)
+        part_of, type_of = _SHOWN[what]
+        part = part_of(a)
+        if part is None:
+            raise BadAnswer(f"expected a {what}, the answer has none: {a.describe()}")
+        if type is not None and type_of(a) != type:
+            raise BadAnswer(f"expected a {type} {what}, got {type_of(a)}: {a.describe()}")
+        return a, part
 
     # -- plumbing -----------------------------------------------------------------------------------
     def _callback(self, target: object, path: str | None, event_type: str, params: dict[str, Any],

@@ -75,3 +75,20 @@ async def verify_url(url: str, *, token: str | None, encrypt_key: str | None, ra
     checks.append(Check("within budget", elapsed <= budget_s * 1000,
                         f"{elapsed:.1f} ms (budget {budget_s * 1000:.0f} ms)"))
     return checks
+
+
+class UrlVerification(list[Check]):
+    """The judged checks of one challenge (a list of ``Check``): ``ok`` when all passed; the repr names
+    each check, so ``assert result.ok`` shows what failed."""
+
+    @property
+    def ok(self) -> bool:
+        return bool(self) and all(c.ok for c in self)
+
+    @property
+    def failed(self) -> list[Check]:
+        return [c for c in self if not c.ok]
+
+    def __repr__(self) -> str:
+        verdict = "passed" if self.ok else f"{len(self.failed)} of {len(self)} checks failed"
+        return f"UrlVerification({verdict}: {'; '.join(c.line() for c in self)})"

@@ -13,7 +13,7 @@ import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 
@@ -25,40 +25,45 @@ class WaitTimeout(AssertionError):
     """The awaited condition did not hold in time (an ``AssertionError``, so pytest reports it as a failure)."""
 
 
-def _describe(predicate: Callable[[], object], what: str | None) -> str:
-    return what or getattr(predicate, "__qualname__", None) or repr(predicate)
+class _Poll(Generic[T]):
+    """One wait's deadline: ``done()`` calls the predicate once, keeps a truthy value in ``value``, and raises
+    ``WaitTimeout`` once the deadline has passed; the caller sleeps its own way between calls."""
 
+    value: T  # set by ``done()`` once the predicate held
 
-def _timed_out(predicate: Callable[[], object], what: str | None, timeout: float, last: object) -> WaitTimeout:
-    return WaitTimeout(f"timed out after {timeout:g} s waiting for {_describe(predicate, what)} (last value: {last!r})")
+    def __init__(self, predicate: Callable[[], T], what: str | None, timeout: float) -> None:
+        self.predicate, self.what, self.timeout = predicate, what, timeout
+        self.deadline = time.monotonic() + timeout
+
+    def done(self) -> bool:
+        value = self.predicate()
+        if value:
+            self.value = value
+            return True
+        if time.monotonic() >= self.deadline:
+            what = self.what or getattr(self.predicate, "__qualname__", None) or repr(self.predicate)
+            raise WaitTimeout(f"timed out after {self.timeout:g} s waiting for {what} (last value: {value!r})")
+        return False
 
 
 def wait_until(predicate: Callable[[], T], what: str | None = None, *, timeout: float = TIMEOUT_S,
                interval: float = INTERVAL_S) -> T:
     """Call ``predicate`` every ``interval`` seconds until it returns something truthy, and return that;
     after ``timeout`` seconds raise ``WaitTimeout`` naming ``what`` (default: the predicate's name)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise _timed_out(predicate, what, timeout, value)
+    poll = _Poll(predicate, what, timeout)
+    while not poll.done():
         time.sleep(interval)
+    return poll.value
 
 
 async def await_until(predicate: Callable[[], T], what: str | None = None, *, timeout: float = TIMEOUT_S,
                       interval: float = INTERVAL_S) -> T:
     """``wait_until`` for the running event loop: between polls it awaits ``asyncio.sleep(interval)``
     (``interval=0`` just lets every other ready task run once), so work on the same loop can progress."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise _timed_out(predicate, what, timeout, value)
+    poll = _Poll(predicate, what, timeout)
+    while not poll.done():
         await asyncio.sleep(interval)
+    return poll.value
 
 
 def wait_for_ready_file(proc: subprocess.Popen[Any], path: Path, *, timeout: float = TIMEOUT_S) -> str:

@@ -31,6 +31,7 @@ from simulator.generation.factory import EventFactory
 from simulator.generation.families.callbacks.legacy import CLICK, legacy_request
 from simulator.rand import SimRandom
 from simulator.verdicts.answers import MAX_ANSWER_BYTES, AnswerKind, judge_answer
+from simulator.verdicts.answers import Answer as CallbackAnswer
 from simulator.verdicts.model import Outcome
 from simulator.wire.legacy_card import SIGNATURE_HEADER, legacy_body, legacy_card_headers, legacy_challenge_body
 from simulator.wire.seal import canonical_json
@@ -50,10 +51,8 @@ def _no_answer(a: Answer, budget_s: float) -> tuple[Grade, str] | None:
     return Grade.FAIL, f"a valid callback was not answered with HTTP 200: {a.describe()}"
 
 
-def _split(a: Answer) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def _split(judged: CallbackAnswer) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(structural problems, size problems) of a judged answer."""
-    judged = a.judged
-    assert judged is not None
     if judged.length > MAX_ANSWER_BYTES or judged.body is None:
         sized = tuple(p for p in judged.problems if "bytes (limit" in p)
         return tuple(p for p in judged.problems if p not in sized), sized
@@ -61,42 +60,42 @@ def _split(a: Answer) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return structural, tuple(p for p in judged.problems if p not in structural)
 
 
-def valid_answer(budget_s: float) -> Judge:
-    def judge(a: Answer) -> tuple[Grade, str]:
-        missing = _no_answer(a, budget_s)
-        if missing is not None:
-            return missing
-        assert a.judged is not None
-        structural, _ = _split(a)
-        if structural:
-            return Grade.FAIL, f"answered 200 with an invalid {a.judged.kind} answer: {'; '.join(structural)}"
-        return Grade.PASS, f"answered {a.judged.describe()} in {a.latency_ms:.1f} ms"
-    return judge
+def _answered(grade: Callable[[Answer, CallbackAnswer, float], tuple[Grade, str]]) -> Callable[[float], Judge]:
+    """An answer case's judge (made for a budget): a FAIL when there is no 200 answer (``_no_answer``), else
+    ``grade(answer, its judged callback answer, budget_s)``."""
+    def make(budget_s: float) -> Judge:
+        def judge(a: Answer) -> tuple[Grade, str]:
+            missing = _no_answer(a, budget_s)
+            if missing is not None:
+                return missing
+            assert a.judged is not None
+            return grade(a, a.judged, budget_s)
+        return judge
+    return make
 
 
-def answer_size(budget_s: float) -> Judge:
-    def judge(a: Answer) -> tuple[Grade, str]:
-        missing = _no_answer(a, budget_s)
-        if missing is not None:
-            return missing
-        assert a.judged is not None
-        _, sized = _split(a)
-        if sized:
-            return Grade.FAIL, f"oversized answer: {sized[0]}"
-        return Grade.PASS, f"{a.judged.length:,} bytes"
-    return judge
+@_answered
+def valid_answer(a: Answer, judged: CallbackAnswer, budget_s: float) -> tuple[Grade, str]:
+    structural, _ = _split(judged)
+    if structural:
+        return Grade.FAIL, f"answered 200 with an invalid {judged.kind} answer: {'; '.join(structural)}"
+    return Grade.PASS, f"answered {judged.describe()} in {a.latency_ms:.1f} ms"
 
 
-def answer_latency(budget_s: float) -> Judge:
-    def judge(a: Answer) -> tuple[Grade, str]:
-        missing = _no_answer(a, budget_s)
-        if missing is not None:
-            return missing
-        if a.latency_ms > budget_s * 500:
-            return Grade.ADVISORY, (f"answered in {a.latency_ms:.0f} ms: within the {budget_s:g} s budget, but past "
-                                    "half of it; answer first and do slow work afterwards (delayed card update)")
-        return Grade.PASS, f"answered in {a.latency_ms:.1f} ms"
-    return judge
+@_answered
+def answer_size(a: Answer, judged: CallbackAnswer, budget_s: float) -> tuple[Grade, str]:
+    _, sized = _split(judged)
+    if sized:
+        return Grade.FAIL, f"oversized answer: {sized[0]}"
+    return Grade.PASS, f"{judged.length:,} bytes"
+
+
+@_answered
+def answer_latency(a: Answer, judged: CallbackAnswer, budget_s: float) -> tuple[Grade, str]:
+    if a.latency_ms > budget_s * 500:
+        return Grade.ADVISORY, (f"answered in {a.latency_ms:.0f} ms: within the {budget_s:g} s budget, but past "
+                                "half of it; answer first and do slow work afterwards (delayed card update)")
+    return Grade.PASS, f"answered in {a.latency_ms:.1f} ms"
 
 
 def answer_cases(kind: AnswerKind, request: Callable[[], tuple[bytes, dict[str, str]]],

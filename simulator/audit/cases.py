@@ -167,22 +167,23 @@ def must_accept(budget_s: float) -> Judge:
     return judge
 
 
-def must_refuse(why_bad: str, budget_s: float) -> Judge:
-    """For forged or malformed requests: any 2xx is a FAIL that says what was accepted."""
+def _refusal_passes(if_accepted: Grade, note: str, budget_s: float) -> Judge:
+    """Refusing promptly is a PASS; accepting (any 2xx) is ``if_accepted``, its reason followed by ``note``."""
     def judge(a: Answer) -> tuple[Grade, str]:
         if a.accepted:
-            return Grade.FAIL, f"accepted ({a.describe()}) {why_bad}"
+            return if_accepted, f"accepted ({a.describe()}){note}"
         return _unless_silent(a, budget_s, (Grade.PASS, f"refused: {a.describe()}"))
     return judge
+
+
+def must_refuse(why_bad: str, budget_s: float) -> Judge:
+    """For forged or malformed requests: any 2xx is a FAIL that says what was accepted."""
+    return _refusal_passes(Grade.FAIL, f" {why_bad}", budget_s)
 
 
 def advisory_if_accepted(advice: str, budget_s: float) -> Judge:
     """For hardenings the official SDKs lack: refusing is a PASS, accepting an ADVISORY."""
-    def judge(a: Answer) -> tuple[Grade, str]:
-        if a.accepted:
-            return Grade.ADVISORY, f"accepted ({a.describe()}); {advice}"
-        return _unless_silent(a, budget_s, (Grade.PASS, f"refused: {a.describe()}"))
-    return judge
+    return _refusal_passes(Grade.ADVISORY, f"; {advice}", budget_s)
 
 
 def duplicate_judge(budget_s: float) -> Judge:

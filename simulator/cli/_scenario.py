@@ -1,4 +1,5 @@
-"""``--scenario NAME|FILE`` for ``generate`` and ``push``: a whole meeting's life instead of lone events."""
+"""``--scenario NAME|FILE`` for ``generate``, ``push`` and ``load``: a whole meeting's or conversation's life
+instead of lone events."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from simulator.generation.scenarios import Scenario
 def add_scenario_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("scenario")
     g.add_argument("--scenario", default=None, metavar="NAME|FILE",
-                   help="a coherent meeting lifecycle instead of lone events: a shipped scenario (see "
+                   help="a coherent meeting or conversation instead of lone events: a shipped scenario (see "
                         "--list-scenarios) or a .toml scenario file; --count runs it N times back to back")
     g.add_argument("--list-scenarios", action="store_true", help="list the shipped scenarios and exit")
 

@@ -159,7 +159,7 @@ def render(deliveries: list[Delivery], sim: Simulator, *, as_json: bool, target:
     else:
         for d in deliveries:
             suffix = "" if d.origin == "event" else f" ({d.origin} of {d.duplicate_of})"
-            print(d.summary_line() + suffix)
+            print(d.summary_line + suffix)
         s = sim.summary()
         dups = f", {s.duplicates} duplicates" if s.duplicates else ""
         print(f"{s.acked}/{s.total} acked ({s.attempts} attempts{dups}) -> {target}", file=sys.stderr)

@@ -26,6 +26,7 @@ from typing import Any, Literal
 import httpx
 
 from simulator.config import Budget
+from simulator.delivery.late import DetachedTransport, LateCalls
 from simulator.delivery.webhook import WebhookChannel, check_url
 from simulator.errors import ConfigError
 from simulator.verdicts.answers import AnswerKind
@@ -116,11 +117,18 @@ def app_transport(app: object, kind: AppKind) -> httpx.AsyncBaseTransport:
     return ThreadedWSGITransport(app)  # type: ignore[arg-type]
 
 
+def detached_transport(app: object, kind: AppKind) -> DetachedTransport:
+    """``app_transport`` whose calls outlive the attempt's budget (``simulator.delivery.late``)."""
+    return DetachedTransport(app_transport(app, kind))
+
+
 class InProcessChannel(WebhookChannel):
     """A ``WebhookChannel`` whose transport is an app in this process.
 
     An ASGI app shares the caller's event loop: if it blocks the loop, the budget's timer cannot fire
-    before the answer is in; ``WebhookChannel`` then judges the late answer a timeout, as the platform would.
+    before the answer is in; the late answer is judged a timeout, as the platform would. A handler past
+    the budget is not cancelled: it finishes, as behind a real server (``simulator.delivery.late``); the
+    channel waits for it before the next attempt of the same event and in ``aclose()``.
     """
 
     late_answer_hint = " (does the app block the event loop?)"
@@ -128,23 +136,35 @@ class InProcessChannel(WebhookChannel):
     def __init__(self, app: object, kind: AppKind, path: str, sealer: Sealer, *, budget: Budget | None = None,
                  accept_2xx: bool = False) -> None:
         super().__init__(BASE_URL + check_path(path), sealer, budget=budget, accept_2xx=accept_2xx,
-                         transport=app_transport(app, kind))
+                         transport=detached_transport(app, kind))
         self.kind = kind
         self.app = app
+        self.late = LateCalls()
 
     async def send(self, body: bytes, headers: dict[str, str], att: Attempt, *,
                    answer: AnswerKind | None = None) -> Attempt:
+        await self.late.settle(att.event_id)  # the app is still handling an earlier attempt of this event
         errors: list[BaseException] = []
         token = _app_errors.set(errors)
         try:
-            att = await super().send(body, headers, att, answer=answer)
+            with self.late.collecting() as calls:
+                att = await super().send(body, headers, att, answer=answer)
         finally:
             _app_errors.reset(token)
+        await self.late.judge(att, calls, over_budget=f"over the {self.budget.total_s:g} s budget"
+                                                      f"{self.late_answer_hint}")
         if errors:
             exc = errors[0]
             att.detail = f"{att.detail}; app raised {type(exc).__name__}: {exc}".lstrip("; ")
             att.extra["app_exception"] = f"{type(exc).__name__}: {exc}"
         return att
+
+    async def aclose(self) -> None:
+        """Wait for the app's calls that outlived their attempts (up to ``LATE_GRACE_S``), then close."""
+        try:
+            await self.late.settle()
+        finally:
+            await super().aclose()
 
 
 def check_path(path: str) -> str:

@@ -230,6 +230,7 @@ class Simulator:
             envelope.setdefault("header", {})["event_id"] = dup.new_id
         d = self._new_delivery(envelope, expect_rejected=parent.expect_rejected, origin=dup.kind,
                                duplicate_of=parent.event_id)
+        d.parent = parent
         rank = 1 if dup.new_id is None else 2
         twin = _Job(d, job.channel, key=f"{job.key}.{dup.kind}", order=(job.order[0], rank), batch=job.batch)
         self._schedule_attempt(sched, twin, acked_sent_at + dup.after)
@@ -295,18 +296,19 @@ class Simulator:
         return Summary.of(self.deliveries)
 
     def unexpected(self) -> list[Delivery]:
-        """Deliveries that did not end as expected: not acked (unless a rejection was expected)."""
-        return [d for d in self.deliveries if d.acked == d.expect_rejected]
+        """Deliveries that did not end as expected, judged on what the app did (``Delivery.as_expected``):
+        not acked (unless a rejection was expected, or the ``drop`` fault lost every ack the app gave)."""
+        return [d for d in self.deliveries if not d.as_expected]
 
     def assert_all_acked(self) -> None:
         bad = [d for d in self.deliveries if not d.acked]
         if bad:
-            raise NotAcked(f"{len(bad)} of {len(self.deliveries)} deliveries not acked: " + bad[0].summary_line())
+            raise NotAcked(f"{len(bad)} of {len(self.deliveries)} deliveries not acked: " + bad[0].summary_line)
 
     def assert_acked(self, event_id: str) -> Delivery:
         for d in self.deliveries:
             if d.event_id == event_id:
                 if not d.acked:
-                    raise NotAcked(d.summary_line())
+                    raise NotAcked(d.summary_line)
                 return d
         raise NotAcked(f"no delivery with event_id {event_id}")

@@ -166,6 +166,8 @@ class Platform:
         conns = self.live(app_id)
         if not conns:
             att.detail = f"no connection of app {app_id} online"
+            if app_id not in self.options.apps:
+                att.detail += f" (not an app of this platform, which serves {', '.join(self.options.apps)})"
             self.counters["not_delivered"] += 1
             return att
         conn = conns[0] if len(conns) == 1 else self._choice.choice(conns)

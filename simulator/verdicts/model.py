@@ -53,6 +53,16 @@ class Outcome(str, enum.Enum):
     def ok(self) -> bool:
         return self is Outcome.ACKED
 
+    @property
+    def injected(self) -> bool:
+        """A failure the platform injected (the ``drop`` fault lost the receiver's ack): not the receiver's doing."""
+        return self is Outcome.DROPPED
+
+    @property
+    def app_acked(self) -> bool:
+        """The receiver acked (whether or not the platform kept the answer)."""
+        return self is Outcome.ACKED or self is Outcome.DROPPED
+
 
 class Channel(str, enum.Enum):
     WEBHOOK = "webhook"
@@ -159,6 +169,8 @@ class Delivery:
     origin: str = "event"
     duplicate_of: str | None = None  # the event_id of the acked delivery a duplicate copies
     seq: int | None = None  # the engine's delivery number (transcript lines refer to it)
+    # a duplicate's original delivery (set by the engine; not serialised, not compared)
+    parent: Delivery | None = field(default=None, repr=False, compare=False)
     # a callback (never retried, its answer judged): the kind of answer expected, e.g. "card.action.trigger"
     callback: str | None = None
 
@@ -176,6 +188,50 @@ class Delivery:
             if a.outcome.ok:
                 return a.attempt
         return None
+
+    @property
+    def app_acked_at(self) -> int | None:
+        """The first attempt the *app* acked, even if the platform lost that answer (fault ``drop``)."""
+        for a in self.attempts:
+            if a.outcome.app_acked:
+                return a.attempt
+        return None
+
+    @property
+    def lost(self) -> bool:
+        """Exhausted only because the platform lost every answer (fault ``drop``): the app acked each attempt,
+        so the delivery failed through no fault of the app's."""
+        return (self.final is DeliveryState.EXHAUSTED and bool(self.attempts)
+                and all(a.outcome.injected for a in self.attempts))
+
+    @property
+    def as_expected(self) -> bool:
+        """Judged on what the app did: acked (or acked every time, but lost by the ``drop`` fault); with
+        ``expect_rejected``, never acked by the app."""
+        if self.expect_rejected:
+            return self.final is not DeliveryState.PENDING and self.app_acked_at is None
+        return self.acked or self.lost
+
+    @property
+    def verdict(self) -> str:
+        """The verdict in a few words, e.g. ``acked at attempt 1``, ``timeout after 1 attempt: no complete
+        response within 3 s``, ``lost by the drop fault after 2 attempts (the app acked every one)``."""
+        n = len(self.attempts)
+        attempts = f"{n} attempt{'s' if n != 1 else ''}"
+        last = self.last
+        if self.acked:
+            return f"acked at attempt {self.acked_at_attempt}"
+        if last is None or self.final is DeliveryState.PENDING:
+            return f"pending after {attempts}"
+        if self.lost:
+            every = "it" if n == 1 else "every one"
+            return f"lost by the drop fault after {attempts} (the app acked {every}; the platform lost the answer)"
+        detail = last.detail if len(last.detail) <= 160 else last.detail[:157] + "..."
+        return f"{last.outcome} after {attempts}" + (f": {detail}" if detail else "")
+
+    def __repr__(self) -> str:
+        origin = "" if self.origin == "event" else f", {self.origin} of {self.duplicate_of!r}"
+        return f"Delivery({self.verdict}, event_id={self.event_id!r}, type={self.event_type!r}{origin})"
 
     @property
     def answer(self) -> Answer | None:
@@ -204,14 +260,21 @@ class Delivery:
         if self.callback is not None:
             data["callback"] = self.callback
         if not reproducible:
-            data["summary"] = self.summary_line()
+            data["summary"] = self._summary_line()
         data["attempts"] = [a.verdict_json(reproducible=reproducible) for a in self.attempts]
         if self.callback is not None:  # what each attempt sent: a click may go out as card.action.trigger_v1
             for a, out in zip(self.attempts, data["attempts"], strict=True):
                 out["event_type"] = a.event_type
         return data
 
-    def summary_line(self) -> str:
+    @property
+    def summary_line(self) -> SummaryLine:
+        """One line: final state, event id and type, attempts, the last outcome, status, latency and detail
+        (``push``'s output line). A property like ``acked`` and ``last``; calling it (the old method) still
+        works for one release, with a ``DeprecationWarning``."""
+        return SummaryLine(self._summary_line())
+
+    def _summary_line(self) -> str:
         last = self.last
         if last is None:
             return f"{self.event_id} {self.event_type} pending"
@@ -225,6 +288,17 @@ class Delivery:
             f"{self.final} {self.event_id} {self.event_type} attempts={len(self.attempts)} "
             f"last={last.outcome}{status} {last.latency_ms:.1f}ms{detail}"
         )
+
+
+class SummaryLine(str):
+    """``Delivery.summary_line``: a ``str``; calling it, as when it was a method, is deprecated."""
+
+    __slots__ = ()
+
+    def __call__(self) -> str:
+        warnings.warn("Delivery.summary_line is a property now: drop the parentheses", DeprecationWarning,
+                      stacklevel=2)
+        return str(self)
 
 
 @dataclass

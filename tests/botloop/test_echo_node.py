@@ -7,34 +7,20 @@ Skipped when node or the package is missing (``.ci/run`` runs ``npm install --pr
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import subprocess
-from pathlib import Path
-
-import pytest
-
 from simulator.platform.openapi import codes
 from simulator.platform_server import TEST_CLIENT_CONFIG, PlatformServer
+from tests.node_runner import NodeProcess, json_lines, requires_node
 
-NODE_DIR = Path(__file__).resolve().parent.parent / "node"
-MODULES = NODE_DIR / "node_modules"
 APP_ID, SECRET = "cli_0a1b2c3d4e5f6084", "node-echo-secret"  # Node refuses ids not matching ^cli_[0-9a-f]{16}$
 RECEIVE = "im.message.receive_v1"
 TEXT = {"message_type": "text", "mentions": []}
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("node") is None or not (MODULES / "@larksuiteoapi" / "node-sdk").is_dir(),
-    reason="node or @larksuiteoapi/node-sdk not installed (npm install --prefix tests/node)",
-)
+pytestmark = requires_node
 
 
 def test_node_echo_bot_end_to_end() -> None:
     with PlatformServer(app_id=APP_ID, app_secret=SECRET, client_config=TEST_CLIENT_CONFIG, seed=84) as server:
-        env = {**os.environ, "NODE_PATH": str(MODULES)}
-        proc = subprocess.Popen(["node", str(NODE_DIR / "echo_bot.js"), server.domain, APP_ID, SECRET], env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        bot = NodeProcess("echo_bot.js", server.domain, APP_ID, SECRET)
         try:
             server.wait_for_clients(1, timeout=15)
             [group] = server.push(RECEIVE, params={**TEXT, "chat_type": "group", "mention_bot": True, "text": "hi"})
@@ -49,15 +35,16 @@ def test_node_echo_bot_end_to_end() -> None:
             server.api.fail("/open-apis/im/v1/messages/*/reply", code=codes.RECALLED)
             [refused] = server.push(RECEIVE, params={**TEXT, "chat_type": "group", "mention_bot": True, "text": "x"})
             call = server.api.wait_for_answer(refused, timeout=10)
-        finally:
-            proc.terminate()
-            out, _ = proc.communicate(timeout=10)
+        except BaseException:
+            bot.kill()
+            raise
+        out = bot.stop()
     assert all(d.acked for d in (group, threaded, p2p, refused))
     assert in_thread["thread_id"] == threaded.envelope["event"]["message"]["thread_id"]
     assert sent.api == "POST /open-apis/im/v1/messages" and sent.data["chat_id"] == p2p.envelope["event"]["message"][
         "chat_id"]
     assert (call.status, call.code) == (400, codes.RECALLED)
-    lines = [json.loads(line) for line in out.splitlines() if line.startswith(('{"ok"', '{"error"'))]
+    lines = json_lines(out, "ok", "error")
     assert [line["ok"]["message_id"] for line in lines[:3]] == [reply["message_id"], in_thread["message_id"],
                                                                 sent.data["message_id"]]
     assert lines[3] == {"error": {"status": 400, "code": codes.RECALLED,

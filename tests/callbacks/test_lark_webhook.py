@@ -39,7 +39,7 @@ def push(bot: Bot, event_type: str, n: int, *, params: dict[str, Any] | None = N
 def test_every_kind_of_click_reaches_the_handler_as_generated() -> None:
     bot = Bot("toast", KEY, TOKEN)
     deliveries = push(bot, "card.action.trigger", 60)
-    assert all(d.acked for d in deliveries), [d.summary_line() for d in deliveries if not d.acked]
+    assert all(d.acked for d in deliveries), [d.summary_line for d in deliveries if not d.acked]
     assert len(bot.clicks) == 60
     tags = set()
     for seen, d in zip(bot.clicks, deliveries, strict=True):

@@ -22,7 +22,7 @@ from simulator.verdicts.answers import AnswerKind
 from simulator.verdicts.model import Outcome
 from simulator.wire.frames import MessageType
 from tests.callbacks.lark_bot import RAW_CARD, TEMPLATE, Bot
-from tests.longconn.lark_ws import LarkWsThread
+from tests.longconn.lark_ws import connected_client
 
 pytestmark = pytest.mark.lark_sdk
 
@@ -31,15 +31,10 @@ APP_ID, SECRET = "cli_c0ffee00c0ffee00", "callbacks-ws-secret"
 
 @pytest.fixture(scope="module")
 def connected() -> Iterator[tuple[PlatformServer, Bot]]:
-    platform = PlatformServer(app_id=APP_ID, app_secret=SECRET, seed=23, client_config=TEST_CLIENT_CONFIG).start()
     bot = Bot("toast")
-    client = LarkWsThread(platform.domain, APP_ID, SECRET, bot.events).start()
-    try:
-        platform.wait_for_clients(1, timeout=15)
+    with PlatformServer(app_id=APP_ID, app_secret=SECRET, seed=23, client_config=TEST_CLIENT_CONFIG) as platform, \
+            connected_client(platform, APP_ID, SECRET, bot.events):
         yield platform, bot
-    finally:
-        client.stop()
-        platform.stop()
 
 
 def test_clicks_reach_the_handler_and_its_answers_come_back_judged(connected: tuple[PlatformServer, Bot]) -> None:
@@ -47,7 +42,7 @@ def test_clicks_reach_the_handler_and_its_answers_come_back_judged(connected: tu
     bot.mode = "toast"
     before = len(bot.clicks)
     deliveries = platform.push("card.action.trigger", count=20, timeout=60)
-    assert all(d.acked for d in deliveries), [d.summary_line() for d in deliveries if not d.acked]
+    assert all(d.acked for d in deliveries), [d.summary_line for d in deliveries if not d.acked]
     got = bot.clicks[before:]
     assert [g.header.event_id for g in got] == [d.event_id for d in deliveries]
     for g, d in zip(got, deliveries, strict=True):
@@ -133,14 +128,10 @@ def test_card_frames_are_dropped_by_the_official_client() -> None:
     """``card_frame="card"``: the lark-oapi client returns without an ack, so the click times out."""
     bot = Bot("toast")
     with PlatformServer(app_id=APP_ID, app_secret=SECRET, seed=5, client_config=TEST_CLIENT_CONFIG,
-                        ack_budget_s=0.5, card_frame="card") as platform:
-        client = LarkWsThread(platform.domain, APP_ID, SECRET, bot.events).start()
-        try:
-            platform.wait_for_clients(1, timeout=15)
-            (click,) = platform.push("card.action.trigger", timeout=30)
-            (preview,) = platform.push("url.preview.get", timeout=30)
-        finally:
-            client.stop()
+                        ack_budget_s=0.5, card_frame="card") as platform, \
+            connected_client(platform, APP_ID, SECRET, bot.events):
+        (click,) = platform.push("card.action.trigger", timeout=30)
+        (preview,) = platform.push("url.preview.get", timeout=30)
     assert click.last is not None and click.last.outcome is Outcome.TIMEOUT and bot.clicks == []
     assert preview.acked  # only card.action.trigger goes in card frames
 

@@ -7,12 +7,7 @@ refused request with HTTP 200 and an empty body (``adaptDefault`` ends the respo
 from __future__ import annotations
 
 import asyncio
-import json
-import os
-import shutil
-import subprocess
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,32 +16,22 @@ from simulator.config import AppProfile, SimConfig
 from simulator.delivery.legacy_card import LegacyCardChannel
 from simulator.engine.core import Simulator
 from simulator.verdicts.model import Delivery, Outcome
+from tests.node_runner import NodeProcess, json_lines, requires_node
 
-NODE_DIR = Path(__file__).resolve().parent.parent / "node"
-MODULES = NODE_DIR / "node_modules"
 KEY, TOKEN = "node-cb-key", "node-cb-token"
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("node") is None or not (MODULES / "@larksuiteoapi" / "node-sdk").is_dir(),
-    reason="node or @larksuiteoapi/node-sdk not installed (npm install --prefix tests/node)",
-)
+pytestmark = requires_node
 
 
-class NodeBot:
+class NodeBot(NodeProcess):
+    """``callbacks.js`` serving webhooks (``/webhook/event`` and the legacy ``/card``), answering in ``mode``."""
+
     def __init__(self, mode: str) -> None:
-        env = {**os.environ, "NODE_PATH": str(MODULES)}
-        self.proc = subprocess.Popen(["node", str(NODE_DIR / "callbacks.js"), "webhook", KEY, TOKEN, mode], env=env,
-                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
-        while line and not line.startswith('{"port"'):  # the SDK logs to stdout too
-            line = self.proc.stdout.readline()
-        self.base = f"http://127.0.0.1:{json.loads(line)['port']}"
+        super().__init__("callbacks.js", "webhook", KEY, TOKEN, mode)
+        self.base = f"http://127.0.0.1:{self.wait_for_port()}"
 
     def received(self) -> list[dict[str, Any]]:
-        self.proc.terminate()
-        out, _ = self.proc.communicate(timeout=10)
-        return [json.loads(line) for line in out.splitlines() if line.startswith('{"received"')]
+        return json_lines(self.stop(), "received")
 
 
 @pytest.fixture
@@ -58,8 +43,7 @@ def node_bots() -> Iterator[dict[str, NodeBot]]:
         yield bots
     finally:
         for bot in bots.values():
-            if bot.proc.poll() is None:
-                bot.proc.kill()
+            bot.kill()
 
 
 def push(url: str, event_type: str, n: int = 1, *, legacy: bool = False, token: str = TOKEN, key: str | None = KEY,
@@ -130,18 +114,15 @@ def test_node_wsclient_answers_clicks_in_its_acks(mode: str) -> None:
     from simulator.platform_server import TEST_CLIENT_CONFIG, PlatformServer
 
     with PlatformServer(app_id=WS_APP, app_secret=WS_SECRET, client_config=TEST_CLIENT_CONFIG, seed=31) as platform:
-        env = {**os.environ, "NODE_PATH": str(MODULES)}
-        proc = subprocess.Popen(["node", str(NODE_DIR / "callbacks.js"), "ws", platform.domain, WS_APP, WS_SECRET,
-                                 mode], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        node = NodeProcess("callbacks.js", "ws", platform.domain, WS_APP, WS_SECRET, mode)
         try:
             platform.wait_for_clients(1, timeout=15)
             clicks = platform.push("card.action.trigger", count=3, overrides={"event.action.value": {"action": "go"}},
                                    timeout=30)
             (preview,) = platform.push("url.preview.get", timeout=30)
         finally:
-            proc.terminate()
-            out, _ = proc.communicate(timeout=10)
-    received = [json.loads(line) for line in out.splitlines() if line.startswith('{"received"')]
+            out = node.stop()
+    received = json_lines(out, "received")
     assert [r["received"]["event_id"] for r in received if r["type"] == "card.action.trigger"] == [
         d.event_id for d in clicks]
     for d in clicks:

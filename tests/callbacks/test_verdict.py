@@ -68,7 +68,7 @@ def test_a_valid_answer_acks_and_rides_on_the_attempt() -> None:
     assert att is not None and att.outcome is Outcome.ACKED and att.status == 200 and att.detail == ""
     assert d.answer is att.answer and d.answer is not None
     assert d.answer.valid and d.answer.toast_type == "success" and d.answer.toast_content == "Approved"
-    line = d.summary_line()
+    line = d.summary_line
     assert line.startswith(f"acked {d.event_id} card.action.trigger status=200 ")
     assert line.endswith('ms toast success "Approved"')
 
@@ -81,8 +81,8 @@ def test_an_invalid_answer_is_a_bad_answer_with_a_precise_reason() -> None:
     assert att.detail == "toast.type 'ok' is not one of info|success|warning|error"
     assert d.final is DeliveryState.EXHAUSTED and not d.acked
     assert d.answer is not None and d.answer.problems == (att.detail,)
-    assert d.summary_line().startswith(f"bad_answer {d.event_id} card.action.trigger status=200 ")
-    assert d.summary_line().endswith("ms toast.type 'ok' is not one of info|success|warning|error")
+    assert d.summary_line.startswith(f"bad_answer {d.event_id} card.action.trigger status=200 ")
+    assert d.summary_line.endswith("ms toast.type 'ok' is not one of info|success|warning|error")
     assert Summary.of([d]).outcomes == {"bad_answer": 1}
 
 
@@ -141,7 +141,7 @@ def test_events_carry_no_answer_and_keep_their_lines() -> None:
     (d,) = push(sim(), app_answering(lambda _: b'{"msg":"ok"}'), "vc.meeting.share_ended_v1")
     assert d.acked and d.callback is None and d.answer is None
     assert "answer" not in d.attempts[0].to_json()
-    assert d.summary_line().startswith(f"acked {d.event_id} vc.meeting.share_ended_v1 attempts=1 last=acked")
+    assert d.summary_line.startswith(f"acked {d.event_id} vc.meeting.share_ended_v1 attempts=1 last=acked")
 
 
 def test_the_transcript_records_the_answer_and_reads_it_back(tmp_path: Path) -> None:

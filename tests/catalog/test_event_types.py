@@ -3,7 +3,6 @@ its schema strict enough to catch the mistakes receivers trip on."""
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 from functools import cache
@@ -15,7 +14,7 @@ from simulator.errors import UnknownEventType
 from simulator.generation import catalog, schemas
 from simulator.generation.schemas import schema_path
 from simulator.resources import schemas_dir
-from tests.catalog.helpers import create_s, factory, oid
+from tests.catalog.helpers import DELETE, create_s, factory, mutated, oid
 
 TYPES = {
     "meeting_started": "register_p2_vc_meeting_meeting_started_v1",
@@ -149,20 +148,6 @@ def test_share_ended_output_is_unchanged_by_the_new_types() -> None:
 
 
 # -- the schemas are strict: each mutation below must be rejected -------------------------------------
-def _set(env: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
-    out = copy.deepcopy(env)
-    keys = path.split(".")
-    target = out
-    for k in keys[:-1]:
-        target = target[k]
-    if value is _DELETE:
-        del target[keys[-1]]
-    else:
-        target[keys[-1]] = value
-    return out
-
-
-_DELETE = object()
 MUTATIONS = [
     ("vc.meeting.join_meeting_v1", "event.meeting.id", 7123456789012345678),  # ids are strings
     ("vc.meeting.join_meeting_v1", "event.meeting.start_time", 1772415000),  # times are strings
@@ -170,12 +155,12 @@ MUTATIONS = [
     ("vc.meeting.join_meeting_v1", "event.extra", 1),
     ("vc.meeting.join_meeting_v1", "event.operator.user_role", 4),
     ("vc.meeting.join_meeting_v1", "event.operator.user_type", 10),
-    ("vc.meeting.join_meeting_v1", "event.operator", _DELETE),
+    ("vc.meeting.join_meeting_v1", "event.operator", DELETE),
     ("vc.meeting.meeting_started_v1", "event.meeting.meeting_source", 5),
     ("vc.meeting.meeting_started_v1", "event.meeting.meeting_no", "12345678"),
     ("vc.meeting.leave_meeting_v1", "event.leave_reason", 4),
     ("vc.meeting.leave_meeting_v1", "event.leave_reason", "1"),
-    ("vc.meeting.leave_meeting_v1", "event.leave_reason", _DELETE),
+    ("vc.meeting.leave_meeting_v1", "event.leave_reason", DELETE),
     ("vc.meeting.recording_ready_v1", "event.operator", {"id": {"union_id": "on_" + "a" * 32,
                                                                 "open_id": "ou_" + "a" * 32},
                                                          "user_role": 2, "user_type": 1}),
@@ -183,10 +168,10 @@ MUTATIONS = [
     ("vc.meeting.recording_ready_v1", "event.url", "http://example.com/x"),
     ("vc.meeting.recording_ready_v1", "event.meeting.start_time", "1772415000"),
     ("vc.meeting.recording_ready_v1", "event.meeting.owner.user_role", 2),
-    ("vc.meeting.participant_meeting_joined_v1", "event.subscriber_ids", _DELETE),
+    ("vc.meeting.participant_meeting_joined_v1", "event.subscriber_ids", DELETE),
     ("vc.meeting.participant_meeting_ended_v1", "event.subscriber_ids",
      [{"union_id": "on_" + "a" * 32, "open_id": "ou_" + "a" * 32}] * 501),
-    ("vc.meeting.send_meeting_im_v1", "event.content", _DELETE),
+    ("vc.meeting.send_meeting_im_v1", "event.content", DELETE),
     ("vc.meeting.send_meeting_im_v1", "event.meeting.topic", "x"),
     ("vc.meeting.share_started_v1", "header.create_time", "1772415000"),
     ("vc.meeting.share_started_v1", "header.event_type", "vc.meeting.share_ended_v1"),
@@ -198,7 +183,7 @@ MUTATIONS = [
 def test_schema_rejects(event_type: str, path: str, value: Any) -> None:
     env = factory(1).generate(event_type)
     assert schemas.errors(env) == []
-    assert schemas.errors(_set(env, path, value), event_type) != []
+    assert schemas.errors(mutated(env, path, value), event_type) != []
 
 
 @pytest.mark.parametrize("event_type", [t for t in ALL if "recording_ready" not in t and "send_meeting_im" not in t])

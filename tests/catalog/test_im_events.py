@@ -4,7 +4,6 @@ seed, overridable with ``--set``, and its schema strict enough to reject the usu
 
 from __future__ import annotations
 
-import copy
 import json
 from collections import Counter
 from functools import cache
@@ -16,7 +15,7 @@ from simulator.cli import main
 from simulator.errors import OverrideError
 from simulator.generation import catalog, schemas
 from simulator.generation.families.im.content import MESSAGE_TYPES
-from tests.catalog.helpers import factory
+from tests.catalog.helpers import DELETE, at_path, factory, mutated
 from tests.catalog.im_helpers import (
     ALL,
     IM_TYPES,
@@ -194,28 +193,11 @@ OVERRIDES = {
 def test_one_override_per_type(event_type: str) -> None:
     path, value = OVERRIDES[event_type]
     env = factory(6).generate(event_type, overrides={path: value})
-    target: Any = env
-    for k in path.split("."):
-        target = target[int(k)] if isinstance(target, list) else target[k]
-    assert target == value
+    assert at_path(env, path) == value
     with pytest.raises(OverrideError, match="break the schema"):
         factory(6).generate(event_type, overrides={"event.nonsense_key": 1})
 
 
-def _set(env: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
-    out = copy.deepcopy(env)
-    keys = path.split(".")
-    target: Any = out
-    for k in keys[:-1]:
-        target = target[int(k)] if isinstance(target, list) else target[k]
-    if value is _DELETE:
-        del target[keys[-1]]
-    else:
-        target[keys[-1]] = value
-    return out
-
-
-_DELETE = object()
 MUTATIONS = [
     (RECEIVE, "event.message.create_time", 1772415000000),  # int64 travels as a string
     (RECEIVE, "event.message.content", {"text": "hi"}),  # content is a JSON *string*
@@ -225,7 +207,7 @@ MUTATIONS = [
     (RECEIVE, "event.message.mentions", []),  # omitted when empty, never []
     (RECEIVE, "event.message.parent_id", "om_" + "a" * 32),  # a parent without a root
     (RECEIVE, "event.sender.sender_type", "bot"),
-    (RECEIVE, "event.sender", _DELETE),
+    (RECEIVE, "event.sender", DELETE),
     ("im.message.reaction.created_v1", "event.app_id", "cli_a1b2c3d4e5f60718"),  # user reaction with an app id
     ("im.message.reaction.created_v1", "event.action_time", 1772415000000),
     ("im.message.message_read_v1", "event.message_id_list", []),
@@ -246,4 +228,4 @@ def test_schema_rejects(event_type: str, path: str, value: Any) -> None:
     f = factory(1)
     env = f.generate(event_type, ctx=f.context(params=params))
     assert schemas.errors(env) == []
-    assert schemas.errors(_set(env, path, value), event_type) != []
+    assert schemas.errors(mutated(env, path, value), event_type) != []

@@ -18,6 +18,7 @@ from simulator.cli import main
 from simulator.generation import catalog, families, scenarios
 from simulator.rand import SimRandom
 from simulator.resources import schemas_dir
+from tests.catalog.chat_invariants import check_chat_sequence
 from tests.catalog.helpers import factory
 from tests.catalog.invariants import check_sequence
 from tests.docs_examples import ROOT, example
@@ -50,6 +51,27 @@ def test_the_error_example_is_what_the_cli_prints(tmp_path: Path, monkeypatch: p
     monkeypatch.chdir(tmp_path)
     assert main(["generate", "--scenario", "mine.toml"]) == 2
     assert capsys.readouterr().err == expected
+
+
+def test_the_chat_toml_example_is_a_coherent_conversation() -> None:
+    block = example("scenario-chat-toml")
+    sc = scenarios.loads(block.code, source=block.where)
+    for seed in range(5):
+        f = factory(seed)
+        envs = scenarios.play(sc, f, SimRandom(seed))
+        counts = check_chat_sequence(envs, f.world["im"].message)
+        assert counts == {"bot_added": 1, "message": 2, "reaction_created": 3, "user_added": 1}
+        question, last = envs[1]["event"]["message"], envs[-1]["event"]["message"]
+        assert last["root_id"] == question["message_id"] and last["thread_id"].startswith("omt_")
+
+
+def test_the_chat_shell_examples_run(capsys: pytest.CaptureFixture[str]) -> None:
+    commands = example("scenario-chat-shell").commands()
+    assert len(commands) == 2
+    for argv in commands:
+        assert main(argv[1:]) == 0, argv
+    out, err = capsys.readouterr()
+    assert out.count('"event_type":"im.message.receive_v1"') == 6 and "430/430 acked" in err
 
 
 def test_the_python_example_runs() -> None:

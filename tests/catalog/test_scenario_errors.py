@@ -9,29 +9,9 @@ import pytest
 from simulator.cli import main
 from simulator.errors import FixtureError, UsageError
 from simulator.generation import scenarios
+from tests.catalog.helpers import SCENARIO_TOML
 
-BASE = """\
-[scenario]
-description = "test"
-
-[meeting]
-host = "h"
-cohosts = ["c"]
-
-[people]
-named = ["h", "c", "a", "b"]
-crowds = { crowd = 20 }
-
-[[step]]
-id = "start"
-event = "meeting_started"
-
-[[step]]
-id = "joins"
-event = "join_meeting"
-who = ["c", "a", "b"]
-spread = "1m"
-"""
+BASE = SCENARIO_TOML + 'spread = "1m"\n'
 END = """
 [[step]]
 id = "end"

@@ -21,6 +21,7 @@ from simulator.generation.scenarios import _schema_check
 from simulator.generation.scenarios._vocabulary import FAMILIES
 from simulator.generation.schemas import schema_path
 from simulator.resources import schemas_dir
+from tests.catalog.helpers import SCENARIO_TOML
 from tests.docs_examples import example
 
 if sys.version_info >= (3, 11):
@@ -48,7 +49,7 @@ def test_every_shipped_scenario_and_the_readme_example_validate() -> None:
     files = sorted(scenarios.scenarios_dir().glob("*.toml"))
     assert [f.stem for f in files] == scenarios.names() and files
     docs = [tomllib.loads(f.read_text(encoding="utf-8")) for f in files]
-    docs.append(tomllib.loads(example("scenario-toml").code))
+    docs += [tomllib.loads(example(name).code) for name in ("scenario-toml", "scenario-chat-toml")]
     for doc in docs:
         assert [e.message for e in v.iter_errors(doc)] == []
         doc["step"][0]["colour"] = "red"  # and the same file with an unknown key does not
@@ -60,6 +61,13 @@ def test_each_family_vocabulary_is_wired_into_the_schema() -> None:
     defs = doc["$defs"]
     assert {r["$ref"] for r in defs["step_event"]["anyOf"]} == {f"#/$defs/{v.family}/$defs/event" for v in FAMILIES}
     assert {r["$ref"] for r in defs["step"]["allOf"]} == {f"#/$defs/{v.family}/$defs/step" for v in FAMILIES}
+    assert {r["$ref"] for r in doc["allOf"] if "$ref" in r} == {f"#/$defs/{v.family}/$defs/document" for v in FAMILIES}
+    assert doc["anyOf"] == [{"required": [v.table]} for v in FAMILIES]  # exactly one family table (with the not)
+    for vocab in FAMILIES:
+        assert doc["properties"][vocab.table] == {"$ref": f"#/$defs/{vocab.family}/$defs/table"}
+        assert defs[vocab.family]["$defs"]["document"]["if"] == {"required": [vocab.table]}
+        for action in vocab.actions:  # every step that sends an event sends a catalogued type
+            assert vocab.event_type(action) is None or catalog.get(str(vocab.event_type(action)))
     event = Draft202012Validator({"$ref": "#/$defs/step_event", "$defs": defs})
     for vocab in FAMILIES:
         family = defs[vocab.family]["$defs"]
@@ -70,11 +78,17 @@ def test_each_family_vocabulary_is_wired_into_the_schema() -> None:
             step_schema = family[action]
             assert step_schema["unevaluatedProperties"] is False
             assert {"$ref": "#/$defs/step_common"} in step_schema["allOf"]
-            for spelling in (action, vocab.event_type(action), f"{vocab.prefix}{action}", f"{action}_v1"):
+            spellings = vocab.spellings(action)
+            assert action in spellings and (vocab.event_type(action) in spellings or not vocab.event_type(action))
+            for spelling in spellings:
                 assert event.is_valid(spelling) and condition.is_valid({"event": spelling}), spelling
+                assert scenarios._vocabulary.resolve(spelling) == (vocab, action)  # no other family's
             assert [a for a in vocab.actions if condition.is_valid({"event": a})] == [action]
+            family_event = Draft202012Validator({"$ref": f"#/$defs/{vocab.family}/$defs/event", "$defs": defs})
+            assert {e for v in FAMILIES for a in v.actions for e in v.spellings(a) if family_event.is_valid(e)} == {
+                e for a in vocab.actions for e in vocab.spellings(a)}  # exactly its own spellings
         for derived in vocab.derived:
-            assert not event.is_valid(derived) and not event.is_valid(vocab.event_type(derived))
+            assert not event.is_valid(derived) and not event.is_valid(f"{vocab.prefix}{derived}_v1")
 
 
 def test_the_meeting_table_enums_are_the_event_schemas_enums() -> None:
@@ -84,6 +98,19 @@ def test_the_meeting_table_enums_are_the_event_schemas_enums() -> None:
     assert table["sub_type"]["enum"] == common["meeting_sub_type"]["enum"]
     assert table["webinar_type"]["enum"] == common["webinar_setting"]["properties"]["webinar_type"]["enum"]
     assert table["security_level"]["enum"] == common["security_setting"]["properties"]["security_level"]["enum"]
+
+
+def test_the_chat_step_enums_are_the_generators_values() -> None:
+    from simulator.generation.families.im.chats import CHANGES
+    from simulator.generation.families.im.content import MESSAGE_TYPES
+    from simulator.generation.families.im.message_events import RECALL_TYPES
+    from simulator.platform.openapi.content import MSG_TYPES  # what the mock send API lets a bot send
+
+    chat = schema()["$defs"]["im_chat"]["$defs"]
+    assert chat["message_type"]["enum"] == list(MESSAGE_TYPES)
+    assert chat["bot_message_type"]["enum"] == list(MSG_TYPES) and set(MSG_TYPES) < set(MESSAGE_TYPES)
+    assert chat["chat_updated"]["properties"]["change"]["enum"] == list(CHANGES)
+    assert chat["recalled"]["properties"]["recall_type"]["enum"] == list(RECALL_TYPES)
 
 
 def test_the_scenario_schema_is_not_an_event_schema(capsys: pytest.CaptureFixture[str]) -> None:
@@ -102,29 +129,6 @@ def test_the_schema_ships_in_the_wheel() -> None:
     assert include["schemas"] == "simulator/_data/schemas"
     assert SCHEMA.is_relative_to(schemas_dir()) and SCHEMA.is_file()
     assert _schema_check.schema() == schema()
-
-
-BASE = """\
-[scenario]
-description = "test"
-
-[meeting]
-host = "h"
-cohosts = ["c"]
-
-[people]
-named = ["h", "c", "a", "b"]
-crowds = { crowd = 20 }
-
-[[step]]
-id = "start"
-event = "meeting_started"
-
-[[step]]
-id = "joins"
-event = "join_meeting"
-who = ["c", "a", "b"]
-"""
 
 
 def message(text: str) -> str:
@@ -171,7 +175,7 @@ def line(text: str, needle: str) -> int:
      "vc.meeting.join_meeting_v1), got 5"),
 ])
 def test_step_problems_name_the_line_and_the_step(body: str, needle: str, problem: str) -> None:
-    text = BASE + '\n[[step]]\nid = "s"\n' + body
+    text = SCENARIO_TOML + '\n[[step]]\nid = "s"\n' + body
     at = line(text, 'id = "s"') - 1 + line(text[text.index('id = "s"'):], needle)
     assert message(text) == f"s.toml:{at}: step 3 ('s'): {problem}"
 
@@ -201,14 +205,14 @@ def test_step_problems_name_the_line_and_the_step(body: str, needle: str, proble
     ('[people]\nnamed = ["h", "c", "a", "b"]\ncrowds = { crowd = 20 }\n', "", " missing [people] table"),
 ])
 def test_table_problems_name_the_line_and_the_table(old: str, new: str, where: str) -> None:
-    assert old in BASE
-    assert message(BASE.replace(old, new, 1)) == f"s.toml:{where}"  # " missing ...": no line
+    assert old in SCENARIO_TOML
+    assert message(SCENARIO_TOML.replace(old, new, 1)) == f"s.toml:{where}"  # " missing ...": no line
 
 
 def test_a_file_without_steps() -> None:
-    assert message(BASE.split("[[step]]")[0]) == "s.toml: no [[step]] tables: a scenario needs at least one step"
-    assert message("step = 5\n" + BASE.split("[[step]]")[0]).endswith("no [[step]] tables: a scenario needs at least "
-                                                                      "one step")
+    no_steps = SCENARIO_TOML.split("[[step]]")[0]
+    assert message(no_steps) == "s.toml: no [[step]] tables: a scenario needs at least one step"
+    assert message("step = 5\n" + no_steps).endswith("no [[step]] tables: a scenario needs at least one step")
 
 
 VALUES = st.one_of(st.none(), st.booleans(), st.integers(-3, 30), st.sampled_from(
@@ -224,7 +228,7 @@ KEYS = st.sampled_from(["id", "event", "after", "at", "delay", "who", "count", "
 def test_any_step_loads_or_fails_with_one_line(step: dict[str, Any]) -> None:
     """Whatever a step holds, loading gives a scenario or one ``FixtureError`` line, never another exception."""
     body = "".join(f"{k} = {json.dumps(v)}\n" for k, v in step.items() if v is not None)
-    text = BASE + "\n[[step]]\n" + body
+    text = SCENARIO_TOML + "\n[[step]]\n" + body
     try:
         scenarios.loads(text, source="s.toml")
     except FixtureError as exc:

@@ -15,7 +15,8 @@ from simulator.rand import SimRandom
 from tests.catalog.helpers import factory, oid, short
 from tests.catalog.invariants import check_sequence
 
-SHIPPED = ["large-meeting", "plain-meeting", "share-and-record"]
+SHIPPED = ["large-meeting", "plain-meeting", "share-and-record"]  # the meetings (chats: test_chat_scenarios.py)
+CHATS = ["busy-group", "group-mention-thread", "p2p-conversation"]
 
 
 def run(name: str, seed: int) -> list[dict[str, Any]]:
@@ -24,7 +25,7 @@ def run(name: str, seed: int) -> list[dict[str, Any]]:
 
 
 def test_shipped_scenarios() -> None:
-    assert scenarios.names() == SHIPPED
+    assert scenarios.names() == sorted([*SHIPPED, *CHATS])
     for name in SHIPPED:
         assert scenarios.load(name).description
 

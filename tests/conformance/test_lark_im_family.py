@@ -5,9 +5,7 @@ mixed run pushed over HTTP to an SDK receiver is acknowledged event by event, in
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections import defaultdict
 from typing import Any
 
 import lark_oapi as lark
@@ -17,6 +15,7 @@ from simulator import AppProfile, SimConfig, Simulator
 from simulator.generation import catalog
 from simulator.generation.families.im.content import MESSAGE_TYPES
 from simulator.servers import ThreadedServer
+from tests.conformance.helpers import Recorder, as_dict, deliver, push_over_http
 from tests.lark_receiver import lark_asgi
 
 pytestmark = pytest.mark.lark_sdk
@@ -32,36 +31,6 @@ MODES = {"encrypted": AppProfile(encrypt_key=KEY, verification_token=TOKEN),
 def model_name(event_type: str) -> str:
     """``im.chat.access_event.bot_p2p_chat_entered_v1`` -> ``P2ImChatAccessEventBotP2pChatEnteredV1``."""
     return "P2" + "".join(w.capitalize() for part in event_type.split(".") for w in part.split("_"))
-
-
-class Dispatcher:
-    """An ``EventDispatcherHandler`` with each IM type's typed handler (and nothing else)."""
-
-    def __init__(self, encrypt_key: str) -> None:
-        self.received: dict[str, list[Any]] = defaultdict(list)
-        self.order: list[str] = []
-        b = lark.EventDispatcherHandler.builder(encrypt_key, TOKEN, lark.LogLevel.CRITICAL)
-        for event_type in TYPES:
-            b = getattr(b, str(catalog.get(event_type).sdk_register))(self._recorder(event_type))
-        self.handler = b.build()
-
-    def _recorder(self, event_type: str) -> Any:
-        def record(data: Any) -> None:
-            self.received[event_type].append(data)
-            self.order.append(data.header.event_id)
-
-        return record
-
-
-def as_dict(obj: Any) -> Any:
-    return json.loads(lark.JSON.marshal(obj))
-
-
-def deliver(dispatcher: Dispatcher, sim: Simulator, env: dict[str, Any]) -> Any:
-    sealed = sim.sealer.seal(env, timestamp=int(env["header"]["create_time"]) // 1000)
-    req = lark.RawRequest()
-    req.uri, req.body, req.headers = "/webhook/event", sealed.body, dict(sealed.headers)
-    return dispatcher.handler.do(req)
 
 
 def envelopes(app: AppProfile, event_type: str, count: int = 6) -> list[dict[str, Any]]:
@@ -82,14 +51,14 @@ def test_sdk_register_names_exist_on_the_builder() -> None:
 @pytest.mark.parametrize("event_type", TYPES)
 def test_each_type_reaches_its_typed_handler_and_marshals_back_exactly(event_type: str, mode: str) -> None:
     app = MODES[mode]
-    dispatcher = Dispatcher(app.encrypt_key or "")
+    recorder = Recorder(TYPES, app.encrypt_key or "", TOKEN)  # each type's typed handler, nothing else
     sim = Simulator(SimConfig(app=app, seed=3))
     sent = envelopes(app, event_type)
     for env in sent:
-        resp = deliver(dispatcher, sim, env)
+        resp = deliver(recorder, sim, env)
         assert resp.status_code == 200 and json.loads(resp.content) == {"msg": "success"}, resp.content
-    got = dispatcher.received[event_type]
-    assert len(got) == len(sent) == sum(len(v) for v in dispatcher.received.values())
+    got = recorder.received[event_type]
+    assert len(got) == len(sent) == sum(len(v) for v in recorder.received.values())
     for data, env in zip(got, sent, strict=True):
         assert type(data).__name__ == model_name(event_type)
         assert data.header.event_id == env["header"]["event_id"] and data.header.token == TOKEN
@@ -126,7 +95,7 @@ def _spot_check(event_type: str, typed: Any, ev: dict[str, Any]) -> None:
 def test_every_message_type_arrives_intact() -> None:
     app = MODES["encrypted"]
     sim = Simulator(SimConfig(app=app, seed=8, start_time=1772415000, time_scale=0))
-    dispatcher = Dispatcher(KEY)
+    recorder = Recorder(TYPES, KEY, TOKEN)
     sent = []
     for message_type in MESSAGE_TYPES:
         for chat_type in ("p2p", "group"):
@@ -134,28 +103,18 @@ def test_every_message_type_arrives_intact() -> None:
                                               "user_agent": chat_type == "p2p"})
             sent.append(sim.factory.generate(RECEIVE, ctx=ctx))
     for env in sent:
-        assert deliver(dispatcher, sim, env).status_code == 200
-    got = dispatcher.received[RECEIVE]
+        assert deliver(recorder, sim, env).status_code == 200
+    got = recorder.received[RECEIVE]
     assert [as_dict(g.event) for g in got] == [e["event"] for e in sent]
     assert {g.event.message.message_type for g in got} == set(MESSAGE_TYPES)
 
 
 def test_a_mixed_run_pushed_over_http_is_acked_in_order() -> None:
-    dispatcher = Dispatcher(KEY)
-    server = ThreadedServer(lark_asgi(dispatcher.handler)).start()
+    recorder = Recorder(TYPES, KEY, TOKEN)
     sim = Simulator(SimConfig(app=MODES["encrypted"], seed=12, time_scale=0, start_time=1772415000))
     envs = [env for _ in range(3) for et in TYPES for env in sim.generate_many(et, 1)]
-    try:
-        async def go() -> list[Any]:
-            channel = sim.webhook(server.url + "/webhook/event")
-            try:
-                return await sim.push(channel, envs)
-            finally:
-                await channel.aclose()
-
-        deliveries = asyncio.run(go())
-    finally:
-        server.stop()
+    with ThreadedServer(lark_asgi(recorder.handler)) as server:
+        deliveries = push_over_http(sim, server.url + "/webhook/event", envs)
     assert len(deliveries) == len(envs) == 42 and all(d.acked for d in deliveries)
-    assert dispatcher.order == [e["header"]["event_id"] for e in envs]
-    assert {k: len(v) for k, v in dispatcher.received.items()} == {t: 3 for t in TYPES}
+    assert recorder.order == [e["header"]["event_id"] for e in envs]
+    assert {k: len(v) for k, v in recorder.received.items()} == {t: 3 for t in TYPES}

@@ -5,7 +5,6 @@ over HTTP to an SDK receiver is acknowledged event by event, in order."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections import defaultdict
 from typing import Any
@@ -16,6 +15,7 @@ import pytest
 from simulator import AppProfile, SimConfig, Simulator
 from simulator.generation import catalog
 from simulator.servers import ThreadedServer
+from tests.conformance.helpers import Recorder, as_dict, deliver, push_over_http, raw_request
 from tests.lark_receiver import lark_asgi
 
 pytestmark = pytest.mark.lark_sdk
@@ -26,48 +26,10 @@ APP = AppProfile(encrypt_key=KEY, verification_token=TOKEN)
 TYPES = [t for t in catalog.event_types() if t.startswith("vc.meeting.")]  # this family; others test their own
 
 
-class SdkDispatcher:
-    """An ``EventDispatcherHandler`` with a handler for each of the fifteen types."""
-
-    def __init__(self) -> None:
-        self.received: dict[str, list[Any]] = defaultdict(list)
-        self.order: list[str] = []
-        b = lark.EventDispatcherHandler.builder(KEY, TOKEN, lark.LogLevel.CRITICAL)
-        for event_type in TYPES:
-            spec = catalog.get(event_type)
-            record = self._recorder(event_type)
-            if spec.sdk_register is not None:
-                b = getattr(b, spec.sdk_register)(record)
-            else:
-                b = b.register_p2_customized_event(event_type, record)
-        self.handler = b.build()
-
-    def _recorder(self, event_type: str) -> Any:
-        def record(data: Any) -> None:
-            self.received[event_type].append(data)
-            self.order.append(data.header.event_id)
-
-        return record
-
-
 @pytest.fixture(scope="module")
 def envelopes() -> dict[str, list[dict[str, Any]]]:
     sim = Simulator(SimConfig(app=APP, seed=21, start_time=1772415000, time_scale=0))
     return {et: sim.generate_many(et, 4) for et in TYPES}
-
-
-def as_dict(obj: Any) -> Any:
-    return json.loads(lark.JSON.marshal(obj))
-
-
-def deliver(dispatcher: SdkDispatcher, sim: Simulator, env: dict[str, Any]) -> Any:
-    sealed = sim.sealer.seal(env, timestamp=int(env["header"]["create_time"]) // 1000)
-    req = lark.RawRequest()
-    req.uri = "/webhook/event"
-    req.body = sealed.body
-    req.headers = dict(sealed.headers)  # exactly X-Lark-Request-Timestamp / -Nonce / X-Lark-Signature
-    assert {"X-Lark-Request-Timestamp", "X-Lark-Request-Nonce", "X-Lark-Signature"} <= set(req.headers)
-    return dispatcher.handler.do(req)
 
 
 def test_sdk_register_names_match_the_sdk() -> None:
@@ -84,15 +46,15 @@ def test_sdk_register_names_match_the_sdk() -> None:
 @pytest.mark.parametrize("event_type", TYPES)
 def test_each_type_reaches_its_handler_with_the_generated_values(
         event_type: str, envelopes: dict[str, list[dict[str, Any]]]) -> None:
-    dispatcher = SdkDispatcher()
+    recorder = Recorder(TYPES, KEY, TOKEN)  # a handler for each of the fifteen types
     sim = Simulator(SimConfig(app=APP, seed=3))
     sent = envelopes[event_type]
     for env in sent:
-        resp = deliver(dispatcher, sim, env)
+        resp = deliver(recorder, sim, env)
         assert resp.status_code == 200, resp.content
         assert json.loads(resp.content) == {"msg": "success"}
-    got = dispatcher.received[event_type]
-    assert len(got) == len(sent) and sum(len(v) for v in dispatcher.received.values()) == len(sent)
+    got = recorder.received[event_type]
+    assert len(got) == len(sent) and sum(len(v) for v in recorder.received.values()) == len(sent)
     typed = catalog.get(event_type).sdk_register is not None
     for data, env in zip(got, sent, strict=True):
         ev = env["event"]
@@ -128,42 +90,28 @@ def test_each_type_reaches_its_handler_with_the_generated_values(
 
 
 def test_a_tampered_request_is_refused(envelopes: dict[str, list[dict[str, Any]]]) -> None:
-    """The dispatcher above really checks: a flipped signature byte is a 500 and no dispatch."""
-    dispatcher = SdkDispatcher()
+    """The SDK dispatcher really checks: a flipped signature byte is a 500 and no dispatch."""
+    recorder = Recorder(TYPES, KEY, TOKEN)
     sim = Simulator(SimConfig(app=APP, seed=3))
     env = envelopes["vc.meeting.join_meeting_v1"][0]
-    sealed = sim.sealer.seal(env, timestamp=1772415000)
-    req = lark.RawRequest()
-    req.uri, req.body = "/webhook/event", sealed.body
-    req.headers = dict(sealed.headers)
+    req = raw_request(sim.sealer.seal(env, timestamp=1772415000))
     sig = req.headers["X-Lark-Signature"]
     req.headers["X-Lark-Signature"] = ("0" if sig[0] != "0" else "1") + sig[1:]
-    assert dispatcher.handler.do(req).status_code == 500
-    assert not dispatcher.received
+    assert recorder.handler.do(req).status_code == 500
+    assert not recorder.received
 
 
 @pytest.mark.parametrize("scenario", ["share-and-record", "large-meeting"])
 def test_a_whole_scenario_pushed_to_an_sdk_receiver_is_acked_in_order(scenario: str) -> None:
-    dispatcher = SdkDispatcher()
-    server = ThreadedServer(lark_asgi(dispatcher.handler)).start()
+    recorder = Recorder(TYPES, KEY, TOKEN)
     sim = Simulator(SimConfig(app=APP, seed=8))
-    try:
-        envs = sim.generate_scenario(scenario)
-
-        async def go() -> list[Any]:
-            channel = sim.webhook(server.url + "/webhook/event")
-            try:
-                return await sim.push(channel, envs)
-            finally:
-                await channel.aclose()
-
-        deliveries = asyncio.run(go())
-    finally:
-        server.stop()
+    envs = sim.generate_scenario(scenario)
+    with ThreadedServer(lark_asgi(recorder.handler)) as server:
+        deliveries = push_over_http(sim, server.url + "/webhook/event", envs)
     assert len(deliveries) == len(envs) and all(d.acked for d in deliveries)
     sim.assert_all_acked()
-    assert dispatcher.order == [e["header"]["event_id"] for e in envs]  # scenario order, one by one
+    assert recorder.order == [e["header"]["event_id"] for e in envs]  # scenario order, one by one
     by_type: dict[str, int] = defaultdict(int)
     for e in envs:
         by_type[e["header"]["event_type"]] += 1
-    assert {k: len(v) for k, v in dispatcher.received.items()} == dict(by_type)
+    assert {k: len(v) for k, v in recorder.received.items()} == dict(by_type)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,6 +15,7 @@ from simulator.rand import SimRandom
 from simulator.servers import ThreadedServer
 from simulator.verdicts.model import Delivery, Outcome
 from simulator.verify import verify_url
+from tests.conformance.helpers import as_dict, push_over_http
 from tests.lark_receiver import lark_asgi
 
 pytestmark = pytest.mark.lark_sdk
@@ -51,20 +51,8 @@ def sdk(request: pytest.FixtureRequest) -> Iterator[SdkReceiver]:
 def push(url: str, app: AppProfile, count: int = 1, *, envelopes: list[dict[str, Any]] | None = None,
          seed: int = 1) -> tuple[Simulator, list[Delivery]]:
     sim = Simulator(SimConfig(app=app, seed=seed))
-
-    async def go() -> list[Delivery]:
-        ch = sim.webhook(url)
-        try:
-            envs = envelopes if envelopes is not None else sim.generate_many(ET, count)
-            return await sim.push(ch, envs)
-        finally:
-            await ch.aclose()
-
-    return sim, asyncio.run(go())
-
-
-def as_dict(obj: Any) -> Any:
-    return json.loads(lark.JSON.marshal(obj))
+    envs = envelopes if envelopes is not None else sim.generate_many(ET, count)
+    return sim, push_over_http(sim, url, envs)
 
 
 def test_encrypted_signed_events_reach_the_typed_handler_with_exact_values(sdk: SdkReceiver) -> None:

@@ -4,19 +4,15 @@ body the platform pushed, and acks each; a conversation arrives acked and in ord
 
 from __future__ import annotations
 
-import json
-import threading
-from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
-import lark_oapi as lark
 import pytest
 
 from simulator import AppProfile, SimConfig, Simulator
 from simulator.generation import catalog
 from simulator.platform_server import PlatformServer
-from tests.longconn.lark_ws import LarkWsThread
+from tests.conformance.helpers import Recorder, as_dict, recording_over_the_long_connection
 
 pytestmark = pytest.mark.lark_sdk
 
@@ -24,36 +20,10 @@ APP_ID, SECRET = "cli_b2c3d4e5f6071829", "ws-im-secret"
 TYPES = sorted(t for t in catalog.event_types() if catalog.get(t).family in ("im", "application"))
 
 
-class Recorder:
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.received: dict[str, list[Any]] = defaultdict(list)
-        self.order: list[str] = []
-        b = lark.EventDispatcherHandler.builder("", "", lark.LogLevel.CRITICAL)
-        for event_type in TYPES:
-            b = getattr(b, str(catalog.get(event_type).sdk_register))(self._record(event_type))
-        self.handler = b.build()
-
-    def _record(self, event_type: str) -> Any:
-        def record(data: Any) -> None:
-            with self.lock:
-                self.received[event_type].append(data)
-                self.order.append(data.header.event_id)
-
-        return record
-
-
 @pytest.fixture(scope="module")
 def connected() -> Iterator[tuple[PlatformServer, Recorder]]:
-    platform = PlatformServer(app_id=APP_ID, app_secret=SECRET, seed=23).start()
-    rec = Recorder()
-    client = LarkWsThread(platform.domain, APP_ID, SECRET, rec.handler).start()
-    try:
-        platform.wait_for_clients(1, timeout=15)
-        yield platform, rec
-    finally:
-        client.stop()
-        platform.stop()
+    with recording_over_the_long_connection(APP_ID, SECRET, TYPES, seed=23) as connection:
+        yield connection
 
 
 def test_every_im_type_reaches_its_typed_handler_over_the_long_connection(
@@ -61,12 +31,12 @@ def test_every_im_type_reaches_its_typed_handler_over_the_long_connection(
     platform, rec = connected
     for event_type in TYPES:
         deliveries = platform.push(event_type, count=3, timeout=30)
-        assert [d.acked for d in deliveries] == [True] * 3, [d.summary_line() for d in deliveries]
+        assert [d.acked for d in deliveries] == [True] * 3, [d.summary_line for d in deliveries]
         got = rec.received[event_type][-3:]
         assert [g.header.event_id for g in got] == [d.event_id for d in deliveries]
         for g, d in zip(got, deliveries, strict=True):
             assert g.header.event_type == event_type and g.header.token == ""
-            assert json.loads(lark.JSON.marshal(g.event)) == d.envelope["event"]
+            assert as_dict(g.event) == d.envelope["event"]
             assert d.last is not None and d.last.status == 200
 
 

@@ -4,9 +4,7 @@ flattens header and event into one object (protocol §1.3), so the values are co
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
@@ -14,17 +12,20 @@ from simulator.config import AppProfile, SimConfig
 from simulator.engine.core import Simulator
 from simulator.generation import catalog
 from simulator.generation.families.im.content import MESSAGE_TYPES
-from tests.conformance.test_node_webhook import KEY, TOKEN, NodeReceiver, pytestmark  # noqa: F401 (skip marker)
+from tests.conformance.helpers import push_over_http
+from tests.conformance.test_node_webhook import KEY, TOKEN, NodeReceiver
+from tests.node_runner import requires_node
 
 TYPES = sorted(t for t in catalog.event_types() if catalog.get(t).family in ("im", "application"))
+
+pytestmark = requires_node
 
 
 @pytest.fixture
 def node() -> Iterator[NodeReceiver]:
     r = NodeReceiver(TYPES)
     yield r
-    if r.proc.poll() is None:
-        r.proc.kill()
+    r.kill()
 
 
 def test_node_sdk_receives_every_im_type_with_equal_values(node: NodeReceiver) -> None:
@@ -35,14 +36,7 @@ def test_node_sdk_receives_every_im_type_with_equal_values(node: NodeReceiver) -
     envs += [f.generate("im.message.receive_v1", ctx=f.context(params={"message_type": t, "user_agent": True}))
              for t in MESSAGE_TYPES]
 
-    async def go() -> list[Any]:
-        ch = sim.webhook(node.url)
-        try:
-            return await sim.push(ch, envs)
-        finally:
-            await ch.aclose()
-
-    deliveries = asyncio.run(go())
+    deliveries = push_over_http(sim, node.url, envs)
     assert all(d.acked for d in deliveries)
     got = node.received()
     assert [g["event_id"] for g in got] == [e["header"]["event_id"] for e in envs]  # none silently dropped

@@ -7,13 +7,8 @@ handler actually received. Skipped when node or the package is not installed (``
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
-import shutil
-import subprocess
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,57 +16,37 @@ import pytest
 from simulator.config import AppProfile, SimConfig
 from simulator.engine.core import Simulator
 from simulator.wire.seal import AesCipher, sign
+from tests.conformance.helpers import push_over_http
+from tests.node_runner import NodeProcess, json_lines, requires_node
 
-NODE_DIR = Path(__file__).resolve().parent.parent / "node"
-MODULES = NODE_DIR / "node_modules"
 KEY, TOKEN = "node-key", "node-token"
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("node") is None or not (MODULES / "@larksuiteoapi" / "node-sdk").is_dir(),
-    reason="node or @larksuiteoapi/node-sdk not installed (npm install --prefix tests/node)",
-)
+pytestmark = requires_node
 
 
-class NodeReceiver:
+class NodeReceiver(NodeProcess):
     """``webhook_receiver.js`` in a subprocess, with a typed handler for each of ``types``."""
 
     def __init__(self, types: list[str] | None = None, *, key: str = KEY, token: str = TOKEN) -> None:
-        env = {**os.environ, "NODE_PATH": str(MODULES)}
-        argv = ["node", str(NODE_DIR / "webhook_receiver.js"), key, token] + ([",".join(types)] if types else [])
-        self.proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, text=True)
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
-        while line and not line.startswith("{"):  # the SDK logs to stdout too
-            line = self.proc.stdout.readline()
-        self.port = json.loads(line)["port"]
-        self.url = f"http://127.0.0.1:{self.port}/webhook/event"
+        super().__init__("webhook_receiver.js", key, token, *([",".join(types)] if types else []), quiet=False)
+        self.url = f"http://127.0.0.1:{self.wait_for_port()}/webhook/event"
 
     def received(self) -> list[dict[str, Any]]:
-        self.proc.terminate()
-        out, _ = self.proc.communicate(timeout=10)
-        return [json.loads(line)["received"] for line in out.splitlines() if line.startswith('{"received"')]
+        return [line["received"] for line in json_lines(self.stop(), "received")]
 
 
 @pytest.fixture
 def node() -> Iterator[NodeReceiver]:
     r = NodeReceiver()
     yield r
-    if r.proc.poll() is None:
-        r.proc.kill()
+    r.kill()
 
 
 def test_node_sdk_accepts_our_sealed_events(node: NodeReceiver) -> None:
     sim = Simulator(SimConfig(app=AppProfile(encrypt_key=KEY, verification_token=TOKEN), seed=5))
 
-    async def go() -> list[Any]:
-        ch = sim.webhook(node.url)
-        try:
-            # zh_CN topics: non-ASCII must stay unescaped for Node's re-serialisation to match.
-            return await sim.push(ch, sim.generate_many("vc.meeting.share_ended_v1", 3))
-        finally:
-            await ch.aclose()
-
-    deliveries = asyncio.run(go())
+    # zh_CN topics: non-ASCII must stay unescaped for Node's re-serialisation to match.
+    deliveries = push_over_http(sim, node.url, sim.generate_many("vc.meeting.share_ended_v1", 3))
     assert all(d.acked for d in deliveries)
     got = node.received()
     assert [g["event_id"] for g in got] == [d.event_id for d in deliveries]

@@ -15,11 +15,14 @@ import asyncio
 import contextlib
 import gc
 import threading
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 import lark_oapi as lark
 import lark_oapi.ws.client as lark_ws_client
+
+if TYPE_CHECKING:
+    from simulator.platform_server import PlatformServer
 
 _START_LOCK = threading.Lock()  # the module-global loop is patched per client: one start at a time
 
@@ -92,6 +95,18 @@ class LarkWsThread:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+@contextlib.contextmanager
+def connected_client(platform: PlatformServer, app_id: str, app_secret: str,
+                     handler: lark.EventDispatcherHandler) -> Iterator[LarkWsThread]:
+    """A client dispatching to ``handler``, connected to ``platform`` (waited for, up to 15 s); stopped on leaving."""
+    client = LarkWsThread(platform.domain, app_id, app_secret, handler).start()
+    try:
+        platform.wait_for_clients(1, timeout=15)
+        yield client
+    finally:
+        client.stop()
 
 
 def _drain_and_close(loop: asyncio.AbstractEventLoop) -> None:

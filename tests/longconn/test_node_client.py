@@ -6,42 +6,27 @@ Node's ``start()`` silently refuses an app id not matching ``^cli_[0-9a-fA-F]{16
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import subprocess
-from pathlib import Path
-
-import pytest
-
 from simulator.platform_server import TEST_CLIENT_CONFIG, PlatformServer
 from simulator.verdicts.model import Outcome
+from tests.node_runner import NodeProcess, json_lines, requires_node
 
-NODE_DIR = Path(__file__).resolve().parent.parent / "node"
-MODULES = NODE_DIR / "node_modules"
 APP_ID, SECRET = "cli_a1b2c3d4e5f60718", "node-secret"
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("node") is None or not (MODULES / "@larksuiteoapi" / "node-sdk").is_dir(),
-    reason="node or @larksuiteoapi/node-sdk not installed (npm install --prefix tests/node)",
-)
+pytestmark = requires_node
 
 
 def test_node_wsclient_receives_and_acks() -> None:
     with PlatformServer(app_id=APP_ID, app_secret=SECRET, client_config=TEST_CLIENT_CONFIG, seed=11,
                         fragment_size=4096) as platform:
-        env = {**os.environ, "NODE_PATH": str(MODULES)}
-        proc = subprocess.Popen(["node", str(NODE_DIR / "ws_client.js"), platform.domain, APP_ID, SECRET], env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        node = NodeProcess("ws_client.js", platform.domain, APP_ID, SECRET)
         try:
             platform.wait_for_clients(1, timeout=15)
             deliveries = platform.push(count=3)
             topic = "大型会议" * 2000  # 24 KiB of UTF-8: 6+ fragments, reassembled by Node's DataCache
             big = platform.push(overrides={"event.meeting.topic": topic})
         finally:
-            proc.terminate()
-            out, _ = proc.communicate(timeout=10)
-    received = [json.loads(line)["received"] for line in out.splitlines() if line.startswith('{"received"')]
+            out = node.stop()
+    received = [line["received"] for line in json_lines(out, "received")]
     for d in [*deliveries, *big]:
         att = d.last
         assert att is not None and att.outcome == Outcome.ACKED and att.status == 200

@@ -6,38 +6,24 @@ Skipped when node or the package is missing (``.ci/run`` runs ``npm install --pr
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import subprocess
-from pathlib import Path
-
-import pytest
-
 from simulator.platform.openapi import codes
 from simulator.platform_server import PlatformServer
+from tests.node_runner import json_lines, requires_node, run_node
 from tests.openapi.helpers import user_says
 
-NODE_DIR = Path(__file__).resolve().parent.parent / "node"
-MODULES = NODE_DIR / "node_modules"
 APP_ID, SECRET = "cli_0a1b2c3d4e5f6073", "node-api-secret"
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("node") is None or not (MODULES / "@larksuiteoapi" / "node-sdk").is_dir(),
-    reason="node or @larksuiteoapi/node-sdk not installed (npm install --prefix tests/node)",
-)
+pytestmark = requires_node
 
 
 def test_node_client_replies_and_sees_the_platform_error() -> None:
     with PlatformServer(app_id=APP_ID, app_secret=SECRET, seed=13) as server:
         asked = user_says(server, "hi node", mention_bot=True)
-        env = {**os.environ, "NODE_PATH": str(MODULES)}
-        out = subprocess.run(["node", str(NODE_DIR / "bot_api.js"), server.domain, APP_ID, SECRET, asked.message_id],
-                             env=env, capture_output=True, text=True, timeout=60, check=True).stdout
+        out = run_node("bot_api.js", server.domain, APP_ID, SECRET, asked.message_id)
         reply = server.api.assert_replied(asked.message_id, text="hello from node", in_thread=True)
         token_calls = server.api.find("POST", "/open-apis/auth/v3/tenant_access_token/internal")
     # The SDK's own logger writes to stdout too: keep the script's lines.
-    ok, refused = (json.loads(line) for line in out.splitlines() if line.startswith(('{"ok"', '{"error"')))
+    ok, refused = json_lines(out, "ok", "error")
     assert ok["code"] == 0 and ok["ok"]["message_id"] == reply["message_id"]
     assert ok["ok"]["thread_id"] == reply["thread_id"] and ok["ok"]["sender"]["sender_type"] == "app"
     assert refused["error"] == {"status": 400, "code": codes.INVALID_PARAM,

@@ -14,9 +14,11 @@ import uvicorn.protocols.http.auto
 import uvicorn.protocols.websockets.auto  # noqa: F401
 
 import simulator.platform
+import simulator.platform_server
 import simulator.pytest_plugin
 import simulator.receiver
 import simulator.servers  # noqa: F401
+from simulator.generation import catalog
 
 try:  # the official SDK: ~2 s to import, so once here rather than in every in-process run
     import lark_oapi.adapter.flask
@@ -35,6 +37,9 @@ pytest_plugins = ["pytester"]
 # plugin, the web frameworks and the modules over C extensions that cannot be imported twice loaded once:
 # cryptography's bindings, and uvicorn's httptools protocol (re-imported, it no longer catches the
 # parser's upgrade exception and refuses every WebSocket upgrade).
+# The event families register their types in the catalogue when imported: loaded here, once, so that a run that
+# imports one of them directly (the platform's OpenAPI imports the IM family) does not register it again.
+catalog.event_types()
 # Hypothesis' plugin re-imports hypothesis on every in-process run (~0.7 s): the example suites don't use it.
 # Nor do they use pytest-asyncio (only test_apush_under_pytest_asyncio does, configured for it): loaded without
 # its options it warns at configure time in every run.

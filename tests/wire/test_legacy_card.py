@@ -6,11 +6,8 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-import os
-import shutil
 import subprocess
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -31,6 +28,7 @@ from simulator.wire.legacy_card import (
     legacy_signature,
     verify_legacy_signature,
 )
+from tests.node_runner import node_env, requires_node
 
 VT = "qjSwzC4T1uhJvt0123456789abcdef"
 ENCRYPT_KEY = "encrypt_key_0123456789"
@@ -189,8 +187,6 @@ def test_lark_answers_the_legacy_challenge() -> None:
 
 # -- node-sdk's CardActionHandler (a subprocess, no socket) -----------------------------------------------------
 
-NODE_DIR = Path(__file__).resolve().parent.parent / "node"
-MODULES = NODE_DIR / "node_modules"
 NODE_SCRIPT = r"""
 const lark = require('@larksuiteoapi/node-sdk');
 const [vt, headers, body] = process.argv.slice(1);
@@ -205,12 +201,11 @@ handler.invoke(data).then((r) => process.stdout.write('\nRESULT ' + JSON.stringi
 def node_invoke(headers: dict[str, str], body: bytes) -> Any:
     lowered = {k.lower(): v for k, v in headers.items()}  # Node's http lower-cases header names
     out = subprocess.run(["node", "-e", NODE_SCRIPT, VT, json.dumps(lowered), body.decode("utf-8")],
-                         env={**os.environ, "NODE_PATH": str(MODULES)}, capture_output=True, timeout=60, check=True)
+                         env=node_env(), capture_output=True, timeout=60, check=True)
     return json.loads(out.stdout.decode().rpartition("\nRESULT ")[2])  # the SDK logs to stdout as well
 
 
-@pytest.mark.skipif(shutil.which("node") is None or not (MODULES / "@larksuiteoapi" / "node-sdk").is_dir(),
-                    reason="needs node and tests/node/node_modules (npm ci in tests/node)")
+@requires_node
 def test_node_sdk_accepts_legacy_signature_and_rejects_the_event_algorithm() -> None:
     body = legacy_body(LEGACY_REQUEST)
     accepted = node_invoke(legacy_card_headers(TS, NONCE, VT, body), body)

@@ -1,10 +1,13 @@
-"""Scenarios: coherent, time-ordered ``vc.meeting.*`` sequences from declarative files.
+"""Scenarios: coherent, time-ordered event sequences from declarative files, a meeting's or a chat's.
 
 A receiver never sees share_ended alone: it sees a meeting start, people join, shares and recordings,
-people leave, the meeting end, all with the same meeting and people, in time order. A scenario file
-(``fixtures/scenarios/*.toml``; its format is ``schemas/scenario.schema.json``, read by ``_format``)
-declares that life; ``load`` parses and checks it (``_check``: coherent for every seed, or one
-``FixtureError`` line naming file, line and step), ``play`` realises it from a seeded stream (``_play``).
+people leave, the meeting end, all with the same meeting and people, in time order. A bot never sees a
+reaction to nothing: it sees a user open a chat and talk to it, people @ it in a group and reply in a
+thread, react to messages, read and recall them. A scenario file (``fixtures/scenarios/*.toml``; its format
+is ``schemas/scenario.schema.json``, read by ``_format``) declares that life with one family's vocabulary
+(``_vocabulary``: a ``[meeting]`` or a ``[chat]``); ``load`` parses and checks it (``_check``,
+``_chat_check``: coherent for every seed, or one ``FixtureError`` line naming file, line and step),
+``play`` realises it from a seeded stream (``_play``, ``_chat_play``).
 """
 
 from __future__ import annotations
@@ -14,10 +17,12 @@ from typing import Any
 
 from simulator.errors import FixtureError
 from simulator.generation.factory import EventFactory
-from simulator.generation.scenarios._check import Plan, check
+from simulator.generation.scenarios._chat_play import play as _chat_play
+from simulator.generation.scenarios._check import check
 from simulator.generation.scenarios._format import parse, read
 from simulator.generation.scenarios._model import Scenario, Step
 from simulator.generation.scenarios._play import play as _play
+from simulator.generation.scenarios._timeline import Plan
 from simulator.generation.scenarios._vocabulary import ACTIONS
 from simulator.rand import SimRandom
 from simulator.resources import fixtures_dir
@@ -64,6 +69,8 @@ def loads(text: str, *, source: str = "<scenario>") -> Scenario:
 def play(scenario: Scenario, factory: EventFactory, rand: SimRandom, *, start: float | None = None,
          end: float | None = None, longconn: bool = False) -> list[dict[str, Any]]:
     """The scenario's envelopes in time order (see ``_play.play``)."""
+    if scenario.chat is not None:
+        return _chat_play(scenario, check(scenario), factory, rand, start=start, end=end, longconn=longconn)
     return _play(scenario, factory, rand, start=start, end=end, longconn=longconn)
 
 

@@ -1,8 +1,9 @@
 """The scenario file format (TOML): reading a file into the model.
 
 TOML because scenario files are written by hand: comments, no brace matching, and a parser in the
-standard library (``tomllib``, Python 3.11+; the ``tomli`` backport on 3.10). A scenario is a meeting,
-its people and a list of ``[[step]]`` tables, each one action of the meeting's life::
+standard library (``tomllib``, Python 3.11+; the ``tomli`` backport on 3.10). A scenario is one family's
+table (a ``[meeting]``, or a ``[chat]``: see ``_chat_format``), its people and a list of ``[[step]]`` tables,
+each one action of that meeting's or chat's life::
 
     [scenario]
     description = "..."
@@ -40,11 +41,12 @@ from typing import Any
 
 from simulator import durations
 from simulator.errors import ConfigError, FixtureError
+from simulator.generation.scenarios._chat_format import chat_keys, chat_table
 from simulator.generation.scenarios._lines import LineMap
 from simulator.generation.scenarios._model import Scenario, Span, Step
 from simulator.generation.scenarios._refs import check_references
 from simulator.generation.scenarios._schema_check import validate
-from simulator.generation.scenarios._vocabulary import resolve
+from simulator.generation.scenarios._vocabulary import IM_CHAT, family_of, resolve
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -84,6 +86,9 @@ def parse(text: str, *, source: str = "<scenario>", default_name: str = "scenari
         raise FixtureError(f"{source}: invalid TOML: {exc}") from None
     sc = Scenario(name=default_name, source=source, lines=LineMap(text))
     validate(doc, sc)
+    family = family_of(doc)
+    assert family is not None, "the schema requires a family table"
+    sc.family = family
     _tables(sc, doc)
     sc.steps = [_step(sc, i, raw) for i, raw in enumerate(doc["step"])]
     check_references(sc)
@@ -95,14 +100,22 @@ def _names(value: str | list[str]) -> tuple[str, ...]:
 
 
 def _tables(sc: Scenario, doc: dict[str, Any]) -> None:
-    """[scenario], [meeting] and [people], already of the right shape."""
-    s, m, p = doc.get("scenario", {}), doc["meeting"], doc["people"]
+    """[scenario], the family's table and [people], already of the right shape."""
+    s, p = doc.get("scenario", {}), doc["people"]
     sc.name = s.get("name", sc.name)
     sc.description = s.get("description", "")
+    sc.named = _names(p["named"])
+    sc.crowds = {name: int(size) for name, size in p.get("crowds", {}).items()}
+    if sc.family is IM_CHAT:
+        sc.chat = chat_table(doc["chat"])
+    else:
+        _meeting(sc, s, doc["meeting"])
+
+
+def _meeting(sc: Scenario, s: dict[str, Any], m: dict[str, Any]) -> None:
     sc.mirror_all_meeting = s.get("mirror_all_meeting", False)
     sc.subscribers = _names(s.get("participant_subscribers", []))
     sc.live_end_time = s.get("live_end_time", "event")
-
     sc.host = _names(m["host"])[0]
     sc.cohosts = _names(m.get("cohosts", []))
     sc.owner = _names(m["owner"])[0] if "owner" in m else None
@@ -112,14 +125,11 @@ def _tables(sc: Scenario, doc: dict[str, Any]) -> None:
         if key in m:
             setattr(sc, key, int(m[key]))
 
-    sc.named = _names(p["named"])
-    sc.crowds = {name: int(size) for name, size in p.get("crowds", {}).items()}
-
 
 def _step(sc: Scenario, index: int, raw: dict[str, Any]) -> Step:
     """One [[step]], already of the right shape for its event."""
-    found = resolve(raw["event"])
-    assert found is not None, "the schema admits only step events"
+    found = resolve(raw["event"], sc.family)
+    assert found is not None, "the schema admits only the family's step events"
     vocab, action = found
     step = Step(index, sc.lines.step_line(index) if sc.lines else None, raw.get("id", f"step-{index + 1}"),
                 action, vocabulary=vocab)
@@ -151,4 +161,6 @@ def _step(sc: Scenario, index: int, raw: dict[str, Any]) -> Step:
         step.count = int(raw["count"])
     step.reason = LEAVE_REASONS[raw.get("reason", "left")]
     step.content = raw.get("content")
+    if sc.family is IM_CHAT:
+        step.chat = chat_keys(raw)
     return step

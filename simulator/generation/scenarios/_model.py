@@ -1,4 +1,9 @@
-"""The parsed model of a scenario file: the scenario, its steps and their time spans."""
+"""The parsed model of a scenario file: the scenario, its steps and their time spans.
+
+The fields every family shares (timing, ``who``, ``by``, ``count``) are on ``Step``; a meeting scenario's
+table is read into ``Scenario``'s meeting fields, a chat scenario's into ``Scenario.chat`` (``ChatTable``) and
+its steps' own keys into ``Step.chat`` (``ChatKeys``).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ from dataclasses import dataclass, field
 
 from simulator.errors import FixtureError
 from simulator.generation.scenarios._lines import LineMap
-from simulator.generation.scenarios._vocabulary import VC_MEETING, Vocabulary
+from simulator.generation.scenarios._vocabulary import IM_CHAT, VC_MEETING, Vocabulary
 
 DEFAULT_DELAY = (2.0, 20.0)
 DEFAULT_READY_DELAY = (30.0, 300.0)
@@ -18,6 +23,47 @@ class Span:
 
     lo: float
     hi: float
+
+
+@dataclass(frozen=True)
+class ChatTable:
+    """``[chat]``: a p2p chat between ``user`` and the bot, or a group (its ``owner`` and first ``members``,
+    named people or crowds)."""
+
+    kind: str  # "p2p" | "group"
+    user: str | None = None
+    owner: str | None = None
+    members: tuple[str, ...] = ()
+    name: str | None = None
+    group_msg_scope: bool = False  # the app reads every group message, not only those that @ it
+    external: bool = False
+
+    @property
+    def p2p(self) -> bool:
+        return self.kind == "p2p"
+
+    def first_members(self) -> tuple[str, ...]:
+        """The labels in the chat when the scenario starts (besides the bot)."""
+        if self.p2p:
+            return (self.user,) if self.user else ()
+        return (*((self.owner,) if self.owner else ()), *self.members)
+
+
+@dataclass(frozen=True)
+class ChatKeys:
+    """A chat step's own keys (see schemas/scenario.schema.json#/$defs/im_chat)."""
+
+    on: tuple[str, ...] = ()  # the step(s) whose messages / reactions this step is about
+    reply_to: str | None = None  # a message step: each message replies to one of its messages
+    thread: bool | None = None  # replies go in the thread (None: the platform's habit decides)
+    replies: float = 0.0  # the share of messages that reply to an earlier message of the chat
+    message_types: tuple[str, ...] = ()  # used in turn; empty: a realistic mix
+    text: str | None = None
+    mention_bot: bool | None = None
+    mentions: tuple[str, ...] = ()
+    emoji: str | None = None
+    recall_type: str | None = None
+    change: str | None = None
 
 
 @dataclass
@@ -38,10 +84,19 @@ class Step:
     content: str | None = None
     ready_delay: Span = Span(*DEFAULT_READY_DELAY)
     vocabulary: Vocabulary = VC_MEETING
+    chat: ChatKeys | None = None  # a chat step's own keys
 
     @property
-    def event_type(self) -> str:
+    def keys(self) -> ChatKeys:
+        """A chat step's keys (the defaults for a step that has none)."""
+        return self.chat or _NO_KEYS
+
+    @property
+    def event_type(self) -> str | None:
         return self.vocabulary.event_type(self.action)
+
+
+_NO_KEYS = ChatKeys()
 
 
 @dataclass
@@ -64,6 +119,12 @@ class Scenario:
     crowds: dict[str, int] = field(default_factory=dict)
     steps: list[Step] = field(default_factory=list)
     lines: LineMap | None = None
+    family: Vocabulary = VC_MEETING
+    chat: ChatTable | None = None  # a chat scenario's [chat]
+
+    @property
+    def is_chat(self) -> bool:
+        return self.family is IM_CHAT
 
     def where(self, step: Step | None = None, key: str | None = None, table: str | None = None, *,
               show_key: bool = True) -> str:

@@ -24,8 +24,9 @@ from simulator.generation.factory import EventFactory
 from simulator.generation.families.vc_meeting.events import LEAVE_KICKED, LEAVE_LEFT, LEAVE_MEETING_ENDED
 from simulator.generation.families.vc_meeting.meeting import Meeting, new_meeting
 from simulator.generation.population import Person, Population
-from simulator.generation.scenarios._check import Plan, check
+from simulator.generation.scenarios._check import check
 from simulator.generation.scenarios._model import DEFAULT_READY_DELAY, Scenario, Span, Step
+from simulator.generation.scenarios._timeline import Plan
 from simulator.rand import SimRandom
 
 

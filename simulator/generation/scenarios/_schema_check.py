@@ -21,7 +21,7 @@ from jsonschema.exceptions import ValidationError
 
 from simulator.errors import FixtureError
 from simulator.generation.scenarios._model import Scenario, Step
-from simulator.generation.scenarios._vocabulary import event_problem, resolve
+from simulator.generation.scenarios._vocabulary import FAMILIES, Vocabulary, event_problem, family_of, resolve
 from simulator.resources import schemas_dir
 
 SCHEMA_FILE = "scenario.schema.json"
@@ -48,15 +48,20 @@ class Problem:
 
 
 def validate(doc: dict[str, Any], sc: Scenario) -> None:
-    """Raise ``FixtureError`` for the first problem (in file order) ``doc`` has against the schema."""
-    problems = [p for p in map(explain, validator().iter_errors(doc)) if p is not None]
+    """Raise ``FixtureError`` for the first problem (in file order) ``doc`` has against the schema. A step
+    whose ``event`` is wrong reports that, not what the other keys lack for it."""
+    family = family_of(doc)
+    problems = [p for p in (explain(e, family) for e in validator().iter_errors(doc)) if p is not None]
+    bad_events = {p.path[:2] for p in problems if len(p.path) == 3 and p.path[0] == "step" and p.path[2] == "event"}
+    problems = [p for p in problems if p.path[:2] not in bad_events or p.path[2:] == ("event",)]
     if problems:
         first = min(enumerate(problems), key=lambda ip: (_line(sc, ip[1].path) or 0, ip[0]))[1]
         raise FixtureError(f"{_where(sc, doc, first.path)}: {first.message}")
 
 
-def explain(err: ValidationError) -> Problem | None:
-    """The message for one jsonschema error (None for a consequence of another error)."""
+def explain(err: ValidationError, family: Vocabulary | None = None) -> Problem | None:
+    """The message for one jsonschema error (None for a consequence of another error); ``family`` is the
+    file's (``family_of``), for messages that depend on it."""
     path: Where = tuple(err.absolute_path)
     keyword = str(err.validator)
     value: Any = err.instance
@@ -70,13 +75,16 @@ def explain(err: ValidationError) -> Problem | None:
         return Problem((), NO_STEPS if missing == "step" else f"missing [{missing}] table")
     if path == ("step",):
         return Problem((), NO_STEPS)
+    if not path and keyword == "anyOf":  # no family table
+        tables = [family] if family is not None else list(FAMILIES)
+        return Problem((), f"missing {' or '.join(f'[{v.table}]' for v in tables)} table")
     if keyword in ("additionalProperties", "unevaluatedProperties"):
-        return _unknown_key(path, value, _keys(sub))
+        return _unknown_key(path, value, _keys(sub), family)
     if keyword == "not":
-        keys = rule.get("required", []) if isinstance(rule, Mapping) else []
-        return Problem((*path, keys[-1]) if keys else path, str(sub.get("title", err.message)))
+        key = _forbidden(rule, value)
+        return Problem((*path, key) if key else path, str(sub.get("title", err.message)))
     if len(path) == 3 and path[0] == "step" and path[2] == "event" and isinstance(value, str):
-        return Problem(path, event_problem(value))
+        return Problem(path, event_problem(value, family))
     subject = _subject(path, err)
     if keyword == "uniqueItems":
         dup = next(v for i, v in enumerate(value) if v in value[:i])
@@ -88,18 +96,30 @@ def explain(err: ValidationError) -> Problem | None:
     return Problem(path, f"{subject}: {err.message}")
 
 
-def _unknown_key(path: Where, value: Mapping[str, Any], allowed: set[str]) -> Problem | None:
+def _forbidden(rule: Any, value: Any) -> str | None:
+    """The key whose line a broken ``not`` rule is reported on: one the rule forbids (the first of its ``anyOf``
+    the value has), else the last it requires."""
+    if not isinstance(rule, Mapping):
+        return None
+    present = [k for alt in rule.get("anyOf", []) for k in alt.get("required", []) if k in value]
+    keys = present[:1] or list(rule.get("required", []))
+    return str(keys[-1]) if keys else None
+
+
+def _unknown_key(path: Where, value: Mapping[str, Any], allowed: set[str],
+                 family: Vocabulary | None) -> Problem | None:
     extra = [k for k in value if k not in allowed]
     if not extra:
         return None
     key = extra[0]
     if not path:
-        tables = [f"[[{k}]]" if k == "step" else f"[{k}]" for k in schema()["properties"]]
+        others = {v.table for v in FAMILIES if family is not None and v is not family}
+        tables = [f"[[{k}]]" if k == "step" else f"[{k}]" for k in schema()["properties"] if k not in others]
         expected = f"{', '.join(tables[:-1])} and {tables[-1]}"
         return Problem((key,), f"unknown table or key {key!r} (expected {expected})")
     listed = ", ".join(sorted(allowed))
     if path[0] == "step":
-        found = resolve(value["event"]) if isinstance(value.get("event"), str) else None
+        found = resolve(value["event"], family) if isinstance(value.get("event"), str) else None
         what = f" for {found[1]}" if found else ""
         return Problem((*path, key), f"unknown field {key!r}{what} (allowed: {listed})")
     return Problem((*path, key), f"unknown key {key!r} (allowed: {listed})")

@@ -9,7 +9,8 @@
 - ``im.chat.disbanded_v1``: params ``chat``, ``operator`` (default the owner); the chat is marked
   disbanded and no later event of the run uses it.
 - ``im.chat.access_event.bot_p2p_chat_entered_v1``: params ``operator`` (who opened the chat). The chat
-  is their p2p chat with the bot; ``last_message_*`` name its latest message when there is one.
+  is their p2p chat with the bot; ``last_message_*`` name its latest message (not recalled) when there is
+  one.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 from simulator.errors import ConfigError
 from simulator.generation.catalog._base import GenContext
 from simulator.generation.families.im.ids import image_key, person_ids
-from simulator.generation.families.im.members import group_of, head, names, operator_of
+from simulator.generation.families.im.members import chat_body, group_of, head, operator_of
 from simulator.generation.families.im.messages import past_message
 from simulator.generation.families.im.scene import now_ms, person_param, tenant_of, world
 from simulator.generation.families.im.vocab import vocab
@@ -162,8 +163,7 @@ def disbanded(ctx: GenContext) -> dict[str, Any]:
     chat = group_of(ctx, w)
     op = operator_of(ctx, chat, owner_share=0.9)
     chat.disbanded = True
-    ctx.scene["chat"] = chat
-    return {**head(ctx, chat, op), **names(chat)}
+    return chat_body(ctx, chat, op)
 
 
 def p2p_entered(ctx: GenContext) -> dict[str, Any]:
@@ -171,7 +171,7 @@ def p2p_entered(ctx: GenContext) -> dict[str, Any]:
     person = person_param(ctx, "operator") or ctx.operator or ctx.population.pick(ctx.rand, staff=True)
     chat = w.p2p_chat(person)
     body: dict[str, Any] = {"chat_id": chat.chat_id, "operator_id": person_ids(person, ctx.app_id)}
-    seen = [m for m in w.recent_in(chat.chat_id) if m.create_time_ms < now]
+    seen = [m for m in w.recent_in(chat.chat_id) if m.create_time_ms < now and not m.recalled]
     if not seen and ctx.rand.chance(0.6):  # a returning user: the chat has history from before the run
         seen = [past_message(ctx, w, chat, sender=None if ctx.rand.chance(0.6) else person, before_ms=now)]
     if seen:

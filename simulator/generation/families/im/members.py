@@ -60,6 +60,14 @@ def users_json(ctx: GenContext, users: list[Person]) -> list[dict[str, Any]]:
     return [{"name": p.name, "tenant_key": tenant, "user_id": person_ids(p, ctx.app_id)} for p in users]
 
 
+def chat_body(ctx: GenContext, chat: Chat, operator: Person, users: list[Person] | None = None) -> dict[str, Any]:
+    """The body of an event about ``chat`` (membership, disbanding) in the doc's key order, ``users`` when the
+    event names some; ``chat`` becomes the scene's chat, for the events that follow."""
+    ctx.scene["chat"] = chat
+    named = {} if users is None else {"users": users_json(ctx, users)}
+    return {**head(ctx, chat, operator), **named, **names(chat)}
+
+
 def _outsiders(ctx: GenContext, chat: Chat, k: int) -> list[Person]:
     """``k`` (or fewer, at least one) tenant users who are not in ``chat``."""
     inside = {p.key for p in chat.members}
@@ -78,8 +86,7 @@ def bot_added(ctx: GenContext) -> dict[str, Any]:
         chat = ctx.rand.choice(left) if left and ctx.rand.chance(0.3) else w.new_group(bot_member=False)
     op = operator_of(ctx, chat, owner_share=0.6)
     chat.bot_member = True
-    ctx.scene["chat"] = chat
-    return {**head(ctx, chat, op), **names(chat)}
+    return chat_body(ctx, chat, op)
 
 
 def bot_deleted(ctx: GenContext) -> dict[str, Any]:
@@ -87,8 +94,7 @@ def bot_deleted(ctx: GenContext) -> dict[str, Any]:
     chat = group_of(ctx, w)
     op = operator_of(ctx, chat, owner_share=0.7)
     chat.bot_member = False
-    ctx.scene["chat"] = chat
-    return {**head(ctx, chat, op), **names(chat)}
+    return chat_body(ctx, chat, op)
 
 
 def user_added(ctx: GenContext) -> dict[str, Any]:
@@ -99,8 +105,7 @@ def user_added(ctx: GenContext) -> dict[str, Any]:
     if op is None:  # joined through a link or QR code, or invited by a member
         op = users[0] if len(users) == 1 and ctx.rand.chance(0.2) else operator_of(ctx, chat)
     chat.members.extend(u for u in users if not chat.has(u))
-    ctx.scene["chat"] = chat
-    return {**head(ctx, chat, op), "users": users_json(ctx, users), **names(chat)}
+    return chat_body(ctx, chat, op, users)
 
 
 def user_deleted(ctx: GenContext) -> dict[str, Any]:
@@ -118,8 +123,7 @@ def user_deleted(ctx: GenContext) -> dict[str, Any]:
         op = users[0] if len(users) == 1 and ctx.rand.chance(0.6) else chat.owner
     gone = {u.key for u in users}
     chat.members[:] = [p for p in chat.members if p.key not in gone]
-    ctx.scene["chat"] = chat
-    return {**head(ctx, chat, op), "users": users_json(ctx, users), **names(chat)}
+    return chat_body(ctx, chat, op, users)
 
 
 def user_withdrawn(ctx: GenContext) -> dict[str, Any]:
@@ -128,8 +132,7 @@ def user_withdrawn(ctx: GenContext) -> dict[str, Any]:
     chat = group_of(ctx, w)
     users = people_param(ctx, "users") or _outsiders(ctx, chat, ctx.rand.choice((1, 1, 2)))
     op = operator_of(ctx, chat)
-    ctx.scene["chat"] = chat
-    return {**head(ctx, chat, op), "users": users_json(ctx, users), **names(chat)}
+    return chat_body(ctx, chat, op, users)
 
 
 GENERATORS: dict[str, tuple[Generator, str]] = {

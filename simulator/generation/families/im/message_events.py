@@ -3,7 +3,9 @@
 Each targets a real message of the run's ``ImWorld`` -- ``params["message"]`` / ``scene["message"]`` (a
 ``Message`` or message id; the message a scenario's ``receive_v1`` just left there), else a recent one of
 a chat the bot is in, else (a lone event in an empty world) a message sent before the run started -- and
-names a time after that message and at or before the envelope's ``create_time``.
+names a time after that message and at or before the envelope's ``create_time`` (with param
+``not_before_ms``, as a scenario passes it: a moment before the envelope and not before that time, so that
+the times a scenario's bodies name never go back).
 
 - ``im.message.reaction.created_v1`` / ``deleted_v1``: params ``emoji_type`` and ``operator`` (the
   reacting ``Person``) or ``operator_type="app"`` (the app itself reacting through the API, as bots do to
@@ -30,12 +32,20 @@ from simulator.generation.families.im.world import Chat, ImWorld, Message
 RECALL_TYPES = ("message_owner", "group_owner", "group_manager", "enterprise_manager")
 
 
+LATENCY_MS = 1500  # a live event is created within this much of the action it reports
+
+
 def _after(ctx: GenContext, m: Message, now: int) -> int:
-    """A time after ``m`` was sent, at or before ``now`` (at most an hour before ``now``)."""
+    """A time after ``m`` was sent, at or before ``now`` (at most an hour before ``now``; with
+    ``not_before_ms``, a moment before ``now`` and not before that)."""
     gap = now - m.create_time_ms
     if gap <= 0:
         raise ConfigError(f"message {m.message_id} was not sent before the event time")
-    return now - ctx.rand.randint(0, min(3600_000, gap - 1))
+    floor = ctx.params.get("not_before_ms")
+    if floor is None:
+        return now - ctx.rand.randint(0, min(3600_000, gap - 1))
+    lo = max(m.create_time_ms + 1, int(floor), now - LATENCY_MS)
+    return ctx.rand.randint(min(lo, now), now)
 
 
 def target(ctx: GenContext, w: ImWorld, *, users_only: bool = False) -> Message:

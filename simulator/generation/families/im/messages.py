@@ -17,9 +17,12 @@ A lone call invents what it needs from the run's ``ImWorld``; a scenario or a te
 - ``mention_bot`` (bool): whether the bot is @-ed (default: always in a group without the scope, 30 % with
   it, never in p2p); ``mentions``: other people to @ (default: sometimes a member or two in groups);
 - ``group_msg_scope`` (bool, default False): the app reads all group messages;
-- ``reply_to``: the ``Message`` (or message id) replied to; ``thread`` (bool): reply in its thread.
-  Default: now and then a reply to a recent message of the same chat, some of them in a thread;
-- ``user_agent`` (bool, default False): send ``message.user_agent`` (needs the im:user_agent:read scope).
+- ``reply_to``: the ``Message`` (or message id) replied to, or ``False`` (not a reply); ``thread`` (bool):
+  reply in its thread. Default: now and then a reply to a recent message of the same chat, some of them in
+  a thread;
+- ``user_agent`` (bool, default False): send ``message.user_agent`` (needs the im:user_agent:read scope);
+- ``not_before_ms``: the message is created no earlier than this (a scenario passes the previous event's
+  time, so that the times its bodies name never go back).
 
 Afterwards ``scene["chat"]`` and ``scene["message"]`` hold the chat and the new message, so the next event
 of a scenario (a reaction, a recall, a reply) can name them. Every message is recorded in the world.
@@ -75,8 +78,10 @@ class Steer:
     mentions: list[Person] | None = None
     scope: bool = False
     reply_to: Message | None = None
+    no_reply: bool = False
     thread: bool | None = None
     user_agent: bool = False
+    not_before_ms: int | None = None
 
 
 _LONE = Steer()
@@ -92,11 +97,15 @@ def steer(ctx: GenContext) -> Steer:
     if message_type is not None and message_type not in MESSAGE_TYPES:
         raise ConfigError(f"param message_type={message_type!r}: not a documented message type")
     text = ctx.params.get("text")
+    no_reply = ctx.params.get("reply_to") is False
+    floor = ctx.params.get("not_before_ms")
     return Steer(chat=chat_param(ctx), chat_type=kind, sender=ctx.operator or person_param(ctx, "sender"),
                  message_type=message_type, text=None if text is None else str(text),
                  mention_bot=flag(ctx, "mention_bot"), mentions=people_param(ctx, "mentions"),
-                 scope=bool(ctx.params.get("group_msg_scope", False)), reply_to=message_param(ctx, "reply_to"),
-                 thread=flag(ctx, "thread"), user_agent=bool(ctx.params.get("user_agent", False)))
+                 scope=bool(ctx.params.get("group_msg_scope", False)),
+                 reply_to=None if no_reply else message_param(ctx, "reply_to"), no_reply=no_reply,
+                 thread=flag(ctx, "thread"), user_agent=bool(ctx.params.get("user_agent", False)),
+                 not_before_ms=None if floor is None else int(floor))
 
 
 def pick_chat(ctx: GenContext, w: ImWorld, st: Steer = _LONE) -> Chat:
@@ -132,7 +141,7 @@ def _reply_target(ctx: GenContext, w: ImWorld, chat: Chat, before_ms: int, st: S
         if st.reply_to.chat_id != chat.chat_id:
             raise ConfigError(f"param reply_to={st.reply_to.message_id}: that message is in another chat")
         return st.reply_to
-    if ctx.rand.random.random() >= (0.2 if chat.chat_type == "group" else 0.1):
+    if st.no_reply or ctx.rand.random.random() >= (0.2 if chat.chat_type == "group" else 0.1):
         return None
     candidates = [m for m in w.recent_in(chat.chat_id, 20) if not m.recalled and m.create_time_ms < before_ms]
     return candidates[int(ctx.rand.random.random() * len(candidates))] if candidates else None
@@ -187,6 +196,12 @@ def _thread(ctx: GenContext, w: ImWorld, chat: Chat, parent: Message, st: Steer)
     return root_id, thread_id
 
 
+def thread_of(ctx: GenContext, w: ImWorld, chat: Chat, parent: Message, thread: bool | None) -> tuple[str, str]:
+    """(root_id, thread_id) of a reply to ``parent`` (in its thread when ``thread``; None: the platform's
+    habit), opening the root's thread if needed."""
+    return _thread(ctx, w, chat, parent, Steer(thread=thread))
+
+
 def receive(ctx: GenContext) -> dict[str, Any]:
     w, st = world(ctx), steer(ctx)
     rnd = ctx.rand.random.random
@@ -198,6 +213,8 @@ def receive(ctx: GenContext) -> dict[str, Any]:
         types = MENTIONABLE_TYPE if chat.chat_type == "group" and not st.scope else ANY_TYPE
         message_type = types[int(rnd() * len(types))]
     create = now - 30 - int(rnd() * 1470)  # the event is created a moment (30 ms - 1.5 s) after the message
+    if st.not_before_ms is not None:
+        create = max(create, min(st.not_before_ms, now))
     parent = _reply_target(ctx, w, chat, create, st)
     root_id = thread_id = ""
     if parent is not None:
@@ -257,3 +274,20 @@ def past_message(ctx: GenContext, w: ImWorld, chat: Chat, *, sender: Person | No
     draft = Draft(r, vocab(ctx), w, ctx.app_id, create, chat, sender)
     return w.record(Message(w.new_message_id(), chat.chat_id, create, sender, kind, content(kind, draft),
                             update_time_ms=create))
+
+
+def bot_message(ctx: GenContext, w: ImWorld, chat: Chat, *, message_type: str = "text", text: str | None = None,
+                reply_to: Message | None = None, thread: bool | None = None) -> Message:
+    """A message the bot sends (through the API) at ``ctx.now``, recorded in the world as the mock OpenAPI
+    records one: no event (the platform does not deliver a bot its own messages), but later events may react
+    to it, reply to it or report it read."""
+    now = now_ms(ctx)
+    root_id = thread_id = ""
+    if reply_to is not None:
+        if reply_to.chat_id != chat.chat_id or reply_to.create_time_ms >= now:
+            raise ConfigError(f"reply_to={reply_to.message_id}: not an earlier message of chat {chat.chat_id}")
+        root_id, thread_id = thread_of(ctx, w, chat, reply_to, thread)
+    draft = Draft(ctx.rand, vocab(ctx), w, ctx.app_id, now, chat, None, [], text)
+    return w.record(Message(w.new_message_id(), chat.chat_id, now, None, message_type, content(message_type, draft),
+                            root_id=root_id, parent_id=reply_to.message_id if reply_to else "", thread_id=thread_id,
+                            update_time_ms=now))

@@ -8,13 +8,16 @@ world does not know is a ``ConfigError`` naming the param, never a silently inve
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from simulator import constants as C
 from simulator.errors import ConfigError
 from simulator.generation.catalog._base import GenContext
 from simulator.generation.families.im.world import Chat, ImWorld, Message, world_of
 from simulator.generation.population import Person
+
+T = TypeVar("T")
 
 
 def world(ctx: GenContext) -> ImWorld:
@@ -35,12 +38,17 @@ def _given(ctx: GenContext, name: str) -> Any:
     return ctx.scene.get(name) if value is None else value
 
 
+def _find_person(ctx: GenContext, value: object) -> Person | None:
+    """The tenant person whose open_id (for this app), union_id or user_id is ``value``."""
+    return world(ctx).person(open_id=str(value), union_id=str(value), user_id=str(value))
+
+
 def person_param(ctx: GenContext, name: str) -> Person | None:
     """``params[name]`` (or ``scene[name]``) as a tenant ``Person``; None when not given."""
     value = _given(ctx, name)
     if value is None or isinstance(value, Person):
         return value
-    found = world(ctx).person(open_id=str(value), union_id=str(value), user_id=str(value))
+    found = _find_person(ctx, value)
     if found is None:
         raise ConfigError(f"param {name}={value!r}: no such person in the tenant")
     return found
@@ -54,40 +62,39 @@ def people_param(ctx: GenContext, name: str) -> list[Person] | None:
         value = [value]
     out = []
     for item in value:
-        p = item if isinstance(item, Person) else world(ctx).person(open_id=str(item), union_id=str(item),
-                                                                    user_id=str(item))
+        p = item if isinstance(item, Person) else _find_person(ctx, item)
         if p is None:
             raise ConfigError(f"param {name}: no person {item!r} in the tenant")
         out.append(p)
     return out
 
 
-def chat_param(ctx: GenContext, name: str = "chat") -> Chat | None:
-    """The chat named by ``params[name]`` / ``scene[name]`` (a ``Chat`` joins the world if new)."""
+def _world_param(ctx: GenContext, name: str, kind: type[T], adopt: Callable[[ImWorld, T], T],
+                 find: Callable[[ImWorld, str], T | None], missing: str) -> T | None:
+    """``params[name]`` / ``scene[name]`` as the world's ``kind``: an object of it goes through ``adopt``, an id
+    through ``find``; an unknown id is a ``ConfigError`` (``missing`` says what there is not)."""
     value = _given(ctx, name)
     if value is None:
         return None
     w = world(ctx)
-    if isinstance(value, Chat):
-        return w.chats.setdefault(value.chat_id, value)
-    found = w.chat(str(value))
+    if isinstance(value, kind):
+        return adopt(w, value)
+    found = find(w, str(value))
     if found is None:
-        raise ConfigError(f"param {name}={value!r}: no such chat in this run")
+        raise ConfigError(f"param {name}={value!r}: {missing}")
     return found
+
+
+def chat_param(ctx: GenContext, name: str = "chat") -> Chat | None:
+    """The chat named by ``params[name]`` / ``scene[name]`` (a ``Chat`` joins the world if new)."""
+    return _world_param(ctx, name, Chat, lambda w, chat: w.chats.setdefault(chat.chat_id, chat), ImWorld.chat,
+                        "no such chat in this run")
 
 
 def message_param(ctx: GenContext, name: str) -> Message | None:
     """The message named by ``params[name]`` / ``scene[name]`` (a ``Message`` is recorded if new)."""
-    value = _given(ctx, name)
-    if value is None:
-        return None
-    w = world(ctx)
-    if isinstance(value, Message):
-        return value if w.message(value.message_id) is value else w.record(value)
-    found = w.message(str(value))
-    if found is None:
-        raise ConfigError(f"param {name}={value!r}: no such message in this run (or forgotten)")
-    return found
+    return _world_param(ctx, name, Message, lambda w, m: m if w.message(m.message_id) is m else w.record(m),
+                        ImWorld.message, "no such message in this run (or forgotten)")
 
 
 def flag(ctx: GenContext, name: str) -> bool | None:
