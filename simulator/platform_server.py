@@ -21,7 +21,8 @@ API
 ``domain``                                   ``http://127.0.0.1:PORT``: the SDK's ``domain`` option
 ``wait_for_clients(n, timeout)``             block until ``n`` connections are live; their infos
 ``push(event_type, count=1, *, overrides,    generate and deliver (cluster mode, 3 s ack budget,
-seed, app_id, concurrency, timeout)``        the engine's retry ladder); ``list[Delivery]``
+params, seed, app_id, concurrency,           the engine's retry ladder); ``list[Delivery]``; ``webhook=URL``:
+timeout, webhook)``                          to a webhook bot instead, from the same world
 ``apush(...)``                               the same, awaitable from async code (another loop)
 ``push_envelopes(envelopes, ...)``           deliver ready-made envelopes
 ``generate(event_type, *, overrides)``       one envelope as a push would send it
@@ -37,7 +38,9 @@ seed, app_id, concurrency, timeout)``        the engine's retry ladder); ``list[
 ``set_client_config(**keys)``                change ClientConfig; live clients get it in their next pong
 ``clear()``                                  forget deliveries/counters, lift faults, restore config
 ``api``                                      the bot's OpenAPI calls on this origin (``calls``, ``last``,
-                                             ``sent_messages``, ``assert_replied``, ``wait_for_reply``, ``fail``)
+                                             ``sent_messages``, ``assert_replied``, ``wait_for_reply``,
+                                             ``answers_to(delivery)``, ``fail``: docs/bots.md)
+``generate_many``, ``generate_scenario``     envelopes from the platform's world (``FeishuSim.share_world``)
 """
 
 from __future__ import annotations
@@ -45,7 +48,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
 from typing import Any, TypeVar, overload
 
 from anyio.from_thread import BlockingPortal
@@ -64,7 +68,7 @@ from simulator.platform.control import Control
 from simulator.platform.core import Platform
 from simulator.platform.openapi.mount import openapi_for
 from simulator.platform.openapi.view import BotApi
-from simulator.platform.pushing import PushRequest
+from simulator.platform.pushing import PushRequest, WebhookTarget
 from simulator.platform.session import PongConfig
 from simulator.platform.state import TEST_CLIENT_CONFIG, PlatformOptions
 from simulator.servers import ThreadedServer, is_loopback
@@ -84,6 +88,9 @@ def compose(options: PlatformOptions, settings: PushSettings | None = None, *, c
     platform = Platform(options, clock=clock)
     pusher = EnginePusher(platform, settings, transcript=transcript)
     openapi = openapi_for(platform, pusher, tenant_key=pusher.settings.tenant_key)
+    if transcript is not None:  # the bot's calls next to the deliveries they answer
+        writer = transcript
+        openapi.calls.listeners.append(lambda call: writer.api_call(call.transcript_json()))
     return platform, pusher, create_app(platform, pusher=pusher, control_token=control_token, openapi=openapi)
 
 
@@ -183,17 +190,22 @@ class PlatformServer:
 
     def push(self, event_type: str = C.DEFAULT_EVENT_TYPE, count: int = 1, *, overrides: Overrides | None = None,
              seed: int | None = None, app_id: str | None = None, concurrency: int = 1,
-             timeout: float | None = None) -> list[Delivery]:
+             timeout: float | None = None, params: Mapping[str, Any] | None = None,
+             webhook: str | WebhookTarget | None = None) -> list[Delivery]:
+        """Generate ``count`` events (``params``: the generator's inputs, e.g. ``{"chat_type": "group",
+        "mention_bot": True, "text": "hi"}``; ``overrides``: fields of the result) and deliver them over the long
+        connection, or by ``webhook`` (a URL, or a ``WebhookTarget`` with the app's keys) to a bot's URL."""
         request = PushRequest(event_type, count, app_id=app_id, seed=seed, overrides=overrides,
-                              concurrency=concurrency)
+                              concurrency=concurrency, params=_params(params), webhook=_target(webhook))
         return self._call(self.pusher.push, request, timeout=timeout)
 
     async def apush(self, event_type: str = C.DEFAULT_EVENT_TYPE, count: int = 1, *,
                     overrides: Overrides | None = None, seed: int | None = None, app_id: str | None = None,
-                    concurrency: int = 1) -> list[Delivery]:
+                    concurrency: int = 1, params: Mapping[str, Any] | None = None,
+                    webhook: str | WebhookTarget | None = None) -> list[Delivery]:
         """``push`` for async code: awaits without blocking the caller's loop (which may host the client)."""
         request = PushRequest(event_type, count, app_id=app_id, seed=seed, overrides=overrides,
-                              concurrency=concurrency)
+                              concurrency=concurrency, params=_params(params), webhook=_target(webhook))
         return await asyncio.wrap_future(self.portal().start_task_soon(self.pusher.push, request))
 
     def push_envelopes(self, envelopes: list[dict[str, Any]], *, app_id: str | None = None, concurrency: int = 1,
@@ -202,11 +214,27 @@ class PlatformServer:
         return self._call(self.pusher.push, request, timeout=timeout)
 
     def generate(self, event_type: str = C.DEFAULT_EVENT_TYPE, *, overrides: Overrides | None = None,
-                 app_id: str | None = None) -> dict[str, Any]:
-        """One envelope as the platform would send it (plain JSON, empty ``header.token``)."""
+                 app_id: str | None = None, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """One envelope as the platform would send it (plain JSON, empty ``header.token``), from its world."""
         def make() -> dict[str, Any]:
-            return self.pusher.generate(event_type, overrides=overrides, app_id=app_id)
+            return self.pusher.generate(event_type, overrides=overrides, app_id=app_id, params=params)
         return self._call(make)
+
+    def generate_many(self, event_type: str, count: int, *, overrides: Overrides | None = None,
+                      app_id: str | None = None, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        """``count`` envelopes from the platform's world (what ``FeishuSim`` delivers when it shares it)."""
+        def make() -> list[dict[str, Any]]:
+            return self.pusher.generate_many(event_type, count, overrides=overrides, app_id=app_id, params=params)
+        return self._call(make)
+
+    def generate_scenario(self, scenario: str | Path, *, runs: int = 1,
+                          app_id: str | None = None) -> list[dict[str, Any]]:
+        """The envelopes of ``runs`` runs of a scenario, from the platform's world."""
+        return self._call(lambda: self.pusher.generate_scenario(scenario, runs=runs, app_id=app_id))
+
+    def app_ids(self) -> list[str]:
+        """The apps the platform accepts (the first is the default)."""
+        return list(self.platform.options.apps)
 
     def connections(self) -> list[dict[str, Any]]:
         return self._call(lambda: [c.info() for c in self.platform.connections.values()])
@@ -256,4 +284,12 @@ class PlatformServer:
         self.api.clear()
 
 
-__all__ = ["TEST_CLIENT_CONFIG", "ClientConfig", "PlatformServer", "compose"]
+def _params(params: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    return dict(params) if params else None
+
+
+def _target(webhook: str | WebhookTarget | None) -> WebhookTarget | None:
+    return WebhookTarget(webhook) if isinstance(webhook, str) else webhook
+
+
+__all__ = ["TEST_CLIENT_CONFIG", "ClientConfig", "PlatformServer", "WebhookTarget", "compose"]

@@ -12,7 +12,9 @@
   official client with ``simulator.lark_client.LarkWsClient`` (or any program with
   ``simulator.harness.ClientProcess``); push with ``feishu_sim.push(feishu_platform, ...)`` or its own
   ``push(...)``: both are checked after the test. ``feishu_sim`` addresses the platform's app unless the
-  marker or ``feishu_config`` names another ``app_id``.
+  marker or ``feishu_config`` names another ``app_id``. ``feishu_platform.api`` holds the bot's OpenAPI
+  calls; with both fixtures, ``feishu_sim`` makes its events in the platform's world, for any target
+  (docs/bots.md).
 * Every failing test that pushed gets a report section, ``feishu_sim deliveries``: each delivery with its
   verdict, redeliveries and duplicates named, deliveries lost by the ``drop`` fault marked as such.
 
@@ -169,12 +171,16 @@ def feishu_platform_server(feishu_platform_options: Mapping[str, Any]) -> Iterat
 @pytest.fixture
 def feishu_platform(request: pytest.FixtureRequest, feishu_platform_server: PlatformServer,
                     feishu_config: Mapping[str, Any]) -> Iterator[PlatformServer]:
-    """The session's long-connection platform, cleared (deliveries, counters, faults, ClientConfig) for
-    this test; connected clients stay connected. Its own pushes are checked after the test like
-    ``feishu_sim``'s (``check_unacked``)."""
+    """The session's long-connection platform, cleared (deliveries, counters, faults, ClientConfig, the
+    OpenAPI's record) for this test; connected clients stay connected. Its own pushes are checked after the
+    test like ``feishu_sim``'s (``check_unacked``). When the test uses ``feishu_sim`` too, its events come from
+    the platform's world, so a bot's OpenAPI calls about them are valid (docs/bots.md)."""
     __tracebackhide__ = True
     settings = settings_for(request, feishu_config if isinstance(feishu_config, Mapping) else {})
     feishu_platform_server.clear()
+    if "feishu_sim" in request.fixturenames:
+        sim: FeishuSim = request.getfixturevalue("feishu_sim")
+        sim.share_world(feishu_platform_server)
     request.node.stash[_PLATFORM_KEY] = (feishu_platform_server, settings)
     yield feishu_platform_server
     # Pushes made after the test body (by other fixtures' teardown) are checked here.

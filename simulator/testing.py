@@ -11,7 +11,9 @@ on one event loop in a background thread, reached through an anyio blocking port
 push. The thread is a daemon: a script that forgets ``close()`` still exits.
 
 The long-connection platform (``PlatformServer``, the ``feishu_platform`` fixture) is a target too: it
-runs on a loop of its own, and the one ``LongConnChannel`` hops there for every attempt.
+runs on a loop of its own, and the one ``LongConnChannel`` hops there for every attempt. After
+``share_world(platform)`` a helper makes its events in the platform's world (``simulator.testing_world``), so
+a bot answering them through the platform's OpenAPI replies to messages the platform knows.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from simulator.generation.overrides import Overrides
 from simulator.testing_callbacks import UNSET, CallbackHelpers
 from simulator.testing_report import check_message, find, notes
 from simulator.testing_support import challenge, keep_types, platform_settings, subscribed
+from simulator.testing_world import WorldSource, knows, shared_events, shared_scenario
 from simulator.verdicts.model import Attempt, Delivery, Summary
 from simulator.verdicts.transcript import TranscriptWriter
 from simulator.verify import UrlVerification
@@ -89,6 +92,7 @@ class FeishuSim(CallbackHelpers):
         self._portal: BlockingPortal | None = None
         self._stack = contextlib.ExitStack()
         self._sealers = 0
+        self._world: WorldSource | None = None
 
     @classmethod
     def from_options(cls, name: str = "", **options: Any) -> FeishuSim:
@@ -118,64 +122,87 @@ class FeishuSim(CallbackHelpers):
         return self.sim.summary()
 
     def generate(self, event_type: str = C.DEFAULT_EVENT_TYPE, *, overrides: Overrides | None = None,
-                 set: Overrides | None = None) -> dict[str, Any]:
+                 set: Overrides | None = None, params: dict[str, Any] | None = None) -> dict[str, Any]:
         """One envelope, not delivered (edit it and pass it to ``push`` for hand-made cases)."""
-        return self.sim.generate(event_type, overrides=_overrides(overrides, set))
+        overrides = _overrides(overrides, set)
+        if (world := self._shared()) is not None:
+            return shared_events(world, self.config.app, event_type, 1, overrides=overrides, params=params,
+                                 longconn=False)[0]
+        return self.sim.generate(event_type, overrides=overrides, params=params)
+
+    def share_world(self, source: WorldSource | None) -> None:
+        """Make events in ``source``'s world from now on (a running ``PlatformServer``; None: this helper's own),
+        so the bot's OpenAPI calls about them are judged against the chats and messages they name. The pytest
+        plugin shares ``feishu_platform``'s world with ``feishu_sim`` when a test uses both. Without an app id of
+        its own, the helper takes the platform's app."""
+        self._world = source
+        if isinstance(source, HostedPlatform):
+            self._adopt_platform_app(source)
+
+    def _shared(self) -> WorldSource | None:
+        """The shared world, if there is one and it has this helper's app."""
+        return self._world if self._world is not None and knows(self._world, self.config.app) else None
 
     # -- pushing -----------------------------------------------------------------------------------
     @overload
     async def apush(self, target: object, event: str | dict[str, Any] = ..., *, overrides: Overrides | None = ...,
                     count: None = ..., path: str | None = ..., expect_rejected: bool = ...,
-                    encrypt_key: str | None = ..., concurrency: int = ..., set: Overrides | None = ...) -> Delivery: ...
+                    encrypt_key: str | None = ..., concurrency: int = ..., set: Overrides | None = ...,
+             params: dict[str, Any] | None = ...) -> Delivery: ...
 
     @overload
     async def apush(self, target: object, event: str | dict[str, Any] = ..., *, overrides: Overrides | None = ...,
                     count: int, path: str | None = ..., expect_rejected: bool = ...,
                     encrypt_key: str | None = ..., concurrency: int = ...,
-                    set: Overrides | None = ...) -> list[Delivery]: ...
+                    set: Overrides | None = ..., params: dict[str, Any] | None = ...) -> list[Delivery]: ...
 
     async def apush(self, target: object, event: str | dict[str, Any] = C.DEFAULT_EVENT_TYPE, *,
                     overrides: Overrides | None = None, count: int | None = None, path: str | None = None,
                     expect_rejected: bool = False, encrypt_key: str | None = UNSET,
-                    concurrency: int = 1, set: Overrides | None = None) -> Delivery | list[Delivery]:
+                    concurrency: int = 1, set: Overrides | None = None,
+                    params: dict[str, Any] | None = None) -> Delivery | list[Delivery]:
         """Generate and deliver ``event`` (an event type, or a ready envelope) to ``target``.
 
         ``target``: an ``http(s)://`` URL, an ASGI app or a WSGI app (called in process at ``path``), or
         the long-connection platform (``feishu_platform``): then the event goes, as plain JSON with an empty
         token, to one live connection of the app, and the verdict is the client's ack.
-        ``overrides``: values by dotted path (``set=`` is its deprecated old name). ``count=N`` delivers N
-        events and returns a list.
+        ``overrides``: values by dotted path (``set=`` is its deprecated old name); ``params``: the generator's
+        inputs (``{"chat_type": "group", "mention_bot": True, "text": "hi"}``). ``count=N`` delivers N events
+        and returns a list.
         ``expect_rejected``: a negative test; the delivery must *not* be acked.
         ``encrypt_key``: seal this push with another key (``None``: plaintext), e.g. a wrong one.
         """
         __tracebackhide__ = True  # a usage error points at the test's line, not at this module
         overrides = _overrides(overrides, set)
         self._resolve(target, path)
-        envelopes = self._envelopes(event, overrides, count, longconn=_is_platform(target))
+        envelopes = self._envelopes(event, overrides, count, longconn=_is_platform(target), params=params)
         out = await self._deliver(target, envelopes, path, encrypt_key, concurrency, expect_rejected)
         return out if count is not None else out[0]
 
     @overload
     def push(self, target: object, event: str | dict[str, Any] = ..., *, overrides: Overrides | None = ...,
              count: None = ..., path: str | None = ..., expect_rejected: bool = ...,
-             encrypt_key: str | None = ..., concurrency: int = ..., set: Overrides | None = ...) -> Delivery: ...
+             encrypt_key: str | None = ..., concurrency: int = ..., set: Overrides | None = ...,
+             params: dict[str, Any] | None = ...) -> Delivery: ...
 
     @overload
     def push(self, target: object, event: str | dict[str, Any] = ..., *, overrides: Overrides | None = ...,
              count: int, path: str | None = ..., expect_rejected: bool = ...,
-             encrypt_key: str | None = ..., concurrency: int = ..., set: Overrides | None = ...) -> list[Delivery]: ...
+             encrypt_key: str | None = ..., concurrency: int = ..., set: Overrides | None = ...,
+             params: dict[str, Any] | None = ...) -> list[Delivery]: ...
 
     def push(self, target: object, event: str | dict[str, Any] = C.DEFAULT_EVENT_TYPE, *,
              overrides: Overrides | None = None, count: int | None = None, path: str | None = None,
              expect_rejected: bool = False, encrypt_key: str | None = UNSET,
-             concurrency: int = 1, set: Overrides | None = None) -> Delivery | list[Delivery]:
+             concurrency: int = 1, set: Overrides | None = None,
+             params: dict[str, Any] | None = None) -> Delivery | list[Delivery]:
         """Blocking ``apush`` for sync tests. In ``async def`` tests use ``await feishu_sim.apush(...)``."""
         __tracebackhide__ = True
         self._not_in_loop("push", "apush")
         overrides = _overrides(overrides, set)
         # Target checks and generation run here, so bad input raises in the test's own thread.
         self._resolve(target, path)
-        envelopes = self._envelopes(event, overrides, count, longconn=_is_platform(target))
+        envelopes = self._envelopes(event, overrides, count, longconn=_is_platform(target), params=params)
         out: list[Delivery] = self._blocking().call(self._deliver, target, envelopes, path, encrypt_key,
                                                     concurrency, expect_rejected)
         return out if count is not None else out[0]
@@ -287,16 +314,21 @@ class FeishuSim(CallbackHelpers):
                          f"(an async test) use 'await feishu_sim.{async_}(...)'")
 
     def _envelopes(self, event: str | dict[str, Any], overrides: Overrides | None,
-                   count: int | None, *, longconn: bool = False) -> list[dict[str, Any]]:
+                   count: int | None, *, longconn: bool = False,
+                   params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         __tracebackhide__ = True
         if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 1):
             raise ConfigError(f"{self._where()}count must be an int >= 1, got {count!r}")
         n = 1 if count is None else count
         if isinstance(event, dict):
-            if overrides:
-                raise ConfigError(f"{self._where()}overrides= applies to generated events, not to a ready envelope")
+            if overrides or params:
+                what = "overrides=" if overrides else "params="
+                raise ConfigError(f"{self._where()}{what} applies to generated events, not to a ready envelope")
             return [event] * n
-        return self.sim.generate_many(event, n, overrides=overrides, longconn=longconn)
+        if (world := self._shared()) is not None:
+            return shared_events(world, self.config.app, event, n, overrides=overrides, params=params,
+                                 longconn=longconn)
+        return self.sim.generate_many(event, n, overrides=overrides, longconn=longconn, params=params)
 
     def _scenario(self, target: object, scenario: str | Path, runs: int,
                   only: Sequence[str] | None = None) -> list[dict[str, Any]]:
@@ -307,7 +339,10 @@ class FeishuSim(CallbackHelpers):
             wanted = subscribed(only)
         except ConfigError as exc:
             raise ConfigError(f"{self._where()}{exc}") from None
-        envelopes = self.sim.generate_scenario(scenario, runs=runs, longconn=_is_platform(target))
+        world = self._shared()
+        envelopes = (shared_scenario(world, self.config.app, scenario, runs, longconn=_is_platform(target))
+                     if world is not None else
+                     self.sim.generate_scenario(scenario, runs=runs, longconn=_is_platform(target)))
         try:
             return keep_types(envelopes, wanted, scenario)
         except ConfigError as exc:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Final
 from simulator.errors import BadAnswer, UsageError
 from simulator.generation.families.callbacks.legacy import CLICK
 from simulator.generation.overrides import Overrides
+from simulator.testing_world import WorldSource, shared_events
 from simulator.verdicts.answers import Answer, AnswerKind
 from simulator.verdicts.model import Delivery
 
@@ -56,6 +57,7 @@ class CallbackHelpers:
         def _run_blocking(self, target: object, envelopes: list[dict[str, Any]], path: str | None,
                           encrypt_key: str | None, expect_rejected: bool, legacy: bool) -> list[Delivery]: ...
         def _longconn(self, target: object) -> bool: ...
+        def _shared(self) -> WorldSource | None: ...
         async def _deliver(self, target: object, envelopes: list[dict[str, Any]], path: str | None,
                            encrypt_key: str | None, concurrency: int, expect_rejected: bool, *,
                            legacy: bool = False) -> list[Delivery]: ...
@@ -65,26 +67,29 @@ class CallbackHelpers:
     # -- clicking -----------------------------------------------------------------------------------
     async def aclick(self, target: object, *, value: Any = UNSET, tag: str | None = None,
                      overrides: Overrides | None = None, path: str | None = None, legacy: bool = False,
-                     expect_rejected: bool = False, encrypt_key: str | None = UNSET) -> Answer:
+                     expect_rejected: bool = False, encrypt_key: str | None = UNSET,
+                     message: str | dict[str, Any] | None = None) -> Answer:
         """Click a card the bot sent (``card.action.trigger``) and return the app's judged answer.
 
         ``value``: the clicked component's value (an object; the doc also allows a string, which the official
         SDKs cannot parse); ``tag``: the kind of component clicked (``button``, ``select_static``,
         ``date_picker``... or ``form`` for a form submit); ``overrides``: fields by dotted path; ``legacy``: send
         the click as a legacy card request (flat body, SHA-1 signature, the answer is the replacement card);
+        ``message``: the card clicked (its message id, or the message object the bot's send answered, e.g. from
+        ``feishu_platform.api.sent_messages()``; default: a recent bot card of the world, or a new one);
         ``target``, ``path``, ``expect_rejected``, ``encrypt_key``: as for ``push``."""
         __tracebackhide__ = True
-        envelope = self._callback(target, path, CLICK, _click_params(value, tag), overrides, legacy)
+        envelope = self._callback(target, path, CLICK, _click_params(value, tag, message), overrides, legacy)
         (d,) = await self._deliver(target, [envelope], path, encrypt_key, 1, expect_rejected, legacy=legacy)
         return self._answered(d, AnswerKind.LEGACY_CARD if legacy else AnswerKind.CARD_ACTION)
 
     def click(self, target: object, *, value: Any = UNSET, tag: str | None = None, overrides: Overrides | None = None,
               path: str | None = None, legacy: bool = False, expect_rejected: bool = False,
-              encrypt_key: str | None = UNSET) -> Answer:
+              encrypt_key: str | None = UNSET, message: str | dict[str, Any] | None = None) -> Answer:
         """Blocking ``aclick`` for sync tests."""
         __tracebackhide__ = True
         self._not_in_loop("click", "aclick")
-        envelope = self._callback(target, path, CLICK, _click_params(value, tag), overrides, legacy)
+        envelope = self._callback(target, path, CLICK, _click_params(value, tag, message), overrides, legacy)
         (d,) = self._run_blocking(target, [envelope], path, encrypt_key, expect_rejected, legacy)
         return self._answered(d, AnswerKind.LEGACY_CARD if legacy else AnswerKind.CARD_ACTION)
 
@@ -156,6 +161,10 @@ class CallbackHelpers:
         if legacy and longconn:
             raise UsageError("legacy=True needs a webhook target: the long connection does not carry the legacy "
                              "card request")
+        world = self._shared()
+        if world is not None:  # the platform's world: the card the bot sent through its OpenAPI, a token it takes
+            return shared_events(world, self.sim.config.app, event_type, 1, overrides=overrides, params=params,
+                                 longconn=longconn)[0]
         factory = self.sim.factory
         return factory.generate(event_type, overrides=overrides, validate=self.sim.config.validate,
                                 ctx=factory.context(params=params), longconn=longconn)
@@ -181,8 +190,10 @@ class CallbackHelpers:
         raise BadAnswer("no callback has been answered yet (click or preview first, or pass the answer)")
 
 
-def _click_params(value: Any, tag: str | None) -> dict[str, Any]:
+def _click_params(value: Any, tag: str | None, message: str | dict[str, Any] | None = None) -> dict[str, Any]:
     params: dict[str, Any] = {}
+    if message is not None:
+        params["message"] = message.get("message_id") if isinstance(message, dict) else message
     if value is not UNSET:
         params["value"] = value
     if tag is not None:

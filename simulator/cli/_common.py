@@ -84,6 +84,14 @@ def positive_duration(text: str) -> float:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def non_negative_duration(text: str) -> float:
+    """Seconds >= 0, in the one duration grammar (``0``, ``2s``, ``500ms``...)."""
+    try:
+        return parse_duration(text, what="duration")
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def non_negative_float(text: str) -> float:
     value = finite_float(text)
     if value < 0:

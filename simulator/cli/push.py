@@ -19,6 +19,7 @@ from simulator.cli._common import (
     add_budget_options,
     add_generation_options,
     eprint,
+    non_negative_duration,
     overrides,
     positive_int,
     sim_config,
@@ -36,8 +37,11 @@ from simulator.engine.faults import FaultSpec
 from simulator.errors import SimulatorError, TargetError, UsageError
 from simulator.generation import catalog
 from simulator.generation.families.callbacks.legacy import CLICK, LEGACY_TYPE, legacy_request
+from simulator.generation.overrides import parse_assignments
 from simulator.verdicts.model import Delivery, DeliveryLog
 from simulator.verdicts.transcript import TranscriptWriter
+
+DEFAULT_WAIT_REPLIES = 2.0  # seconds; the wait ends early once every event has an answer and the bot is quiet
 
 
 def add_delivery_options(p: argparse.ArgumentParser) -> None:
@@ -72,7 +76,11 @@ def add_delivery_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("long connection")
     g.add_argument("--platform", default=None, metavar="DOMAIN",
                    help="push through a running `feishu-sim serve` platform (e.g. http://127.0.0.1:9001) to its "
-                        "connected SDK clients instead of a webhook")
+                        "connected SDK clients; with a URL too, the platform makes the events from its world and "
+                        "delivers them to that webhook (a bot whose OpenAPI base is the platform can answer them)")
+    g.add_argument("--wait-replies", type=non_negative_duration, default=DEFAULT_WAIT_REPLIES, metavar="DURATION",
+                   help="with --platform: wait up to this long for the bot's OpenAPI calls about the events and "
+                        "print them under each verdict (default 2s; 0: only those already made)")
     g.add_argument("--control-token", default=None,
                    help="the platform's control token (default $FEISHU_SIM_CONTROL_TOKEN)")
 
@@ -85,6 +93,9 @@ def add_parser(sub: Any) -> None:
     p.add_argument("args", nargs="*", metavar="[URL] [EVENT_TYPE]",
                    help=f"target URL and/or event type (default {C.DEFAULT_EVENT_TYPE})")
     add_generation_options(p)
+    p.add_argument("--param", dest="params", action="append", default=[], metavar="NAME=VALUE",
+                   help="an input of the event's generator (JSON-typed like --set), e.g. --param chat_type=group "
+                        "--param mention_bot=true --param text=hi for im.message.receive_v1 (docs/events.md)")
     add_scenario_options(p)
     add_app_options(p)
     add_delivery_options(p)
@@ -290,11 +301,9 @@ def run(args: argparse.Namespace) -> int:
         return list_scenarios()
     load_scenario(args, next((a for a in args.args if a != url), None))  # bad scenario -> exit 2, before any I/O
     if args.platform is not None:
-        if url is not None:
-            raise UsageError(f"give a webhook URL or --platform, not both ({url!r})")
         from simulator.cli.push_platform import run_platform
 
-        return run_platform(args, event_type)
+        return run_platform(args, event_type, url)
     catalog.get(event_type)
     if url is not None:
         check_url(url)
@@ -302,9 +311,10 @@ def run(args: argparse.Namespace) -> int:
     ov = overrides(args)
     sim_probe = Simulator(config)
     # Validate overrides (and everything else) before touching the network or the transcript file.
-    sim_probe.generate(event_type, overrides=ov)
+    params = parse_assignments(args.params) or None
+    sim_probe.generate(event_type, overrides=ov, params=params)
     transcript = open_transcript(args, config)
-    return run_interruptible(lambda stop: _run(args, url, event_type, ov, config, transcript, stop))
+    return run_interruptible(lambda stop: _run(args, url, event_type, ov, config, transcript, stop, params))
 
 
 def open_transcript(args: argparse.Namespace, config: SimConfig) -> TranscriptWriter | None:
@@ -325,7 +335,7 @@ def new_simulator(args: argparse.Namespace, config: SimConfig, transcript: Trans
 
 
 async def _run(args: argparse.Namespace, url: str | None, event_type: str, ov: dict[str, Any], config: SimConfig,
-               transcript: TranscriptWriter | None, stop: Stop) -> int:
+               transcript: TranscriptWriter | None, stop: Stop, params: dict[str, Any] | None = None) -> int:
     sim = new_simulator(args, config, transcript)
     envelopes: Iterable[dict[str, Any]]
     if args.scenario is not None:  # in scenario order; --concurrency may still overlap deliveries
@@ -333,7 +343,7 @@ async def _run(args: argparse.Namespace, url: str | None, event_type: str, ov: d
     else:
         # Made as the run reaches them (memory stays flat), all at the run's start time: on an instant
         # clock the retry ladder's gaps stay exact.
-        envelopes = sim.iter_many(event_type, args.count, overrides=ov, spread=False)
+        envelopes = sim.iter_many(event_type, args.count, overrides=ov, spread=False, params=params)
     return await deliver_all(args, url, sim, envelopes, transcript, stop, event_type=event_type, count=args.count)
 
 

@@ -21,7 +21,7 @@ import asyncio
 import copy
 import functools
 import itertools
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -107,23 +107,29 @@ class Simulator:
 
     # -- generation --------------------------------------------------------------------------------
     def generate(self, event_type: str, *, overrides: Overrides | None = None, validate: bool | None = None,
-                 longconn: bool = False) -> dict[str, Any]:
+                 longconn: bool = False, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """One envelope. ``params``: the generator's inputs (``GenContext.params``, e.g. ``chat_type``,
+        ``mention_bot`` and ``text`` for ``im.message.receive_v1``), where ``overrides`` only edit the result."""
+        ctx = self.factory.context(params=dict(params)) if params else None
         return self.factory.generate(event_type, overrides=overrides,
                                      validate=self.config.validate if validate is None else validate,
-                                     longconn=longconn)
+                                     longconn=longconn, ctx=ctx)
 
     def generate_many(self, event_type: str, count: int, *, overrides: Overrides | None = None,
-                      validate: bool | None = None, longconn: bool = False) -> list[dict[str, Any]]:
+                      validate: bool | None = None, longconn: bool = False,
+                      params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         """``count`` envelopes, event times spread a few seconds apart on a virtual clock."""
-        return list(self.iter_many(event_type, count, overrides=overrides, validate=validate, longconn=longconn))
+        return list(self.iter_many(event_type, count, overrides=overrides, validate=validate, longconn=longconn,
+                                   params=params))
 
     def iter_many(self, event_type: str, count: int, *, overrides: Overrides | None = None,
-                  validate: bool | None = None, longconn: bool = False, spread: bool = True
+                  validate: bool | None = None, longconn: bool = False, spread: bool = True,
+                  params: Mapping[str, Any] | None = None
                   ) -> Iterator[dict[str, Any]]:
         """``generate_many``, one envelope at a time (made when asked for: memory stays flat). ``spread=False``
         leaves the clock alone (events made while they are delivered must not move the delivery clock)."""
         for _ in range(count):
-            yield self.generate(event_type, overrides=overrides, validate=validate, longconn=longconn)
+            yield self.generate(event_type, overrides=overrides, validate=validate, longconn=longconn, params=params)
             if spread and isinstance(self.clock, VirtualClock) and self.clock.scale == 0:
                 self.clock.advance(self.rand.uniform(0.5, 20.0))
 

@@ -4,29 +4,38 @@ The platform (``simulator.platform``) delivers one envelope and judges the ack; 
 or retries. This module is the ``Pusher`` it is given by whoever composes the two (``PlatformServer``,
 ``feishu-sim serve``): one seeded ``Simulator`` per app (and per explicit seed) generates the events
 (plain JSON, empty ``header.token``) and runs them through its retry ladder and faults over the one
-``LongConnChannel``; every delivery of every app lands in one record and one running summary.
-Awaited on the platform's event loop.
+``LongConnChannel`` -- or, for a push with a ``WebhookTarget``, by webhook to a bot's URL, sealed with the
+keys the push names, from the same world (so a webhook bot's OpenAPI calls about those events are judged
+against it); every delivery of every app lands in one record and one running summary. Awaited on the
+platform's event loop.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from simulator import constants as C
 from simulator.clock import Clock
-from simulator.config import AppProfile, RetryPolicy, SimConfig
+from simulator.config import AppProfile, Budget, RetryPolicy, SimConfig
 from simulator.delivery.longconn import LongConnChannel
+from simulator.delivery.webhook import WebhookChannel
 from simulator.engine.core import Simulator
 from simulator.engine.faults import FaultSpec
 from simulator.errors import ConfigError, SimulatorError, TargetError
 from simulator.generation.overrides import Overrides
+from simulator.platform.callbacks import callback_kind, tell_listeners
 from simulator.platform.core import Platform
-from simulator.platform.pushing import PushRequest
+from simulator.platform.pushing import PushRequest, WebhookTarget
+from simulator.verdicts.answers import AnswerKind
 from simulator.verdicts.model import Delivery, DeliveryLog, Summary
 from simulator.verdicts.transcript import TranscriptWriter
+from simulator.wire.envelope import event_type_of
+from simulator.wire.seal import Sealer
 
 
 @dataclass(frozen=True)
@@ -62,6 +71,7 @@ class EnginePusher:
         self._active: set[Simulator] = set()  # engines with a push under way
         self._idle: asyncio.Event | None = None
         self.stopping = False
+        self._webhooks = 0
 
     def simulator(self, app_id: str | None = None, seed: int | None = None) -> Simulator:
         """The engine generating events for ``app_id`` (one per app; ``seed=None`` continues the
@@ -94,11 +104,18 @@ class EnginePusher:
             envelopes = sim.generate_scenario(request.scenario, runs=request.count, longconn=True)
         elif envelopes is None:
             envelopes = sim.generate_many(request.event_type, request.count, overrides=request.overrides,
-                                          longconn=True)
-        channel = LongConnChannel(self.platform, sim.config.app.app_id)
+                                          longconn=True, params=request.params)
         self._active.add(sim)
         try:
-            deliveries = await sim.push(channel, envelopes, concurrency=request.concurrency)
+            if request.webhook is None:
+                channel = LongConnChannel(self.platform, sim.config.app.app_id)
+                deliveries = await sim.push(channel, envelopes, concurrency=request.concurrency)
+            else:
+                self._clicks(sim.config.app.app_id, envelopes)  # the long connection's deliver does it for its own
+                async with self._webhook(sim, request.webhook) as hook:
+                    token = request.webhook.verification_token or ""  # generated for the long connection: no token
+                    sealed = [{**env, "header": {**env.get("header", {}), "token": token}} for env in envelopes]
+                    deliveries = await sim.push(hook, sealed, concurrency=request.concurrency)
         finally:
             self._active.discard(sim)
             if not self._active and self._idle is not None:
@@ -132,10 +149,41 @@ class EnginePusher:
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(self._idle.wait(), timeout)
 
+    def _webhook(self, sim: Simulator, target: WebhookTarget) -> WebhookChannel:
+        self._webhooks += 1
+        sealer = Sealer(target.encrypt_key, sim.rand.fork(f"webhook-seal-{self._webhooks}"))
+        return WebhookChannel(target.url, sealer, budget=Budget(target.connect_timeout_s, target.timeout_s),
+                              accept_2xx=target.accept_2xx)
+
     def generate(self, event_type: str = C.DEFAULT_EVENT_TYPE, *, overrides: Overrides | None = None,
-                 app_id: str | None = None) -> dict[str, Any]:
-        """One envelope as a push would send it (plain JSON, empty ``header.token``)."""
-        return self.simulator(app_id).generate(event_type, overrides=overrides, longconn=True)
+                 app_id: str | None = None, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """One envelope as a push would send it (plain JSON, empty ``header.token``); a card click's token is
+        valid for the delayed card update from now on, wherever the click is delivered."""
+        sim = self.simulator(app_id)
+        return self._clicks(sim.config.app.app_id, [sim.generate(event_type, overrides=overrides, longconn=True,
+                                                                 params=params)])[0]
+
+    def generate_many(self, event_type: str, count: int, *, overrides: Overrides | None = None,
+                      app_id: str | None = None, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        """``count`` envelopes as a push of them would send them (click tokens valid, as for ``generate``)."""
+        sim = self.simulator(app_id)
+        return self._clicks(sim.config.app.app_id, sim.generate_many(event_type, count, overrides=overrides,
+                                                                     longconn=True, params=params))
+
+    def generate_scenario(self, scenario: str | Path, *, runs: int = 1,
+                          app_id: str | None = None) -> list[dict[str, Any]]:
+        """The envelopes of ``runs`` runs of a scenario, as a push of them would send them."""
+        sim = self.simulator(app_id)
+        return self._clicks(sim.config.app.app_id, sim.generate_scenario(scenario, runs=runs, longconn=True))
+
+    def _clicks(self, app_id: str, envelopes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Tell the platform's click listeners (the mock OpenAPI: the token becomes valid) of the card clicks
+        among ``envelopes``, which are delivered outside the platform's own deliver (by webhook, or by a
+        ``FeishuSim`` that shares the world)."""
+        for env in envelopes:
+            if callback_kind(event_type_of(env)) is AnswerKind.CARD_ACTION:
+                tell_listeners(self.platform.on_click, app_id, env)
+        return envelopes
 
     def _closed(self, d: Delivery) -> None:
         self._summary.add(d)

@@ -103,7 +103,7 @@ def create_app(platform: Platform, *, pusher: Pusher | None = None, control_toke
     """The ASGI app for ``platform``. ``pusher``: what ``/_sim/push`` uses to make and deliver events
     (without one, pushes answer 501); ``control_token``: required on ``/_sim/`` requests when set;
     ``openapi``: the mock OpenAPI served on the same origin (``app.state.openapi``; none without it)."""
-    control = Control(platform, pusher, control_token)
+    control = Control(platform, pusher, control_token, openapi)
     routes = [
         Route("/callback/ws/endpoint", endpoint, methods=["POST"]),
         WebSocketRoute(WS_PATH, websocket_endpoint),

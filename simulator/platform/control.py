@@ -1,7 +1,9 @@
 """The control API under ``/_sim/``: inject events, list connections, switch faults, clear.
 
-``/_sim/push`` answers with every attempt of every delivery, ``/_sim/push/batch`` with one verdict per
-event. When the platform is bound to a non-loopback address it requires ``Authorization: Bearer
+``/_sim/push`` answers with every attempt of every delivery and the bot's OpenAPI calls that answer each
+event (``api_calls``; with ``wait_replies``: after waiting up to that many seconds for them); with
+``webhook`` it delivers to a bot's URL instead of the long connection. ``/_sim/push/batch`` answers with one
+verdict per event. When the platform is bound to a non-loopback address it requires ``Authorization: Bearer
 <token>``. Each handler is a small module-level function ``(Control, body) -> JSON``; ``serve`` does what
 they share: the token check, the JSON body, and errors as 400 (the caller's mistake) or 500.
 """
@@ -23,7 +25,9 @@ from simulator import constants as C
 from simulator.errors import ConfigError, SimulatorError, UsageError
 from simulator.generation.overrides import Overrides, parse_assignments
 from simulator.platform.core import Platform
-from simulator.platform.pushing import Pusher, PushRequest
+from simulator.platform.openapi.related import attribute, await_answers
+from simulator.platform.openapi.state import OpenApiState
+from simulator.platform.pushing import Pusher, PushRequest, WebhookTarget
 from simulator.verdicts.model import Delivery, Summary
 
 CONTROL_PREFIX = "/_sim"
@@ -41,6 +45,7 @@ class Control:
     platform: Platform
     pusher: Pusher | None = None
     token: str | None = None
+    openapi: OpenApiState | None = None
 
     def authorised(self, request: Request) -> bool:
         if self.token is None:
@@ -112,10 +117,28 @@ async def push(control: Control, body: Body) -> Any:
         return no_pusher()
     scenario = _opt_str(body, "scenario")
     request = PushRequest(
-        event_type=_event_type(body), count=_bounded(body, "count", 1, MAX_SCENARIO_RUNS if scenario else MAX_BATCH),
-        app_id=_opt_str(body, "app_id"), seed=_opt_int(body, "seed"), overrides=_overrides(body),
-        concurrency=_bounded(body, "concurrency", 1, MAX_BATCH), scenario=scenario)
-    return push_result_json(await control.pusher.push(request))
+        event_type=_event_type(body), app_id=_opt_str(body, "app_id"),
+        count=_bounded(body, "count", 1, MAX_SCENARIO_RUNS if scenario else MAX_BATCH),
+        seed=_opt_int(body, "seed"), overrides=_overrides(body),
+        concurrency=_bounded(body, "concurrency", 1, MAX_BATCH),
+        scenario=scenario, webhook=_webhook(body), params=_params(body))
+    wait = _seconds(body, "wait_replies")
+    since = control.openapi.calls.last_seq if control.openapi is not None else 0
+    deliveries = await control.pusher.push(request)
+    doc = push_result_json(deliveries)
+    if control.openapi is not None:
+        await _add_answers(control.openapi, doc, deliveries, since, wait)
+    return doc
+
+
+async def _add_answers(openapi: OpenApiState, doc: dict[str, Any], deliveries: list[Delivery], since: int,
+                       wait: float) -> None:
+    """The bot's calls about each event (after sequence number ``since``), under its verdict."""
+    log = openapi.calls
+    found = (await await_answers(log, deliveries, since=since, wait_s=wait) if wait > 0
+             else attribute(deliveries, log.since(since)))
+    for entry, calls in zip(doc["deliveries"], found, strict=True):
+        entry["api_calls"] = [c.to_json() for c in calls]
 
 
 async def push_batch(control: Control, body: Body) -> Any:
@@ -217,6 +240,42 @@ def _overrides(body: Body) -> Overrides:
     if not isinstance(overrides, dict):
         raise ConfigError("overrides must be an object {path: value} or a list of 'path=value'")
     return overrides
+
+
+_WEBHOOK_KEYS = {"url", "encrypt_key", "verification_token", "timeout_s", "connect_timeout_s", "accept_2xx"}
+MAX_WAIT_S = 600.0
+
+
+def _webhook(body: Body) -> WebhookTarget | None:
+    """``webhook``: a URL, or ``{"url", "encrypt_key"?, "verification_token"?, "timeout_s"?,
+    "connect_timeout_s"?, "accept_2xx"?}``."""
+    hook = body.get("webhook")
+    if hook is None:
+        return None
+    if isinstance(hook, str):
+        hook = {"url": hook}
+    if not isinstance(hook, dict) or not isinstance(hook.get("url"), str) or set(hook) - _WEBHOOK_KEYS:
+        raise ConfigError(f"webhook must be a URL or an object with url and any of "
+                          f"{', '.join(sorted(_WEBHOOK_KEYS - {'url'}))}")
+    return WebhookTarget(url=hook["url"], encrypt_key=_opt_str(hook, "encrypt_key"),
+                         verification_token=_opt_str(hook, "verification_token"),
+                         timeout_s=_seconds(hook, "timeout_s", C.WEBHOOK_TOTAL_BUDGET_S),
+                         connect_timeout_s=_seconds(hook, "connect_timeout_s", C.WEBHOOK_CONNECT_BUDGET_S),
+                         accept_2xx=bool(hook.get("accept_2xx", False)))
+
+
+def _params(body: Body) -> dict[str, Any] | None:
+    params = body.get("params")
+    if params is not None and not isinstance(params, dict):
+        raise ConfigError("params must be an object {name: value} (the generator's inputs)")
+    return params or None
+
+
+def _seconds(body: Body, key: str, default: float = 0.0) -> float:
+    value = body.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= MAX_WAIT_S:
+        raise ConfigError(f"{key} must be a number of seconds between 0 and {MAX_WAIT_S:g}")
+    return float(value)
 
 
 def _int(body: Body, key: str, default: int) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 from simulator import constants as C
 from simulator.errors import ConfigError
@@ -21,9 +22,35 @@ MAX_PUSH = 1_000_000  # events per push request: bounded, so one request cannot 
 
 
 @dataclass(frozen=True)
+class WebhookTarget:
+    """Deliver by webhook instead of the long connection: POST to ``url``, sealed with the app's
+    ``encrypt_key`` (None: plaintext), ``verification_token`` in ``header.token``, judged against the webhook
+    budget (``timeout_s``, ``connect_timeout_s``; ``accept_2xx``: any 2xx acks). The events come from the same
+    world as the platform's other pushes, so the bot's OpenAPI calls about them are judged against it."""
+
+    url: str
+    encrypt_key: str | None = None
+    verification_token: str | None = None
+    timeout_s: float = C.WEBHOOK_TOTAL_BUDGET_S
+    connect_timeout_s: float = C.WEBHOOK_CONNECT_BUDGET_S
+    accept_2xx: bool = False
+
+    def __post_init__(self) -> None:
+        parts = urlsplit(self.url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigError(f"invalid webhook URL {self.url!r}: expected http(s)://host[:port]/path")
+        if self.connect_timeout_s <= 0 or self.timeout_s <= 0:
+            raise ConfigError("webhook timeouts must be > 0")
+        for name in ("encrypt_key", "verification_token"):
+            if getattr(self, name) == "":
+                raise ConfigError(f"webhook {name} must not be empty (omit it)")
+
+
+@dataclass(frozen=True)
 class PushRequest:
-    """``count`` events of ``event_type`` (or ``count`` runs of ``scenario``, or ready ``envelopes``) for
-    ``app_id`` (``None``: the first configured app), at most ``concurrency`` in flight."""
+    """``count`` events of ``event_type`` (made with ``params`` and ``overrides``; or ``count`` runs of
+    ``scenario``, or ready ``envelopes``) for ``app_id`` (``None``: the first configured app), at most
+    ``concurrency`` in flight; over the long connection, or by ``webhook`` to a URL."""
 
     event_type: str = C.DEFAULT_EVENT_TYPE
     count: int = 1
@@ -33,8 +60,12 @@ class PushRequest:
     concurrency: int = 1
     scenario: str | None = None
     envelopes: list[dict[str, Any]] | None = None
+    webhook: WebhookTarget | None = None
+    params: dict[str, Any] | None = None  # the generator's inputs (``Simulator.generate``)
 
     def __post_init__(self) -> None:
+        if self.params and (self.scenario is not None or self.envelopes is not None):
+            raise ConfigError("params apply to generated events, not to a scenario or ready envelopes")
         if not 1 <= self.count <= MAX_PUSH:
             raise ConfigError(f"count must be between 1 and {MAX_PUSH}")
         if self.concurrency < 1:

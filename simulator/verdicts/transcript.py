@@ -6,7 +6,10 @@ leaves a valid prefix. Line kinds:
   ``origin``; the first attempt of a delivery also carries the plaintext ``envelope``, so a transcript cut
   short by a kill can still be replayed;
 * ``delivery``: an event's terminal state (``Delivery.to_json(reproducible=True)``), its ``delivery``
-  number and envelope; ``attempts`` counts the attempts and ``history`` lists their verdicts.
+  number and envelope; ``attempts`` counts the attempts and ``history`` lists their verdicts;
+* ``api_call``: one OpenAPI call the bot made back to the platform (``ApiCall.transcript_json``: method,
+  path, query, body, status, code, answer; a tenant token masked), in the order the platform answered them.
+  ``replay`` skips these lines: they are what the bot did, not events.
 
 The verification token is a secret the platform puts in every envelope (``header.token``): the writer
 replaces the ``secrets`` it is given by ``[redacted]`` in envelopes and plaintext request bodies (the CLI
@@ -105,6 +108,10 @@ class TranscriptWriter:
         self._write({"kind": "delivery", **data, "attempts": len(history), "delivery": d.seq, "history": history,
                      "envelope": self._redact(d.envelope)})
 
+    def api_call(self, call: dict[str, Any]) -> None:
+        """An OpenAPI call the bot made (``ApiCall.transcript_json()``)."""
+        self._write({"kind": "api_call", **call})
+
     def close(self) -> None:
         fh, self._fh = self._fh, None
         if fh is not None:
@@ -119,7 +126,7 @@ class TranscriptWriter:
 
 
 # -- reading ---------------------------------------------------------------------------------------
-KINDS = ("run", "attempt", "delivery")
+KINDS = ("run", "attempt", "delivery", "api_call")
 _ATTEMPT_FIELDS: dict[str, tuple[type, ...]] = {
     "event_id": (str,), "attempt": (int,), "outcome": (str,), "sent_at": (int, float),
 }

@@ -1,9 +1,7 @@
 """The reply loop end to end, as the official echo bot sample does it: a ``lark.ws.Client`` bot connected to the
-platform receives ``im.message.receive_v1``, learns its own open_id from ``GET /open-apis/bot/v3/info`` and
-replies in thread with ``client.im.v1.message.reply``; the test asserts the recorded reply.
-
-The envelope is built here from a message put in the platform's world (``simulator.wire.envelope.wrap``); once the
-IM family's ``im.message.receive_v1`` generator is in, ``server.push("im.message.receive_v1", ...)`` can replace it.
+platform receives ``im.message.receive_v1`` (pushed by the platform from its world), learns its own open_id from
+``GET /open-apis/bot/v3/info`` and replies in thread with ``client.im.v1.message.reply``; the test asserts the
+recorded reply. (tests/botloop has the samples' bots on every face.)
 """
 
 from __future__ import annotations
@@ -16,36 +14,13 @@ import lark_oapi as lark
 import pytest
 from lark_oapi.api.im.v1 import P2ImMessageReceiveV1, ReplyMessageRequest, ReplyMessageRequestBody
 
-from simulator.generation import schemas
-from simulator.generation.families.im.world import Chat, Message
 from simulator.platform_server import TEST_CLIENT_CONFIG, PlatformServer
-from simulator.wire import envelope
 from tests.longconn.lark_ws import LarkWsThread
-from tests.openapi.helpers import lark_client, user_says
+from tests.openapi.helpers import lark_client
 
 pytestmark = pytest.mark.lark_sdk
 
 APP, SECRET = "cli_0a1b2c3d4e5f6074", "loop-secret"
-
-
-def receive_event(server: PlatformServer, message: Message) -> dict[str, Any]:
-    """The ``im.message.receive_v1`` envelope the platform delivers for a user's ``message``."""
-    state = server.api.state
-    chat: Chat | None = server.api.call(lambda: state.world().chat(message.chat_id))
-    assert chat is not None and message.sender is not None
-    body: dict[str, Any] = {
-        "sender": {"sender_id": message.sender.user_id_json(APP), "sender_type": "user",
-                   "tenant_key": state.tenant_key},
-        "message": {"message_id": message.message_id, "create_time": str(message.create_time_ms),
-                    "update_time": str(message.update_time_ms or message.create_time_ms), "chat_id": chat.chat_id,
-                    "chat_type": chat.chat_type, "message_type": message.message_type, "content": message.content},
-    }
-    if message.mentions:
-        body["message"]["mentions"] = message.mentions
-    env = envelope.wrap("im.message.receive_v1", body, event_id=f"{message.message_id[3:]}",
-                        create_time_ms=message.create_time_ms, token="", app_id=APP, tenant_key=state.tenant_key)
-    schemas.validate(env, "im.message.receive_v1")
-    return env
 
 
 class HiBot:
@@ -90,11 +65,17 @@ def bot(server: PlatformServer) -> Iterator[HiBot]:
         yield hi
 
 
+def says(text: str, **params: Any) -> dict[str, Any]:
+    return {"chat_type": "group", "message_type": "text", "text": text, "mentions": [], **params}
+
+
 def test_bot_replies_in_thread_when_mentioned(server: PlatformServer, bot: HiBot) -> None:
-    asked = user_says(server, "hi there", mention_bot=True)
-    [delivery] = server.push_envelopes([receive_event(server, asked)])
+    [delivery] = server.push("im.message.receive_v1", params=says("hi there", mention_bot=True))
     assert delivery.acked
-    reply = server.api.wait_for_reply(asked.message_id, timeout=10, in_thread=True)
+    asked = server.api.call(lambda: server.api.state.world().message(delivery.envelope["event"]["message"]
+                                                                     ["message_id"]))
+    assert asked is not None
+    reply = server.api.wait_for_reply(delivery, timeout=10, in_thread=True)
     assert json.loads(reply["body"]["content"])["text"].startswith("hi <at user_id=") and not bot.errors
     assert (reply["root_id"], reply["parent_id"], reply["chat_id"]) == (asked.message_id, asked.message_id,
                                                                        asked.chat_id)
@@ -104,7 +85,7 @@ def test_bot_replies_in_thread_when_mentioned(server: PlatformServer, bot: HiBot
 
 
 def test_bot_stays_quiet_without_a_mention(server: PlatformServer, bot: HiBot) -> None:
-    asked = user_says(server, "hi all")
-    [delivery] = server.push_envelopes([receive_event(server, asked)])
+    """With the "read all group messages" scope a group message reaches the bot without a mention."""
+    [delivery] = server.push("im.message.receive_v1", params=says("hi all", mention_bot=False, group_msg_scope=True))
     assert delivery.acked  # the Python client acks after its handler returned: any reply would be recorded
-    assert server.api.replies_to(asked.message_id) == []
+    assert server.api.replies_to(delivery) == []

@@ -54,6 +54,14 @@ class ApiCall:
                 "answer": self.answer, "app_id": self.app_id, "log_id": self.log_id,
                 "latency_ms": round(self.latency_ms, 3)}
 
+    def transcript_json(self) -> dict[str, Any]:
+        """``to_json`` without the credential a token call answers (``tenant_access_token`` masked): what the
+        transcript's ``api_call`` lines hold."""
+        data = self.to_json()
+        if isinstance(self.answer, dict) and "tenant_access_token" in self.answer:
+            data["answer"] = {**self.answer, "tenant_access_token": "***"}
+        return data
+
     def line(self) -> str:
         return f"#{self.seq} {self.method} {self.path} -> {self.status} code {self.code}"
 
@@ -72,6 +80,8 @@ class CallLog:
         self._seq = 0
         self.per_api: Counter[str] = Counter()
         self.per_code: Counter[int] = Counter()
+        # Called with every recorded call, outside the lock (e.g. the transcript's ``api_call`` lines).
+        self.listeners: list[Callable[[ApiCall], None]] = []
 
     @property
     def last_seq(self) -> int:
@@ -92,11 +102,24 @@ class CallLog:
             self.per_api[call.api] += 1
             self.per_code[call.code] += 1
             self._cond.notify_all()
-            return call
+        for listener in self.listeners:
+            listener(call)
+        return call
 
     def calls(self) -> list[ApiCall]:
         with self._cond:
             return list(self._calls)
+
+    def since(self, seq: int) -> list[ApiCall]:
+        """The retained calls after sequence number ``seq``, oldest first (read from the newest end)."""
+        with self._cond:
+            newer: list[ApiCall] = []
+            for call in reversed(self._calls):
+                if call.seq <= seq:
+                    break
+                newer.append(call)
+            newer.reverse()
+            return newer
 
     def counts(self) -> dict[str, Any]:
         with self._cond:

@@ -4,7 +4,8 @@
 ``GET|POST /_sim/openapi/faults``        list, or add a rule (``{"path", "method", "count", "code", "status",
                                          "msg", "latency_ms"}``, or ``{"rules": [...]}``)
 ``POST /_sim/openapi/faults/clear``      lift every rule
-``GET /_sim/openapi/calls?limit=N``      exact counts and the newest N calls (default 100)
+``GET /_sim/openapi/calls?limit=N``      exact counts and the newest N calls (default 100); ``&since=SEQ``:
+                                         only calls after sequence number SEQ (each call has its ``seq``)
 ``POST /_sim/openapi/availability``      ``{"open_ids": [...] | null, "app_id"?}``: who the bot may message
 ``POST /_sim/openapi/card_token``        ``{"message_id", "app_id"?, "open_id"?}``: a ``c-`` callback token
 ``GET /_sim/openapi/state``              counts, faults, limits, availability
@@ -69,10 +70,10 @@ def _faults_clear(state: OpenApiState, body: dict[str, Any], request: Request) -
 
 
 def _calls(state: OpenApiState, body: dict[str, Any], request: Request) -> Any:
-    raw = request.query_params.get("limit", "100")
-    if not raw.isdigit():
-        raise ConfigError("limit must be a non-negative integer")
-    calls = state.calls.calls()
+    raw, since = request.query_params.get("limit", "100"), request.query_params.get("since", "0")
+    if not raw.isdigit() or not since.isdigit():
+        raise ConfigError("limit and since must be non-negative integers")
+    calls = state.calls.since(int(since))
     newest = calls[len(calls) - int(raw):] if int(raw) else []
     return {"counts": state.calls.counts(), "calls": [c.to_json() for c in newest]}
 

@@ -1,6 +1,8 @@
 """``BotApi``: what a test asks about the OpenAPI calls its bot made (``server.api`` on a ``PlatformServer``),
 in the style of respx: ``calls``, ``last``, ``sent_messages(chat_id=...)``, ``assert_replied(...)``,
-``wait_for_reply(...)``; plus the switches a test flips (``fail``, ``set_availability``, ``card_token``).
+``wait_for_reply(...)``, ``answers_to(delivery)``; plus the switches a test flips (``fail``,
+``set_availability``, ``card_token``). Where a message id is asked for, a ``Delivery`` of an event about a
+message (``im.message.receive_v1``, a reaction, a card click) does too: its message is meant.
 
 Reads go through the thread-safe call log; anything that touches the state runs on the platform's loop
 (``run``), so the helpers are safe from the test's thread while the bot calls in.
@@ -15,16 +17,20 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
-from simulator.errors import BotCallMissing
+from simulator.errors import BotCallMissing, UsageError
 from simulator.generation.families.im.world import ImWorld
 from simulator.platform.openapi.calls import ApiCall
 from simulator.platform.openapi.content import Content
 from simulator.platform.openapi.faults import FaultRule
+from simulator.platform.openapi.messages import message_json
+from simulator.platform.openapi.related import answers, subject_of
 from simulator.platform.openapi.state import OpenApiState
+from simulator.verdicts.model import Delivery
 
 T = TypeVar("T")
 Runner = Callable[[Callable[[], Any]], Any]
 TextMatch = str | re.Pattern[str] | None
+Target = str | Delivery  # a message id, or the delivery of an event about a message
 
 _SEND = "POST /open-apis/im/v1/messages"
 _REPLY = "POST /open-apis/im/v1/messages/:message_id/reply"
@@ -80,34 +86,57 @@ class BotApi:
         return [c.data for c in self.calls if c.ok and c.api in (_SEND, _REPLY)
                 and (chat_id is None or c.data.get("chat_id") == chat_id)]
 
-    def replies_to(self, message_id: str) -> list[dict[str, Any]]:
+    def replies_to(self, message: Target) -> list[dict[str, Any]]:
+        """The message objects of the bot's successful replies to ``message`` (an id, or an event's delivery)."""
+        message_id = message_id_of(message)
         return [c.data for c in self.calls if _is_reply_to(c, message_id)]
 
-    def assert_replied(self, message_id: str, *, text: TextMatch = None, in_thread: bool | None = None,
-                       msg_type: str | None = None) -> dict[str, Any]:
-        """The bot's reply to ``message_id`` matching ``text`` (a string: equal; a compiled pattern: found in it),
-        ``in_thread`` and ``msg_type``; ``BotCallMissing`` listing what the bot did send otherwise."""
+    def answers_to(self, delivery: Delivery) -> list[ApiCall]:
+        """Every retained call that answers the delivered event (docs/bots.md#what-answers-an-event): replies to
+        its message, updates of it, reactions on it, a card update with its token, sends into its chat or to
+        its user; refused calls included."""
+        return answers(subject_of(delivery.envelope), self.calls)
+
+    def wait_for_answer(self, delivery: Delivery, timeout: float = 5.0) -> ApiCall:
+        """Block until a call answers the delivered event (as ``answers_to``), at most ``timeout`` seconds."""
         __tracebackhide__ = True
+        subject = subject_of(delivery.envelope)
+        if not subject:
+            raise UsageError(f"a {delivery.event_type} event names no message, chat or user to answer")
+        call = self.state.calls.wait(lambda c: bool(answers(subject, [c])), timeout)
+        if call is None:
+            raise BotCallMissing(f"no call answering {delivery.event_type} {delivery.event_id} within {timeout:g} s; "
+                                 f"calls: {self._listing()}")
+        return call
+
+    def assert_replied(self, message: Target, *, text: TextMatch = None, in_thread: bool | None = None,
+                       msg_type: str | None = None) -> dict[str, Any]:
+        """The bot's reply to ``message`` (an id, or an event's delivery) matching ``text`` (a string: equal; a
+        compiled pattern: found in it), ``in_thread`` and ``msg_type``; ``BotCallMissing`` listing what the bot
+        did send otherwise."""
+        __tracebackhide__ = True
+        message_id = message_id_of(message)
         for reply in self.replies_to(message_id):
             if _reply_matches(reply, text, in_thread, msg_type):
                 return reply
         raise BotCallMissing(self._missing(message_id, text, in_thread, msg_type))
 
-    def wait_for_reply(self, message_id: str, timeout: float = 5.0, *, text: TextMatch = None,
+    def wait_for_reply(self, message: Target, timeout: float = 5.0, *, text: TextMatch = None,
                        in_thread: bool | None = None, msg_type: str | None = None) -> dict[str, Any]:
-        """Block until the bot replies to ``message_id`` (as ``assert_replied`` matches), at most ``timeout``
+        """Block until the bot replies to ``message`` (as ``assert_replied`` matches), at most ``timeout``
         seconds; ``BotCallMissing`` listing what the bot did send when it does not."""
         __tracebackhide__ = True
+        message_id = message_id_of(message)
         call = self.state.calls.wait(lambda c: _is_reply_to(c, message_id)
                                      and _reply_matches(c.data, text, in_thread, msg_type), timeout)
         if call is None:
             raise BotCallMissing(f"after {timeout:g} s: " + self._missing(message_id, text, in_thread, msg_type))
         return call.data
 
-    async def await_reply(self, message_id: str, timeout: float = 5.0, *, text: TextMatch = None,
+    async def await_reply(self, message: Target, timeout: float = 5.0, *, text: TextMatch = None,
                           in_thread: bool | None = None, msg_type: str | None = None) -> dict[str, Any]:
         """``wait_for_reply`` for async tests: waits in a worker thread, so a bot on the caller's loop runs on."""
-        return await asyncio.to_thread(self.wait_for_reply, message_id, timeout, text=text, in_thread=in_thread,
+        return await asyncio.to_thread(self.wait_for_reply, message, timeout, text=text, in_thread=in_thread,
                                        msg_type=msg_type)
 
     def wait_for_call(self, method: str, path: str, timeout: float = 5.0) -> ApiCall:
@@ -166,6 +195,17 @@ class BotApi:
         app = app_id or self.state.default_app
         return self._call(lambda: self.state.tokens.issue(app, self.state.apps[app], self.state.clock.now())[0])
 
+    def message(self, message: Target, app_id: str | None = None) -> dict[str, Any] | None:
+        """A message as it is now (a card after its updates), shaped as ``GET /open-apis/im/v1/messages/:id``
+        answers it; None when the world does not know it."""
+        message_id = message_id_of(message)
+        app = app_id or self.state.default_app
+
+        def read() -> dict[str, Any] | None:
+            found = self.state.world(app).message(message_id)
+            return None if found is None else message_json(self.state, app, found)
+        return self._call(read)
+
     def world(self, app_id: str | None = None) -> ImWorld:
         """The app's ``ImWorld`` (chats, people, messages). Change it through ``call`` while the server runs."""
         return self._call(lambda: self.state.world(app_id))
@@ -180,6 +220,18 @@ class BotApi:
     def _call(self, fn: Callable[[], T]) -> T:
         result: T = self._run(fn)
         return result
+
+
+def message_id_of(message: Target) -> str:
+    """``message`` itself, or the message a delivered event is about (``UsageError`` when it names none)."""
+    if isinstance(message, str):
+        return message
+    if isinstance(message, Delivery):
+        found = subject_of(message.envelope).message_id
+        if not found:
+            raise UsageError(f"a {message.event_type} event names no message: ask answers_to(delivery) instead")
+        return found
+    raise UsageError(f"expected a message id or a Delivery, got {type(message).__name__}")
 
 
 def _is_reply_to(call: ApiCall, message_id: str) -> bool:

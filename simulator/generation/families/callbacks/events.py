@@ -12,6 +12,8 @@ Both are synchronous callbacks (``EventSpec.callback``): never retried, and judg
   ``input``, ``checker``, ``select_img``), or ``form`` for a form submit (``tag: button`` with ``form_value``);
 - ``value``: the component's value as the app set it (an object, or a string: the doc allows one, the
   official SDKs cannot parse it).
+- ``message``: the card clicked (a message id, or a ``Message``): an interactive message the bot sent, e.g.
+  through the mock OpenAPI (docs/bots.md#a-card-bot); by default a recent bot card, or a new one.
 
 ``url.preview.get``: a person sends (or is typing) a message with a link matching the app's URL rules; every
 viewer's client asks for the preview. ``params``: ``url`` (the link), ``temporary`` (True: typed in the

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import Any, Final
 
+from simulator.errors import ConfigError
 from simulator.generation.catalog import GenContext
 from simulator.generation.families.callbacks.cards import new_card
 from simulator.generation.families.callbacks.clicks import Target, targets
@@ -118,14 +119,32 @@ def send_card(ctx: GenContext, world: ImWorld, operator: Person | None, tag: str
     return CardInChat(message, chat, found)
 
 
+def asked_card(ctx: GenContext, world: ImWorld, operator: Person | None, tag: str | None) -> CardInChat | None:
+    """The card ``params["message"]`` names (a message id or a ``Message``): a card the bot sent, in a chat
+    ``operator`` can see, with a ``tag`` target; ``ConfigError`` saying which of these it is not."""
+    asked = ctx.params.get("message")
+    if asked is None:
+        return None
+    message_id = asked.message_id if isinstance(asked, Message) else str(asked)
+    message = world.message(message_id)
+    if message is None or not message.from_bot or message.message_type != "interactive":
+        raise ConfigError(f"param message={message_id}: not an interactive card the bot sent (that the world knows)")
+    chat = _usable(world, message, operator)
+    found = _remember(_index(ctx), message)
+    if chat is None or not fits(found, tag):
+        why = "its chat is gone or the clicker is not in it" if chat is None else f"it has no clickable {tag!r}"
+        raise ConfigError(f"param message={message_id}: cannot be clicked ({why})")
+    return CardInChat(message, chat, found)
+
+
 def card_to_click(ctx: GenContext, tag: str | None = None) -> tuple[CardInChat, Person, ImWorld]:
-    """The card a click lands on (the scene's ``message`` when it is a bot card, a recent one, or a new one),
-    and who clicks it (``ctx.operator`` when given)."""
+    """The card a click lands on (``params["message"]``; the scene's ``message`` when it is a bot card; a recent
+    one, or a new one), and who clicks it (``ctx.operator`` when given)."""
     world = world_of(ctx.world, ctx.rand, ctx.population, ctx.app_id)
     operator = ctx.operator
-    chosen: CardInChat | None = None
+    chosen = asked_card(ctx, world, operator, tag)
     scene = ctx.scene.get("message")
-    if isinstance(scene, Message) and scene.from_bot and scene.message_type == "interactive":
+    if chosen is None and isinstance(scene, Message) and scene.from_bot and scene.message_type == "interactive":
         chat = _usable(world, scene, operator)
         found = _remember(_index(ctx), scene)
         if chat is not None and fits(found, tag):
