@@ -75,7 +75,7 @@ class AppProfile:
 
 @dataclass(frozen=True)
 class Budget:
-    """Receiver budgets (semantics §1.1): TCP connect 2 s, whole request 3 s."""
+    """Receiver budgets (docs/semantics.md#required-response): TCP connect 2 s, whole request 3 s."""
 
     connect_s: float = C.WEBHOOK_CONNECT_BUDGET_S
     total_s: float = C.WEBHOOK_TOTAL_BUDGET_S

@@ -7,25 +7,26 @@ from __future__ import annotations
 
 from typing import Final
 
-# semantics §1.1: HTTP 200 within 3 s; TCP connect timeout 2 s.
+# docs/semantics.md#required-response: HTTP 200 within 3 s; TCP connect timeout 2 s.
 WEBHOOK_TOTAL_BUDGET_S: Final = 3.0
 WEBHOOK_CONNECT_BUDGET_S: Final = 2.0
-# semantics §1.5: the challenge must be answered within 1 s.
+# docs/semantics.md#url-verification: the challenge must be answered within 1 s.
 CHALLENGE_BUDGET_S: Final = 1.0
-# semantics §2.1: long-connection handlers must finish within 3 s.
+# docs/semantics.md#documented-long-connection-rules: long-connection handlers must finish within 3 s.
 LONGCONN_ACK_BUDGET_S: Final = 3.0
 # docs/semantics.md: a webhook acks with HTTP 200; a long-connection client with ack code 200
 # (the rule that reads them: ``simulator.verdicts.ack``).
 ACK_HTTP_STATUS: Final = 200
 ACK_CODE: Final = 200
 
-# semantics §1.2: retry after 15 s, 5 min, 1 h, 6 h (gap after the previous attempt), at most 4 retries.
+# docs/semantics.md#retry-ladder: retry after 15 s, 5 min, 1 h, 6 h (gap after the previous attempt), at most 4 retries.
 FEISHU_RETRY_DELAYS_S: Final[tuple[float, ...]] = (15.0, 300.0, 3600.0, 21600.0)
 
-# semantics §2.1: at most 50 long connections per app.
+# docs/semantics.md#documented-long-connection-rules: at most 50 long connections per app.
 MAX_CONNECTIONS_PER_APP: Final = 50
 
-# protocol §1.1 / §1.3: header names, spelled exactly (the Python SDK looks them up case-sensitively).
+# docs/protocol.md#webhook-request-shape / docs/protocol.md#signature: header names, spelled exactly (the Python SDK
+# looks them up case-sensitively).
 HEADER_TIMESTAMP: Final = "X-Lark-Request-Timestamp"
 HEADER_NONCE: Final = "X-Lark-Request-Nonce"
 HEADER_SIGNATURE: Final = "X-Lark-Signature"
@@ -35,11 +36,11 @@ CONTENT_TYPE_JSON: Final = "application/json; charset=utf-8"
 NONCE_MIN: Final = 100_000_000
 NONCE_MAX: Final = 9_999_999_999
 
-# semantics §5: v2 envelope.
+# docs/semantics.md#event-envelopes: v2 envelope.
 SCHEMA_V2: Final = "2.0"
 
 DEFAULT_EVENT_TYPE: Final = "vc.meeting.share_ended_v1"
-# semantics §4: app_id = cli_ + 16 hex, tenant_key = 16 hex, token = 32 mixed-case alnum.
+# docs/semantics.md#id-formats: app_id = cli_ + 16 hex, tenant_key = 16 hex, token = 32 mixed-case alnum.
 DEFAULT_APP_ID: Final = "cli_a1b2c3d4e5f60718"
 DEFAULT_APP_SECRET: Final = "sim-app-secret"
 DEFAULT_TENANT_KEY: Final = "2ca1d211f64f6438"

@@ -1,6 +1,7 @@
 """The reference receiver: a Starlette app that receives like a correct Feishu receiver should.
 
-Order of checks (a strict superset of what the official SDKs do, protocol §1.3-1.6):
+Order of checks (a strict superset of what the official SDKs do, docs/protocol.md#signature,
+docs/protocol.md#verification-token, docs/protocol.md#url-verification-challenge, docs/protocol.md#handler-responses):
 
 1. body size limit (413, checked while the body streams in: the rest of an oversized body is not read) and
    JSON (400, also for nesting too deep to parse);
@@ -189,7 +190,8 @@ class ReferenceReceiver:
             payload = outer
 
         if payload.get("type") == "url_verification" and "schema" not in payload:
-            # The platform may not sign challenges (protocol §5.1): the token authenticates them.
+            # The platform may not sign challenges (docs/protocol.md#signature-headers-without-an-encrypt-key): the
+            # token authenticates them.
             if not self._token_ok(payload.get("token")):
                 return self.reject(401, "invalid verification token")
             self.state.challenges += 1

@@ -1,4 +1,5 @@
-"""URL verification (the challenge), judged like the console does (semantics §1.5, protocol §1.5):
+"""URL verification (the challenge), judged like the console does (docs/semantics.md#url-verification,
+docs/protocol.md#url-verification-challenge):
 HTTP 200, a JSON body ``{"challenge": <same value>}``, within 1 s."""
 
 from __future__ import annotations

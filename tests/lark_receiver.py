@@ -1,7 +1,8 @@
 """A webhook receiver built on the official lark-oapi SDK, served as an ASGI app.
 
 ``EventDispatcherHandler.do`` is synchronous and looks the three signature headers up case-sensitively
-(protocol §1.3, §4.1), so the adapter canonicalises header names before building ``RawRequest``.
+(docs/protocol.md#signature, docs/protocol.md#webhook-receiver-without-a-web-framework), so the adapter canonicalises
+header names before building ``RawRequest``.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """A webhook receiver built on the official lark-oapi SDK behind the standard library's ``http.server``.
 
-``EventDispatcherHandler.do`` looks the three signature headers up case-sensitively (protocol §1.3,
-§4.1), so the names are canonicalised exactly before building ``RawRequest``.
+``EventDispatcherHandler.do`` looks the three signature headers up case-sensitively (docs/protocol.md#signature,
+docs/protocol.md#webhook-receiver-without-a-web-framework), so the names are canonicalised exactly before building
+``RawRequest``.
 """
 
 from __future__ import annotations

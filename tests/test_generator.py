@@ -114,7 +114,7 @@ def test_documented_example_differs_from_schema_only_by_the_documented_truncated
 
     doc = json.loads((fixtures_dir() / "events" / ET / "doc_example.json").read_text())
     problems = [schemas.describe(e) for e in schemas.errors(doc) if e.validator != "unevaluatedProperties"]
-    # semantics §3.4.2: the VC pages' example ids have 31 / 30 hex digits instead of 32.
+    # docs/semantics.md#truncated-ids-in-the-examples: the VC pages' example ids have 31 / 30 hex digits instead of 32.
     assert len(problems) == 6 and all("ou_84aad35d084aa403a838cf73ee18467" in p or
                                       "on_8ed6aa67826108097d9ee143816345" in p for p in problems)
     fixed = copy.deepcopy(doc)

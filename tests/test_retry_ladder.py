@@ -1,4 +1,4 @@
-"""The platform's retry ladder (semantics §1.2) on a virtual clock, through the engine's scheduler."""
+"""The platform's retry ladder (docs/semantics.md#retry-ladder) on a virtual clock, through the engine's scheduler."""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ from simulator.errors import DecryptError
 from simulator.rand import SimRandom
 from simulator.wire.seal import AesCipher, Sealer, canonical_json, open_body, sign
 
-# protocol §1.2 test vectors
+# docs/protocol.md#encryption test vectors
 DOC_CIPHERTEXT = "P37w+VZImNgPEO1RBhJ6RtKl7n6zymIbEG1pReEzghk="
 SIG_VECTOR = "a5163a8efd9f7e4429d43fc314329ace7013c1fd8e7237b68a5c6b469d695004"
 

@@ -7,13 +7,16 @@ Every case is one HTTP request an attacker (or a broken network) could send, bui
   one);
 * **FAIL** -- it accepted a forged or malformed request (any 2xx), hung on it, refused a valid event, or
   echoed a challenge whose token is wrong;
-* **ADVISORY** -- a hardening the official SDKs do not implement either (protocol §1.1: no timestamp
+* **ADVISORY** -- a hardening the official SDKs do not implement either (docs/protocol.md#webhook-request-shape: no
+timestamp
   window, no replay protection) or a property not observable from outside (duplicate processing).
 
 A type with a business dedupe key (``im.message.receive_v1``) also gets ``redelivered_message``
 (``audit_redelivery.py``): the same message under a new event_id, graded with the caller's ``handled`` probe.
 
-Grounds (protocol §1.3-1.6, semantics §1.5-1.7): with an encrypt key the official Python SDK checks the
+Grounds (docs/protocol.md#signature, docs/protocol.md#verification-token, docs/protocol.md#url-verification-challenge,
+docs/protocol.md#handler-responses, docs/semantics.md#url-verification, docs/semantics.md#encryption,
+docs/semantics.md#signature): with an encrypt key the official Python SDK checks the
 signature on every request except the challenge (500 on failure, also when the headers are missing),
 decrypts with strict PKCS#7, checks ``header.token`` whenever one is present, answers the challenge only
 after the token check, and answers 500 to a body that is not JSON. It sets no limit on the body size: that
@@ -49,7 +52,8 @@ from simulator.wire.envelope import challenge
 from simulator.wire.seal import SealedRequest, Sealer, canonical_json, sign
 
 STALE_AGE_S = 24 * 3600.0  # a day old: far outside any sane replay window
-OVERSIZED_BYTES = 2 * 1024 * 1024 + 1  # real events are a few KiB; the SDK frame limit is 1 MiB (protocol §2.7)
+# Real events are a few KiB; the SDK frame limit is 1 MiB (docs/protocol.md#data-frames-and-fragmentation).
+OVERSIZED_BYTES = 2 * 1024 * 1024 + 1
 
 
 class Grade(str, enum.Enum):
@@ -194,7 +198,7 @@ def duplicate_judge(budget_s: float) -> Judge:
         if a.acked:
             return Grade.ADVISORY, ("answered 200, as it must (anything else makes the platform retry); whether it "
                                     "processed the event twice is not visible from outside: dedupe on "
-                                    "header.event_id (semantics §1.3)")
+                                    "header.event_id (docs/semantics.md#dedupe-and-event_id-reuse)")
         return _unless_silent(a, budget_s, (
             Grade.ADVISORY, f"refused a duplicate ({a.describe()}): the platform would retry it up to 4 times; "
                             "answer 200 and skip the work instead"))
@@ -222,7 +226,8 @@ def challenge_answered(value: str, budget_s: float) -> Judge:
         if not isinstance(doc, dict) or doc.get("challenge") != value:
             return Grade.FAIL, f"answered 200 but did not echo {{\"challenge\": ...}}: {a.describe()}"
         if a.latency_ms > C.CHALLENGE_BUDGET_S * 1000:
-            return Grade.FAIL, f"echoed, but in {a.latency_ms:.0f} ms; the console allows 1 s (semantics §1.5)"
+            # the console allows 1 s (docs/semantics.md#url-verification)
+            return Grade.FAIL, f"echoed, but in {a.latency_ms:.0f} ms; the console allows 1 s"
         return Grade.PASS, f"echoed in {a.latency_ms:.1f} ms"
     return judge
 
@@ -346,8 +351,8 @@ class CaseBuilder:
         cases.append(Case("stale_timestamp", "a request signed a day ago is refused (ADVISORY)", stale.body,
                           stale.headers,
                           advisory_if_accepted("X-Lark-Request-Timestamp is a day old; the official SDKs do not check "
-                                               "it either (protocol §1.1), but refusing timestamps older than a few "
-                                               "minutes limits replays", b)))
+                                               "it either (docs/protocol.md#webhook-request-shape), but refusing "
+                                               "timestamps older than a few minutes limits replays", b)))
 
         cases.append(Case("replayed_signature", "a byte-identical replay of an accepted request is refused (ADVISORY)",
                           valid.body, dict(valid.headers),

@@ -3,7 +3,7 @@
 The platform owns the sockets and judges acks (``simulator.platform.core``); this adapter lets the
 engine (``Simulator.deliver`` / ``push`` and its retry ladder) use it exactly like a webhook URL. The
 envelope goes out as plain JSON, never sealed: the long connection carries no encryption or signature
-(protocol §2.1), and ``EventFactory.generate(..., longconn=True)`` leaves ``header.token`` empty.
+(docs/protocol.md#connection-sequence), and ``EventFactory.generate(..., longconn=True)`` leaves ``header.token`` empty.
 
 It is the one long-connection channel: the engine-backed pusher runs it on the platform's own event
 loop; a ``FeishuSim`` (another loop, another thread) gives it the ``portal`` onto the platform's loop,

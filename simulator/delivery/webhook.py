@@ -1,4 +1,5 @@
-"""Webhook delivery: HTTP POST through httpx, judged against the platform's budget (semantics §1.1).
+"""Webhook delivery: HTTP POST through httpx, judged against the platform's budget
+(docs/semantics.md#required-response).
 
 The channel seals every attempt afresh (new timestamp, nonce, IV, signature, request id) and applies a
 2 s connect / 3 s total budget. Any ``httpx.AsyncClient`` can be injected, so the same code delivers to

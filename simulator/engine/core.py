@@ -4,7 +4,8 @@ generate -> wrap in envelope -> seal -> deliver -> judge -> record. The engine o
 source, the clock, the retry ladder and the record of every delivery; channels (webhook, long
 connection) make single attempts.
 
-Delivery semantics (semantics §1.2, §2.1), the same for every channel: an attempt that is not acked
+Delivery semantics (docs/semantics.md#retry-ladder, docs/semantics.md#documented-long-connection-rules), the same for
+every channel: an attempt that is not acked
 (non-200, timeout, connection error, ack code != 200, no ack in 3 s, no connection online) is retried
 after the ``RetryPolicy`` gaps (Feishu: 15 s, 5 min, 1 h, 6 h), measured between the attempts' platform
 send times; the retry carries the same envelope (same event_id) and the channel seals it afresh. Every

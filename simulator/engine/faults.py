@@ -1,4 +1,5 @@
-"""Seeded delivery faults: what the platform does to a receiver besides the retry ladder (semantics §1.2-1.4).
+"""Seeded delivery faults: what the platform does to a receiver besides the retry ladder
+(docs/semantics.md#retry-ladder, docs/semantics.md#dedupe-and-event_id-reuse, docs/semantics.md#ordering).
 
 Sans-IO: a ``FaultSpec`` says *which* faults and how often; a ``FaultPlan`` answers, for a given event
 and attempt, *whether* a fault happens. Every answer is a pure function of ``(seed, key)`` (a hash, not a
@@ -8,14 +9,15 @@ complete: the same seed gives the same plan, whatever the receiver's latencies.
 Spec grammar (``--faults``), comma-separated ``name=value`` items, or ``none``::
 
     dup=P            an acked event is pushed once more, later, with the same event_id
-                     (at-least-once delivery: "即使成功接收，仍会收到重复消息", semantics §1.2)
-    dup_new_id=P     ... with a new event_id and the same payload (exercises business-key dedupe, §1.3)
+                     (at-least-once delivery: "即使成功接收，仍会收到重复消息", docs/semantics.md#retry-ladder)
+    dup_new_id=P     ... with a new event_id and the same payload (exercises business-key dedupe,
+    docs/semantics.md#dedupe-and-event_id-reuse)
     dup_after=D[..D] platform delay from the ack to the duplicate (default 1s..60s)
     drop=P           the receiver's answer to an attempt is lost: the platform counts the attempt as
                      failed (outcome ``dropped``) and retries it on the ladder, although the receiver
                      processed it
     reorder=N        the first pushes are shuffled within consecutive windows of N events (no order
-                     guarantee, §1.4); 1 means off
+                     guarantee, docs/semantics.md#ordering); 1 means off
     delay=D[..D]     extra platform delay before each event's first push (uniform in the range)
     burst=N          events are released in bursts of N, every event of a burst in flight at once
     burst_gap=D      platform time between two bursts (default 1s)

@@ -24,7 +24,7 @@ class EventFactory:
     """Generates envelopes. One ``SimRandom`` drives everything; ``clock`` gives event times.
 
     ``token`` policy: the app's verification token in ``header.token`` (webhook); ``longconn=True`` sends
-    an empty token as real long-connection captures do (semantics §2.2).
+    an empty token as real long-connection captures do (docs/semantics.md#long-connection-wire-summary).
     """
 
     def __init__(self, *, app: AppProfile | None = None, rand: SimRandom | None = None, clock: Clock | None = None,

@@ -1,7 +1,7 @@
 """A tenant's people and meeting topics, generated once with Faker and then drawn from.
 
 One person keeps the same ``union_id`` and ``user_id`` in every event, and the same ``open_id`` for a
-given app (open_ids are per app, semantics §4). Pools make generation cheap: Faker runs at set-up,
+given app (open_ids are per app, docs/semantics.md#id-formats). Pools make generation cheap: Faker runs at set-up,
 not per field per event.
 """
 
@@ -14,7 +14,8 @@ from typing import Any
 from simulator import constants as C
 from simulator.rand import SimRandom
 
-# semantics §3.3 user_type: 1 Feishu user, 2 rooms, 3 docs, 4 neo, 5 neo guest, 6 pstn, 7 sip, 8 sharebox, 9 app.
+# docs/semantics.md#field-types-and-enums user_type: 1 Feishu user, 2 rooms, 3 docs, 4 neo, 5 neo guest, 6 pstn, 7 sip,
+# 8 sharebox, 9 app.
 _USER_TYPE_WEIGHTS: tuple[tuple[int, int], ...] = (
     (1, 88), (2, 4), (3, 1), (4, 1), (5, 1), (6, 2), (7, 2), (8, 0), (9, 1),
 )

@@ -1,6 +1,7 @@
 """The mock long-connection platform that the official SDK clients (``lark.ws.Client``, Node ``WSClient``)
 connect to unmodified: endpoint discovery, ``pbbp2`` frames over a WebSocket, ping/pong, fragmented
-events, ack judgement, cluster mode, faults and a control API (protocol §2, semantics §2).
+events, ack judgement, cluster mode, faults and a control API (docs/protocol.md#long-connection,
+docs/semantics.md#long-connection-rules).
 
 Layers: ``session`` (one connection's protocol state and lifecycle), ``deadlines`` and ``admission`` are
 sans-IO; ``core.Platform`` holds the connections and judges; ``app`` and ``control`` are the thin

@@ -1,4 +1,5 @@
-"""Endpoint discovery and the WebSocket handshake's checks (protocol §2.2, §2.9), without I/O.
+"""Endpoint discovery and the WebSocket handshake's checks (docs/protocol.md#endpoint-discovery,
+docs/protocol.md#close-reconnect-and-handshake-failures), without I/O.
 
 Discovery checks the app's credentials and hands out a one-time ticket in the connection URL, with the
 ClientConfig; the handshake accepts an ``issued`` ticket while the app is under its connection limit.
@@ -69,7 +70,8 @@ class Admission:
         self.tickets[ticket] = Ticket(app_id, device_id, service_id)
         while len(self.tickets) > MAX_TICKETS:
             self.tickets.popitem(last=False)
-        # A dummy parameter first: the Node client parses the whole URL with qs (protocol §2.3).
+        # A dummy parameter first: the Node client parses the whole URL with qs
+        # (docs/protocol.md#websocket-url-and-query).
         query = urlencode({"fpid": 493, "aid": 552564, "device_id": device_id, "access_key": secrets.token_hex(16),
                            "service_id": service_id, "ticket": ticket})
         return 200, {"code": CODE_OK, "msg": "ok",

@@ -1,7 +1,8 @@
 """The platform's HTTP face: one Starlette app serving discovery, the WebSocket and the control API.
 
-* ``POST /callback/ws/endpoint``: endpoint discovery (protocol §2.2);
-* ``WS /ws/v2?...&ticket=...``: binary ``pbbp2`` frames (protocol §2.4); a refused handshake is a
+* ``POST /callback/ws/endpoint``: endpoint discovery (docs/protocol.md#endpoint-discovery);
+* ``WS /ws/v2?...&ticket=...``: binary ``pbbp2`` frames (docs/protocol.md#the-pbbp2-frame-schema); a refused handshake
+is a
   non-101 answer with the ``Handshake-*`` headers, sent through the ASGI ``websocket.http.response``
   extension (``WebSocket.send_denial_response``), which uvicorn's websockets implementations support;
 * ``/_sim/...``: the control API (``control.py``).

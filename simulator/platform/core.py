@@ -5,7 +5,8 @@ between sockets and these methods. Per-connection protocol rules and the connect
 the sans-IO ``Session``; discovery and the handshake in ``Admission``. Nothing here generates events or
 retries: a ``Pusher`` (``pushing.py``) does, through ``deliver``.
 
-Delivery follows semantics §2.1: each event goes to ONE randomly chosen live connection of its app
+Delivery follows docs/semantics.md#documented-long-connection-rules: each event goes to ONE randomly chosen live
+connection of its app
 (cluster mode, chosen with ``SimRandom``); the verdict is ``acked`` (ack code 200), ``rejected`` (any
 other code), ``timeout`` (no ack within 3 s), ``connection_error`` (connection lost before the ack) or
 ``not_delivered`` (no connection online). The engine's retry ladder decides what happens next.
@@ -89,13 +90,15 @@ class Platform:
         """The ClientConfig handed out at discovery and pushed to live clients in pongs."""
         return self.admission.config
 
-    # -- discovery and handshake (protocol §2.2, §2.9) ----------------------------------------------
+    # -- discovery and handshake (docs/protocol.md#endpoint-discovery,
+    # docs/protocol.md#close-reconnect-and-handshake-failures) ----------------------------------------------
     def discover(self, body: bytes, ws_base: str) -> tuple[int, dict[str, Any]]:
         """HTTP status and JSON answer for ``POST /callback/ws/endpoint``."""
         return self.admission.discover(body, ws_base)
 
     def admit(self, ticket_id: str | None) -> Ticket | Rejection:
-        """Check a WebSocket upgrade's ticket and the app's connection limit (semantics §2.1)."""
+        """Check a WebSocket upgrade's ticket and the app's connection limit
+        (docs/semantics.md#documented-long-connection-rules)."""
         return self.admission.admit(ticket_id, self.connections.values())
 
     def register(self, ticket_id: str, ticket: Ticket, *, peer: str, send: Sender, close: Closer,
@@ -305,7 +308,8 @@ class Platform:
         await conn.close(code, reason)
 
     async def reconnect_all(self, code: int = 1012, reason: str = "service restart") -> int:
-        """Close every connection; the SDK clients reconnect on their own (protocol §2.9)."""
+        """Close every connection; the SDK clients reconnect on their own
+        (docs/protocol.md#close-reconnect-and-handshake-failures)."""
         check_close_code(code)
         conns = list(self.connections.values())
         await asyncio.gather(*(self._close(conn, code, reason) for conn in conns))  # a stuck one holds no other

@@ -1,4 +1,6 @@
-"""One client connection's protocol state, sans-IO (protocol §2.6-§2.8, semantics §2.1).
+"""One client connection's protocol state, sans-IO (docs/protocol.md#ping-and-pong,
+docs/protocol.md#data-frames-and-fragmentation, docs/protocol.md#acknowledgement-frames,
+docs/semantics.md#documented-long-connection-rules).
 
 The I/O layer feeds received WebSocket messages to ``Session.receive`` and sends the bytes it gets back;
 it asks ``send_event`` for the frames of a data message, sleeps until ``next_deadline()`` and then calls
@@ -13,9 +15,10 @@ move raises (see docs/protocol.md).
 What a session decides:
 
 * ping -> pong, with no payload unless the client's ClientConfig is out of date (or ``pong_config`` says
-  always); when a payload is sent it is the *complete* config (a partial one crashes the clients, §2.6);
+  always); when a payload is sent it is the *complete* config (a partial one crashes the clients,
+  docs/protocol.md#ping-and-pong);
 * each data message is pending until the ack with its ``message_id`` arrives, or until
-  ``sent + ack_budget_s`` (3 s, semantics §2.1) passes;
+  ``sent + ack_budget_s`` (3 s, docs/semantics.md#documented-long-connection-rules) passes;
 * whatever the client sends that is not a usable ping or ack is counted, never raised: a malformed
   frame, a text message, an ack for an unknown or already judged message id.
 """

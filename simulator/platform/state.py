@@ -13,7 +13,7 @@ from simulator.platform.callbacks import check_card_frame
 from simulator.platform.session import Lifecycle, Phase, PongConfig, Session
 from simulator.wire.frames import DEFAULT_FRAGMENT_SIZE, ClientConfig
 
-# Endpoint discovery codes (protocol §2.2, Python SDK ``ws/const.py``).
+# Endpoint discovery codes (docs/protocol.md#endpoint-discovery, Python SDK ``ws/const.py``).
 CODE_OK = 0
 CODE_SYSTEM_BUSY = 1
 CODE_FORBIDDEN = 403
@@ -40,7 +40,8 @@ def check_close_code(code: int) -> int:
 
 @dataclass(frozen=True)
 class Rejection:
-    """A refused WebSocket handshake: HTTP ``status`` plus the three ``Handshake-*`` headers (§2.9)."""
+    """A refused WebSocket handshake: HTTP ``status`` plus the three ``Handshake-*`` headers
+    (docs/protocol.md#close-reconnect-and-handshake-failures)."""
 
     status: int
     handshake_status: int

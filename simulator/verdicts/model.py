@@ -13,7 +13,8 @@ connection). Its ``outcome`` is judged from what the receiver did:
 * ``bad_answer``: (callbacks only) HTTP 200 / ack code 200 within the budget, but the answer body is not
   valid for that callback (``answer.problems`` and ``detail`` say what is wrong).
 
-Every outcome but ``acked`` is a failed attempt and is retried on the ladder (semantics §1.2, §2.1), except
+Every outcome but ``acked`` is a failed attempt and is retried on the ladder (docs/semantics.md#retry-ladder,
+docs/semantics.md#documented-long-connection-rules), except
 for callbacks (``card.action.trigger``, ``url.preview.get``, the legacy card request): they are synchronous
 and never retried (docs/semantics.md#callbacks-are-not-retried), so one attempt is the whole delivery. A
 callback's attempt carries its judged ``answer`` (``simulator.verdicts.answers.Answer``).

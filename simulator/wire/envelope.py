@@ -1,4 +1,5 @@
-"""The v2.0 envelope and the URL-verification challenge, built in one place (semantics §5, §1.5)."""
+"""The v2.0 envelope and the URL-verification challenge, built in one place (docs/semantics.md#event-envelopes,
+docs/semantics.md#url-verification)."""
 
 from __future__ import annotations
 

@@ -1,16 +1,19 @@
-"""``pbbp2`` frames, sans-IO: build, parse, fragment, reassemble, and read acks (protocol §2.4-§2.8).
+"""``pbbp2`` frames, sans-IO: build, parse, fragment, reassemble, and read acks
+(docs/protocol.md#the-pbbp2-frame-schema, docs/protocol.md#frame-headers-and-message-types,
+docs/protocol.md#ping-and-pong, docs/protocol.md#data-frames-and-fragmentation,
+docs/protocol.md#acknowledgement-frames).
 
 Everything here maps bytes to values and back; nothing touches a socket or a clock, so the rules the
 SDK clients depend on are tested directly:
 
 * every frame sets the four proto2-required fields (SeqID, LogID, service, method), otherwise the Node
-  client drops it and the Python client cannot encode its ack (§2.4);
+  client drops it and the Python client cannot encode its ack (docs/protocol.md#the-pbbp2-frame-schema);
 * data frames carry ``type``, ``message_id``, ``sum``, ``seq`` and ``trace_id`` (the Python client
-  drops a frame missing any of them, with no ack, §2.5);
+  drops a frame missing any of them, with no ack, docs/protocol.md#frame-headers-and-message-types);
 * a payload above the fragment threshold is cut into ``sum`` non-empty slices (an empty slice counts
-  as missing, §2.7);
+  as missing, docs/protocol.md#data-frames-and-fragmentation);
 * acks are read leniently: ``{"code": 200}`` (Python, spaced), ``{"code":200}`` (Node), the Go form
-  with ``headers``/``data`` nulls, an optional base64 ``data`` (§2.8).
+  with ``headers``/``data`` nulls, an optional base64 ``data`` (docs/protocol.md#acknowledgement-frames).
 """
 
 from __future__ import annotations
@@ -52,14 +55,14 @@ __all__ = [
 
 
 class FrameType(enum.IntEnum):
-    """``Frame.method`` (protocol §2.4)."""
+    """``Frame.method`` (docs/protocol.md#the-pbbp2-frame-schema)."""
 
     CONTROL = 0
     DATA = 1
 
 
 class MessageType(str, enum.Enum):
-    """The ``type`` header (protocol §2.5)."""
+    """The ``type`` header (docs/protocol.md#frame-headers-and-message-types)."""
 
     PING = "ping"
     PONG = "pong"
@@ -70,7 +73,7 @@ class MessageType(str, enum.Enum):
         return self.value
 
 
-# Header keys (protocol §2.5).
+# Header keys (docs/protocol.md#frame-headers-and-message-types).
 H_TYPE: Final = "type"
 H_MESSAGE_ID: Final = "message_id"
 H_SUM: Final = "sum"
@@ -79,7 +82,7 @@ H_TRACE_ID: Final = "trace_id"
 H_BIZ_RT: Final = "biz_rt"
 
 # The Python client keeps websockets' default max_size: a single WS message above 1 MiB makes it close
-# with 1009 and reconnect (protocol §2.7).
+# with 1009 and reconnect (docs/protocol.md#data-frames-and-fragmentation).
 MAX_CLIENT_MESSAGE: Final = 1 << 20
 # Half the client's limit: a fragment plus its frame overhead (~200 bytes of headers) stays far below
 # 1 MiB, and a single event still goes out unsplit unless it is really large (real events are a few KiB).
@@ -88,8 +91,10 @@ DEFAULT_FRAGMENT_SIZE: Final = 512 * 1024
 
 @dataclass(frozen=True)
 class ClientConfig:
-    """The four ClientConfig keys, in seconds (protocol §2.2). Always serialised complete: a partial
-    config crashes the Python client's ping loop and gives the Node client a ping storm (§2.6)."""
+    """The four ClientConfig keys, in seconds (docs/protocol.md#endpoint-discovery). Always serialised complete: a
+    partial
+    config crashes the Python client's ping loop and gives the Node client a ping storm
+    (docs/protocol.md#ping-and-pong)."""
 
     reconnect_count: int = -1
     reconnect_interval: int = 120
@@ -184,7 +189,7 @@ def headers_of(frame: Frame) -> dict[str, str]:
 
 
 def control_frame(kind: MessageType, *, service: int, payload: bytes = b"") -> Frame:
-    """A ping or pong: ``method=0``, ``SeqID=LogID=0``, one ``type`` header (protocol §2.6)."""
+    """A ping or pong: ``method=0``, ``SeqID=LogID=0``, one ``type`` header (docs/protocol.md#ping-and-pong)."""
     frame = Frame(SeqID=0, LogID=0, service=service, method=FrameType.CONTROL)
     frame.headers.add(key=H_TYPE, value=str(kind))
     if payload:
@@ -196,7 +201,7 @@ def data_frames(payload: bytes, *, service: int, message_id: str, trace_id: str,
                 kind: MessageType = MessageType.EVENT, fragment_size: int = DEFAULT_FRAGMENT_SIZE,
                 extra_headers: Iterable[tuple[str, str]] = ()) -> list[Frame]:
     """The data frame(s) carrying ``payload``: one frame, or ``sum`` frames with the same headers and
-    ``seq = 0..sum-1`` when the payload exceeds ``fragment_size`` (protocol §2.7).
+    ``seq = 0..sum-1`` when the payload exceeds ``fragment_size`` (docs/protocol.md#data-frames-and-fragmentation).
 
     Slices are as even as possible and never empty. Each fragment gets its own ``SeqID`` (``seq_id``,
     ``seq_id+1``...) because the client echoes the SeqID of the *last-arriving* fragment in its ack.
@@ -233,7 +238,8 @@ _DATA_TEMPLATES: dict[MessageType, Frame] = {}
 
 
 def _data_template(kind: MessageType) -> Frame:
-    """A data frame with the headers ``type, message_id, sum, seq, trace_id`` in that order (§2.5)."""
+    """A data frame with the headers ``type, message_id, sum, seq, trace_id`` in that order
+    (docs/protocol.md#frame-headers-and-message-types)."""
     template = _DATA_TEMPLATES.get(kind)
     if template is None:
         template = Frame(SeqID=0, LogID=0, service=0, method=FrameType.DATA)
@@ -335,7 +341,8 @@ def _ack_data(encoded: Any, problems: list[str]) -> bytes | None:
 
 def ack_frame(frame: Frame, *, code: int = 200, biz_rt_ms: int | None = None, data: bytes | None = None,
               spaced: bool = False) -> Frame:
-    """The client side of §2.8 (for test clients and the benchmark): a copy of ``frame`` with the ack
+    """The client side of docs/protocol.md#acknowledgement-frames (for test clients and the benchmark): a copy of
+    ``frame`` with the ack
     payload and, optionally, a ``biz_rt`` header appended."""
     ack = Frame()
     ack.CopyFrom(frame)

@@ -1,4 +1,5 @@
-"""Sealing requests exactly as the Feishu platform does (protocol §1.2-1.3, semantics §1.6-1.7).
+"""Sealing requests exactly as the Feishu platform does (docs/protocol.md#encryption, docs/protocol.md#signature,
+docs/semantics.md#encryption, docs/semantics.md#signature).
 
 * Body JSON is compact (``,``/``:`` separators) with non-ASCII left as UTF-8, so that the Node SDK, which
   re-serialises with ``JSON.stringify`` before checking the signature, computes the same bytes.

@@ -1,6 +1,6 @@
 """The documented example payloads (kept verbatim in fixtures/events/<type>/doc_example.json) against our
 strict schemas: the only violations are the documented placeholders, and the corrected copy passes. The VC
-pages (semantics §3.4) and the IM and bot-menu pages (docs/events.md#im-ids-and-message-shapes)."""
+pages (docs/semantics.md#documented-quirks) and the IM and bot-menu pages (docs/events.md#im-ids-and-message-shapes)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from simulator.generation import catalog, schemas
 from simulator.resources import fixtures_dir
 from tests.catalog.helpers import factory
 
-# semantics §3.4.2: the VC pages' example ids have 31 / 30 hex digits instead of 32.
+# docs/semantics.md#truncated-ids-in-the-examples: the VC pages' example ids have 31 / 30 hex digits instead of 32.
 TRUNCATED = {
     "ou_84aad35d084aa403a838cf73ee18467": "ou_84aad35d084aa403a838cf73ee184670",
     "on_8ed6aa67826108097d9ee143816345": "on_8ed6aa67826108097d9ee14381634500",
@@ -39,8 +39,9 @@ KNOWN = {**TRUNCATED, **PLACEHOLDERS, **IM_PLACEHOLDERS}
 EXAMPLES = sorted(p.parent.name for p in (fixtures_dir() / "events").glob("*/doc_example.json"))
 VC_EXAMPLES = [e for e in EXAMPLES if e.startswith("vc.")]
 IM_EXAMPLES = [e for e in EXAMPLES if not e.startswith("vc.")]
-# The eleven types with a Chinese doc page (semantics §0.1 D-VC-x); the participant_* and send_meeting_im
-# events have none (semantics §3.5), so no example is shipped for them.
+# The eleven types with a Chinese doc page (docs/semantics.md#official-documentation D-VC-x); the participant_* and
+# send_meeting_im
+# events have none (docs/semantics.md#other-vc-events), so no example is shipped for them.
 DOCUMENTED = {f"vc.meeting.{n}_v1" for n in (
     "all_meeting_started", "all_meeting_ended", "meeting_started", "meeting_ended", "join_meeting",
     "leave_meeting", "recording_started", "recording_ended", "recording_ready", "share_started", "share_ended")}
@@ -144,7 +145,8 @@ def test_generated_im_events_have_the_documented_keys(event_type: str) -> None:
 
 @pytest.mark.parametrize("event_type", VC_EXAMPLES)
 def test_examples_are_kept_verbatim_with_their_quirks(event_type: str) -> None:
-    """semantics §3.4.3: the examples are not self-consistent; the fixture must not "fix" that."""
+    """The examples are not self-consistent (docs/semantics.md#examples-are-not-self-consistent); the fixture
+    must not "fix" that."""
     doc = load(event_type)
     path = fixtures_dir() / "events" / event_type / "doc_example.json"
     assert path.read_text(encoding="utf-8").startswith('{\n    "schema": "2.0",\n    "header": {')

@@ -28,13 +28,14 @@ TYPES = {
     "recording_ready": "register_p2_vc_meeting_recording_ready_v1",
     "share_started": "register_p2_vc_meeting_share_started_v1",
     "share_ended": "register_p2_vc_meeting_share_ended_v1",
-    "participant_meeting_started": None,  # protocol §3.2: no typed handler in lark-oapi 1.7.5
+    # no typed handler in lark-oapi 1.7.5 (docs/protocol.md#vc-event-models-across-sdks)
+    "participant_meeting_started": None,
     "participant_meeting_joined": None,
     "participant_meeting_ended": "register_p2_vc_meeting_participant_meeting_ended_v1",
     "send_meeting_im": None,
 }
 ALL = [f"vc.meeting.{t}_v1" for t in TYPES]
-# semantics §3.4.1: the pages whose table calls start_time 会议结束时间.
+# docs/semantics.md#start_time-described-as-the-end-time: the pages whose table calls start_time 会议结束时间.
 QUIRK_PAGES = {"share_ended", "share_started", "recording_started", "recording_ended", "leave_meeting",
                "meeting_ended"}
 SEEDS = range(8)
@@ -193,6 +194,6 @@ def test_schema_says_start_time_is_the_start_and_names_the_doc_quirk(event_type:
     assert "start time" in desc.lower()
     name = event_type[len("vc.meeting."):-3]
     if name in QUIRK_PAGES:
-        assert "会议结束时间" in desc and "§3.4.1" in desc
+        assert "会议结束时间" in desc and "docs/semantics.md#start_time-described-as-the-end-time" in desc
     else:
         assert "会议开始时间" in desc

@@ -35,7 +35,8 @@ def push_over_http(sim: Simulator, url: str, envelopes: list[dict[str, Any]]) ->
 
 class Recorder:
     """An ``EventDispatcherHandler`` (``handler``) with a handler for each of ``types`` -- the typed
-    ``register_p2_*`` one the catalogue names, else ``register_p2_customized_event`` (protocol §3.2) -- that
+    ``register_p2_*`` one the catalogue names, else ``register_p2_customized_event``
+    (docs/protocol.md#vc-event-models-across-sdks) -- that
     records what each type's handler received, and every event id in the order they came (safe across
     threads: the long connection's client calls from its own)."""
 

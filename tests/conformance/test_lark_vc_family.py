@@ -1,6 +1,7 @@
 """The official lark-oapi 1.7.5 SDK dispatches every vc.meeting type we generate: the twelve with a typed
 ``register_p2_vc_meeting_*_v1`` handler to that handler, the other three through
-``register_p2_customized_event`` (protocol §3.2), with the generated values; and a whole scenario pushed
+``register_p2_customized_event`` (docs/protocol.md#vc-event-models-across-sdks), with the generated values; and a whole
+scenario pushed
 over HTTP to an SDK receiver is acknowledged event by event, in order."""
 
 from __future__ import annotations

@@ -100,7 +100,7 @@ def _envelope_without_token(app: AppProfile) -> dict[str, Any]:
     return env
 
 
-# protocol §1.4, the Python SDK's token rules, row by row.
+# docs/protocol.md#verification-token, the Python SDK's token rules, row by row.
 @pytest.mark.parametrize(
     ("sdk", "app", "drop_token", "acked"),
     [

@@ -1,6 +1,6 @@
 """The official Node SDK (@larksuiteoapi/node-sdk 1.74.0) as a webhook receiver of every IM type and the
 bot menu: each sealed event reaches the handler registered for its type with the generated values. Node
-flattens header and event into one object (protocol §1.3), so the values are compared key by key."""
+flattens header and event into one object (docs/protocol.md#signature), so the values are compared key by key."""
 
 from __future__ import annotations
 

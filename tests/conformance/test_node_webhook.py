@@ -1,6 +1,6 @@
 """The official Node SDK (@larksuiteoapi/node-sdk 1.74.0) as a webhook receiver.
 
-Node checks the signature over ``JSON.stringify(parsedBody)``, not the raw bytes (protocol §1.3), and on
+Node checks the signature over ``JSON.stringify(parsedBody)``, not the raw bytes (docs/protocol.md#signature), and on
 failure answers 200 with an empty body and silently drops the event. So the test reads what the typed
 handler actually received. Skipped when node or the package is not installed (``.ci/run`` installs it).
 """

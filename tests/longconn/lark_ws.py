@@ -1,4 +1,5 @@
-"""The official ``lark.ws.Client`` (lark-oapi 1.7.5) in a background thread (protocol §4.2 recipe).
+"""The official ``lark.ws.Client`` (lark-oapi 1.7.5) in a background thread
+(docs/protocol.md#the-websocket-client-in-a-background-thread recipe).
 
 ``lark_oapi`` is imported here at module level, i.e. at collection time with no event loop running:
 imported inside a running loop, its module-global ``loop`` would be that loop and ``start()`` from

@@ -1,4 +1,7 @@
-"""Sans-IO frame rules: required fields, data headers, fragmentation, lenient acks (protocol §2.4-§2.8)."""
+"""Sans-IO frame rules: required fields, data headers, fragmentation, lenient acks
+(docs/protocol.md#the-pbbp2-frame-schema, docs/protocol.md#frame-headers-and-message-types,
+docs/protocol.md#ping-and-pong, docs/protocol.md#data-frames-and-fragmentation,
+docs/protocol.md#acknowledgement-frames)."""
 
 from __future__ import annotations
 

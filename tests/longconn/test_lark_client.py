@@ -1,4 +1,5 @@
-"""The unmodified official ``lark.ws.Client`` (lark-oapi 1.7.5) against the platform (issue list, §4.2)."""
+"""The unmodified official ``lark.ws.Client`` (lark-oapi 1.7.5) against the platform
+(docs/protocol.md#the-websocket-client-in-a-background-thread)."""
 
 from __future__ import annotations
 
@@ -123,7 +124,7 @@ def test_raising_handler_gives_ack_500_and_not_acked(platform: PlatformServer, c
     att = d.last
     assert att is not None and not d.acked and str(d.final) == "exhausted"
     assert (att.outcome, att.status, att.detail) == (Outcome.REJECTED, 500, "ack code 500")
-    assert "biz_rt" not in att.extra  # Python sends no biz_rt on failure (protocol §2.8)
+    assert "biz_rt" not in att.extra  # Python sends no biz_rt on failure (docs/protocol.md#acknowledgement-frames)
 
 
 def test_server_close_makes_client_reconnect(platform: PlatformServer, recorder: Recorder, conn_id: str) -> None:

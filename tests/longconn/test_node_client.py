@@ -1,7 +1,8 @@
 """The official Node SDK's ``WSClient`` (@larksuiteoapi/node-sdk 1.74.0) against the platform.
 
 Skipped when node or the package is missing (``.ci/run`` runs ``npm install --prefix tests/node``).
-Node's ``start()`` silently refuses an app id not matching ``^cli_[0-9a-fA-F]{16}$`` (protocol §2.3).
+Node's ``start()`` silently refuses an app id not matching ``^cli_[0-9a-fA-F]{16}$``
+(docs/protocol.md#websocket-url-and-query).
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ def test_node_wsclient_receives_and_acks() -> None:
         att = d.last
         assert att is not None and att.outcome == Outcome.ACKED and att.status == 200
         assert att.response_body == '{"code":200}'  # Node's compact form
-        assert "biz_rt" in att.extra  # Node always sends it (start-end: 0 or negative, protocol §2.8)
+        # Node always sends it (start-end: 0 or negative, docs/protocol.md#acknowledgement-frames)
+        assert "biz_rt" in att.extra
     assert big[0].last is not None and big[0].last.extra["fragments"] >= 6
     assert [r["event_id"] for r in received] == [d.event_id for d in [*deliveries, *big]]
     # Node hands the handler a flattened dict: header fields next to the event body.

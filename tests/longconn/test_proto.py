@@ -1,5 +1,5 @@
 """The committed ``pbbp2_pb2.py`` is what protoc makes of our ``pbbp2.proto`` (they cannot drift), and the
-schema matches the wire facts of protocol §2.4."""
+schema matches the wire facts of docs/protocol.md#the-pbbp2-frame-schema."""
 
 from __future__ import annotations
 
@@ -57,7 +57,7 @@ def test_field_table() -> None:
 
 
 def test_python_ping_bytes_from_the_docs() -> None:
-    # protocol §2.4: the Python SDK's ping for service 33554678.
+    # docs/protocol.md#the-pbbp2-frame-schema: the Python SDK's ping for service 33554678.
     expected = bytes.fromhex("0800 1000 18f6818010 2000 2a0c 0a0474797065 120470696e67".replace(" ", ""))
     assert F.encode(F.control_frame(F.MessageType.PING, service=33554678)) == expected
     frame = F.decode(expected)

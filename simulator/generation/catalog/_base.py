@@ -54,7 +54,7 @@ class EventSpec:
     # The family the type belongs to (its folder under ``simulator/generation/families/``), for listings.
     family: str = ""
     # lark-oapi 1.7.5 builder method with a typed handler, or None when the SDK needs
-    # ``register_p2_customized_event`` (protocol §3.2).
+    # ``register_p2_customized_event`` (docs/protocol.md#vc-event-models-across-sdks).
     sdk_register: str | None = None
     # The business key of the event when the platform advises deduping on it rather than on
     # ``header.event_id`` (a redelivery can carry a new event_id: docs/semantics.md#dedupe-and-event_id-reuse),

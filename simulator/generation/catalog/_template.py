@@ -44,6 +44,6 @@ def generate(ctx: GenContext) -> dict[str, Any]:
 
 
 # sdk_register: the lark-oapi builder method with a typed handler, or None when the SDK needs
-# ``register_p2_customized_event`` (feishu-protocol.md §3.2).
+# ``register_p2_customized_event`` (docs/protocol.md#vc-event-models-across-sdks).
 SPEC = EventSpec(EVENT_TYPE, generate, "one line for `feishu-sim generate --list`", sdk_register=None)
 # register(SPEC)

@@ -62,7 +62,7 @@ from simulator.generation.families.im.vocab import vocab
 from simulator.generation.families.im.world import Chat, ImWorld, Message
 from simulator.generation.population import Person
 
-APP_USER_TYPE = 9  # semantics §3.3 user_type 9: an app
+APP_USER_TYPE = 9  # docs/semantics.md#field-types-and-enums user_type 9: an app
 
 
 @dataclass(frozen=True)

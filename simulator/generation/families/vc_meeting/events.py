@@ -1,4 +1,5 @@
-"""Generators of the ``vc.meeting.*`` event bodies (semantics §3, protocol §3).
+"""Generators of the ``vc.meeting.*`` event bodies (docs/semantics.md#the-vc-meeting-event-family,
+docs/protocol.md#vc-meeting-events-in-the-sdks).
 
 Each generator returns the ``event`` body only; the envelope is added by ``simulator.wire.envelope``. A
 generator called with a bare context (a lone event) invents a coherent meeting and people; a scenario
@@ -32,13 +33,13 @@ from simulator.generation.families.vc_meeting.meeting import (
 )
 from simulator.generation.population import Person
 
-# semantics §3.3 leave_reason: 1 left, 2 the meeting ended, 3 removed by the host.
+# docs/semantics.md#field-types-and-enums leave_reason: 1 left, 2 the meeting ended, 3 removed by the host.
 LEAVE_LEFT = 1
 LEAVE_MEETING_ENDED = 2
 LEAVE_KICKED = 3
 _LEAVE_REASONS = (LEAVE_LEFT,) * 7 + (LEAVE_MEETING_ENDED,) * 2 + (LEAVE_KICKED,)
 
-# semantics §3.3 (recording_ready doc example): https://meetings.feishu.cn/minutes/obcn37dxcftoc3656rgyejm7
+# docs/semantics.md#field-types-and-enums (recording_ready doc example): https://meetings.feishu.cn/minutes/obcn37dxcftoc3656rgyejm7
 RECORDING_URL_PREFIX = "https://meetings.feishu.cn/minutes/obcn"
 
 PersonPicker = Callable[[GenContext, Meeting], Person]
@@ -105,7 +106,8 @@ def meeting_and_operator(fields: tuple[str, ...], pick: PersonPicker = _anyone, 
 def leave_meeting(ctx: GenContext) -> dict[str, Any]:
     """``leave_reason`` 1: the operator left (operator == leave_user); 2: the meeting ended (operator is who
     ended it); 3: removed (operator is the host or a co-host, leave_user the removed person). semantics
-    §3.4.4: that leave_user and operator differ on kicks is inferred from the field names."""
+    docs/semantics.md#leave_user-missing-from-the-doc-table: that leave_user and operator differ on kicks is inferred
+    from the field names."""
     m = meeting_of(ctx)
     reason = int(ctx.params.get("leave_reason") or ctx.rand.choice(_LEAVE_REASONS))
     leave_user: Person | None = ctx.params.get("leave_user")
@@ -139,7 +141,7 @@ def recording_ready(ctx: GenContext) -> dict[str, Any]:
 
 def participant_event(pick: PersonPicker, *, just_started: bool = False, self_subscribed: bool = False) -> Generator:
     """``participant_meeting_*``: user-identity subscriptions; ``subscriber_ids`` are the subscribed users
-    the event is pushed for (0-500, semantics §3.5)."""
+    the event is pushed for (0-500, docs/semantics.md#other-vc-events)."""
 
     def generate(ctx: GenContext) -> dict[str, Any]:
         m = meeting_of(ctx, just_started=just_started)
@@ -174,7 +176,8 @@ def _reg(name: str, generate: Generator, summary: str, *, typed: bool = True) ->
                        sdk_register=f"register_p2_vc_meeting_{name}_v1" if typed else None))
 
 
-# protocol §3.2: lark-oapi 1.7.5 has a typed handler for all but participant_meeting_started/joined and
+# docs/protocol.md#vc-event-models-across-sdks: lark-oapi 1.7.5 has a typed handler for all but
+# participant_meeting_started/joined and
 # send_meeting_im, which need ``register_p2_customized_event``.
 _reg("meeting_started", meeting_and_operator(FULL, _host, just_started=True), "a meeting started (会议开始)")
 _reg("meeting_ended", meeting_and_operator(FULL, _host_or_cohost), "a meeting ended (会议结束)")

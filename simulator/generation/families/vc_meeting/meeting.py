@@ -1,13 +1,14 @@
 """The shared shapes of the vc.meeting family: ``meeting_event_meeting`` and ``meeting_event_user``.
 
 A ``Meeting`` is the state a scenario keeps constant across events (id, number, topic, people, times);
-``meeting_json`` renders it with the fields a given event type carries (semantics §3.2-3.3). Which field
+``meeting_json`` renders it with the fields a given event type carries (docs/semantics.md#per-event-table,
+docs/semantics.md#field-types-and-enums). Which field
 set an event type carries is decided once, here, and mirrored by its JSON Schema:
 
 - ``FULL``: the started / ended / all_meeting_* / participant_* events (with ``calendar_event_id``);
 - ``NO_CALENDAR``: join, leave, share and recording started/ended (no ``calendar_event_id``);
 - ``RECORDING_READY``: no start/end/host, and ``owner`` carries only ``id`` (the doc example, Node types);
-- ``SEND_IM``: the reduced meeting of ``send_meeting_im_v1`` (protocol §3.2).
+- ``SEND_IM``: the reduced meeting of ``send_meeting_im_v1`` (docs/protocol.md#vc-event-models-across-sdks).
 """
 
 from __future__ import annotations
@@ -19,18 +20,19 @@ from typing import Any
 from simulator.generation.population import Person, Population
 from simulator.rand import SimRandom
 
-# semantics §3.3 meeting_source: 1 calendar, 2 instant, 3 interview, 4 open platform, 100 other.
-# Most vc.meeting events are only produced for meetings reserved through the Open API (semantics §3.1),
+# docs/semantics.md#field-types-and-enums meeting_source: 1 calendar, 2 instant, 3 interview, 4 open platform, 100
+# other.
+# Most vc.meeting events are only produced for meetings reserved through the Open API (docs/semantics.md#common-facts),
 # hence the weight on 4.
 _SOURCES = (4,) * 10 + (1,) * 5 + (2,) * 3 + (3,) + (100,)
-# semantics §3.3 security_level 1..4 (2 = tenant members only is the usual default).
+# docs/semantics.md#field-types-and-enums security_level 1..4 (2 = tenant members only is the usual default).
 _SECURITY_LEVELS = (1,) * 2 + (2,) * 6 + (3,) * 1 + (4,) * 1
 
 ROLE_PARTICIPANT = 1
 ROLE_HOST = 2
 ROLE_COHOST = 3
 
-# Field sets (semantics §3.2, 2026 generation).
+# Field sets (docs/semantics.md#per-event-table, 2026 generation).
 FULL = ("id", "topic", "meeting_no", "meeting_source", "start_time", "end_time", "host_user", "owner",
         "calendar_event_id", "meeting_sub_type", "security_setting", "webinar_setting")
 NO_CALENDAR = tuple(f for f in FULL if f != "calendar_event_id")
@@ -88,7 +90,7 @@ def new_meeting(r: SimRandom, population: Population, *, start_time: int, end_ti
         rooms = ["omm_" + r.hex(32) for _ in range(r.randint(0, 1))]
     calendar = f"{r.uuid()}_0" if source == 1 else None
     return Meeting(
-        id="7" + r.digits(18, first_nonzero=False),  # 19 digits (semantics §4)
+        id="7" + r.digits(18, first_nonzero=False),  # 19 digits (docs/semantics.md#id-formats)
         topic=r.choice(population.topics),
         meeting_no=r.digits(9),
         start_time=start_time,
@@ -117,7 +119,7 @@ def lone_meeting(r: SimRandom, population: Population, now: float) -> Meeting:
 def just_started_meeting(r: SimRandom, population: Population, now: float) -> Meeting:
     """A meeting for a lone ``*_started`` event: it started at the event time (give or take the platform's
     few seconds), so start_time == end_time <= create_time (end_time of a live meeting is the time so
-    far; its real value is unconfirmed, semantics §3.4.8)."""
+    far; its real value is unconfirmed, docs/semantics.md#end_time-of-a-running-meeting)."""
     start = int(now) - r.randint(0, 3)
     return new_meeting(r, population, start_time=start, end_time=start)
 
