@@ -152,57 +152,71 @@ class ReferenceReceiver:
         raw = await read_body(request, max_bytes=self.max_body, timeout_s=self.body_timeout_s)
         if isinstance(raw, Refusal):
             return self.reject(raw.status, raw.msg, close=raw.close)
+        outer = self._json_object(raw)
+        if isinstance(outer, Response):
+            return outer
+        if "action" in outer and "open_message_id" in outer and "schema" not in outer:
+            return self._legacy_card(raw, outer, dict(request.headers))
+        signed = self._signature(request, raw)
+        if isinstance(signed, Response):
+            return signed
+        encrypted = "encrypt" in outer
+        payload = self._decrypted(outer) if encrypted else outer
+        if isinstance(payload, Response):
+            return payload
+        if payload.get("type") == "url_verification" and "schema" not in payload:
+            return self._challenge(payload)
+        if self.cipher is not None and not encrypted:
+            return self.reject(400, "unencrypted event but an encrypt key is configured")
+        if self.cipher is not None and not signed:
+            return self.reject(401, "missing signature headers")
+        return self._event(payload)
+
+    def _json_object(self, raw: bytes) -> dict[str, Any] | Response:
         try:
             outer = json.loads(raw)
         except RecursionError:
             return self.reject(400, "body is JSON nested too deeply")
         except ValueError:
             return self.reject(400, "body is not JSON")
-        if not isinstance(outer, dict):
-            return self.reject(400, "body is not a JSON object")
-        if "action" in outer and "open_message_id" in outer and "schema" not in outer:
-            return self._legacy_card(raw, outer, dict(request.headers))
-        encrypted = "encrypt" in outer
-        signed = False
-        if self.cipher is not None:
-            ts = request.headers.get(C.HEADER_TIMESTAMP)
-            nonce = request.headers.get(C.HEADER_NONCE)
-            sig = request.headers.get(C.HEADER_SIGNATURE)
-            if ts or nonce or sig:
-                # Authenticate the exact bytes before touching the ciphertext.
-                if not ts or not nonce or not sig:
-                    return self.reject(401, "missing signature headers")
-                if not hmac.compare_digest(sign(ts, nonce, self.cipher.encrypt_key, raw), sig):
-                    return self.reject(401, "signature verification failed")
-                signed = True
-        if encrypted:
-            if self.cipher is None:
-                return self.reject(400, "encrypted body but no encrypt key configured")
-            try:
-                payload = json.loads(self.cipher.decrypt(str(outer["encrypt"])))
-            except RecursionError:
-                return self.reject(400, "decrypted body is JSON nested too deeply")
-            except (DecryptError, ValueError) as exc:  # ValueError: not JSON
-                return self.reject(400, f"cannot decrypt: {exc}")
-            if not isinstance(payload, dict):
-                return self.reject(400, "decrypted body is not a JSON object")
-        else:
-            payload = outer
+        return outer if isinstance(outer, dict) else self.reject(400, "body is not a JSON object")
 
-        if payload.get("type") == "url_verification" and "schema" not in payload:
-            # The platform may not sign challenges (docs/protocol.md#signature-headers-without-an-encrypt-key): the
-            # token authenticates them.
-            if not self._token_ok(payload.get("token")):
-                return self.reject(401, "invalid verification token")
-            self.state.challenges += 1
-            return JSONResponse({"challenge": payload.get("challenge")}, media_type=C.CONTENT_TYPE_JSON)
+    def _signature(self, request: Request, raw: bytes) -> bool | Response:
+        """Whether the request is validly signed (authenticating the exact bytes before the ciphertext is
+        touched); a refusal when the signature headers are partial or wrong."""
+        if self.cipher is None:
+            return False
+        ts = request.headers.get(C.HEADER_TIMESTAMP)
+        nonce = request.headers.get(C.HEADER_NONCE)
+        sig = request.headers.get(C.HEADER_SIGNATURE)
+        if not (ts or nonce or sig):
+            return False
+        if not ts or not nonce or not sig:
+            return self.reject(401, "missing signature headers")
+        if not hmac.compare_digest(sign(ts, nonce, self.cipher.encrypt_key, raw), sig):
+            return self.reject(401, "signature verification failed")
+        return True
 
-        if self.cipher is not None:
-            if not encrypted:
-                return self.reject(400, "unencrypted event but an encrypt key is configured")
-            if not signed:
-                return self.reject(401, "missing signature headers")
+    def _decrypted(self, outer: dict[str, Any]) -> dict[str, Any] | Response:
+        if self.cipher is None:
+            return self.reject(400, "encrypted body but no encrypt key configured")
+        try:
+            payload = json.loads(self.cipher.decrypt(str(outer["encrypt"])))
+        except RecursionError:
+            return self.reject(400, "decrypted body is JSON nested too deeply")
+        except (DecryptError, ValueError) as exc:  # ValueError: not JSON
+            return self.reject(400, f"cannot decrypt: {exc}")
+        return payload if isinstance(payload, dict) else self.reject(400, "decrypted body is not a JSON object")
 
+    def _challenge(self, payload: dict[str, Any]) -> Response:
+        # The platform may not sign challenges (docs/protocol.md#signature-headers-without-an-encrypt-key): the
+        # token authenticates them.
+        if not self._token_ok(payload.get("token")):
+            return self.reject(401, "invalid verification token")
+        self.state.challenges += 1
+        return JSONResponse({"challenge": payload.get("challenge")}, media_type=C.CONTENT_TYPE_JSON)
+
+    def _event(self, payload: dict[str, Any]) -> Response:
         header = payload.get("header")
         if payload.get("schema") != C.SCHEMA_V2 or not isinstance(header, dict):
             return self.reject(400, "not a v2.0 event")

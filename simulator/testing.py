@@ -4,11 +4,9 @@ A thin face over the one engine (``simulator.engine.core.Simulator``): it resolv
 WSGI app), pushes through the engine's retry ladder, keeps every delivery, and answers assertions. It
 does not need pytest; the plugin only builds it from the marker and checks it after the test.
 
-The engine is async. ``apush`` runs in the caller's event loop (any asyncio loop: pytest-asyncio,
-anyio's pytest plugin, ``asyncio.run``); ``push`` is the blocking face for sync code and runs the engine
-on one event loop in a background thread, reached through an anyio blocking portal (as Starlette's
-``TestClient`` does), kept for the helper's lifetime so an in-process app sees the same loop on every
-push. The thread is a daemon: a script that forgets ``close()`` still exits.
+The engine is async. ``apush`` runs in the caller's event loop; ``push`` is the blocking face: the engine
+runs on one event loop in a daemon thread, reached through an anyio blocking portal (as Starlette's
+``TestClient`` does), kept for the helper's lifetime so an in-process app sees the same loop every time.
 
 The long-connection platform (``PlatformServer``, the ``feishu_platform`` fixture) is a target too: it
 runs on a loop of its own, and the one ``LongConnChannel`` hops there for every attempt. After
@@ -21,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, overload
@@ -40,8 +37,16 @@ from simulator.errors import ConfigError, NotAcked, UsageError
 from simulator.fixture_options import OPTIONS, Settings, check_names, opt_str, settings_from
 from simulator.generation.overrides import Overrides
 from simulator.testing_callbacks import UNSET, CallbackHelpers
-from simulator.testing_report import check_message, find, notes
-from simulator.testing_support import challenge, keep_types, platform_settings, subscribed
+from simulator.testing_report import check_message, find
+from simulator.testing_support import (
+    _is_platform,
+    _not_acked,
+    _overrides,
+    challenge,
+    keep_types,
+    platform_settings,
+    subscribed,
+)
 from simulator.testing_world import WorldSource, knows, shared_events, shared_scenario
 from simulator.verdicts.model import Attempt, Delivery, Summary
 from simulator.verdicts.transcript import TranscriptWriter
@@ -49,26 +54,6 @@ from simulator.verify import UrlVerification
 from simulator.wire.seal import Sealer
 
 __all__ = ["OPTIONS", "UNSET", "FeishuSim", "Settings", "check_names", "settings_from"]
-
-
-def _is_platform(target: object) -> bool:
-    """The long-connection platform (``PlatformServer``) rather than a webhook target?"""
-    return isinstance(target, HostedPlatform)
-
-
-def _overrides(overrides: Overrides | None, set_: Overrides | None) -> Overrides | None:
-    """``overrides=``, or its deprecated spelling ``set=`` (kept for one release)."""
-    __tracebackhide__ = True
-    if set_ is None:
-        return overrides
-    warnings.warn("feishu_sim: set= is deprecated, use overrides=", DeprecationWarning, stacklevel=3)
-    if overrides is not None:
-        raise UsageError("give overrides= or the deprecated set=, not both")
-    return set_
-
-
-def _not_acked(what: str, d: Delivery) -> str:
-    return "\n    ".join([f"{what}: {d.summary_line}", *notes(d)])
 
 
 class FeishuSim(CallbackHelpers):

@@ -3,6 +3,7 @@ limited to the types an app subscribes to, and the app of the long-connection pl
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
@@ -12,10 +13,13 @@ import httpx
 from simulator.config import AppProfile
 from simulator.delivery.inprocess import BASE_URL, app_transport, resolve
 from simulator.delivery.longconn import HostedPlatform
-from simulator.errors import ConfigError
+from simulator.errors import ConfigError, UsageError
 from simulator.fixture_options import Settings
 from simulator.generation import schemas
+from simulator.generation.overrides import Overrides
 from simulator.rand import SimRandom
+from simulator.testing_report import notes
+from simulator.verdicts.model import Delivery
 from simulator.verify import UrlVerification, verify_url
 
 
@@ -66,3 +70,23 @@ def platform_settings(settings: Settings, target: HostedPlatform) -> Settings | 
 
 
 __all__ = ["challenge", "keep_types", "platform_settings", "subscribed"]
+
+
+def _is_platform(target: object) -> bool:
+    """The long-connection platform (``PlatformServer``) rather than a webhook target?"""
+    return isinstance(target, HostedPlatform)
+
+
+def _overrides(overrides: Overrides | None, set_: Overrides | None) -> Overrides | None:
+    """``overrides=``, or its deprecated spelling ``set=`` (kept for one release)."""
+    __tracebackhide__ = True
+    if set_ is None:
+        return overrides
+    warnings.warn("feishu_sim: set= is deprecated, use overrides=", DeprecationWarning, stacklevel=3)
+    if overrides is not None:
+        raise UsageError("give overrides= or the deprecated set=, not both")
+    return set_
+
+
+def _not_acked(what: str, d: Delivery) -> str:
+    return "\n    ".join([f"{what}: {d.summary_line}", *notes(d)])

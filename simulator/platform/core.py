@@ -5,18 +5,16 @@ between sockets and these methods. Per-connection protocol rules and the connect
 the sans-IO ``Session``; discovery and the handshake in ``Admission``. Nothing here generates events or
 retries: a ``Pusher`` (``pushing.py``) does, through ``deliver``.
 
-Delivery follows docs/semantics.md#documented-long-connection-rules: each event goes to ONE randomly chosen live
-connection of its app
-(cluster mode, chosen with ``SimRandom``); the verdict is ``acked`` (ack code 200), ``rejected`` (any
-other code), ``timeout`` (no ack within 3 s), ``connection_error`` (connection lost before the ack) or
-``not_delivered`` (no connection online). The engine's retry ladder decides what happens next.
+Delivery follows docs/semantics.md#documented-long-connection-rules: each event goes to ONE randomly chosen
+live connection of its app (cluster mode, chosen with ``SimRandom``); the verdict is ``acked`` (ack code 200),
+``rejected`` (any other code), ``timeout`` (no ack within 3 s), ``connection_error`` (connection lost before
+the ack) or ``not_delivered`` (no connection online). The engine's retry ladder decides what happens next.
 
 Every verdict is reached within the ack budget, whatever the client does: a frame the connection cannot
 take in that time (a client that stopped reading its socket, an SDK whose handler blocks its event loop) is
 judged ``timeout``, and the connection, stuck, is closed (dropped if even the close frame cannot go out).
 
-Ack deadlines: one timer for the whole platform, armed at the earliest session deadline
-(``DeadlineQueue``), instead of a periodic sweep.
+Ack deadlines: one timer for the platform, armed at the earliest session deadline (``DeadlineQueue``).
 """
 
 from __future__ import annotations

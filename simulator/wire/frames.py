@@ -1,10 +1,5 @@
-"""``pbbp2`` frames, sans-IO: build, parse, fragment, reassemble, and read acks
-(docs/protocol.md#the-pbbp2-frame-schema, docs/protocol.md#frame-headers-and-message-types,
-docs/protocol.md#ping-and-pong, docs/protocol.md#data-frames-and-fragmentation,
-docs/protocol.md#acknowledgement-frames).
-
-Everything here maps bytes to values and back; nothing touches a socket or a clock, so the rules the
-SDK clients depend on are tested directly:
+"""``pbbp2`` frames, sans-IO: build, parse, fragment, reassemble, and read acks (docs/protocol.md#ping-and-pong
+and the sections cited below). Bytes to values and back, no socket, no clock; the rules the clients rely on:
 
 * every frame sets the four proto2-required fields (SeqID, LogID, service, method), otherwise the Node
   client drops it and the Python client cannot encode its ack (docs/protocol.md#the-pbbp2-frame-schema);
