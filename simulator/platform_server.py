@@ -113,7 +113,7 @@ class PlatformServer:
                  apps: dict[str, str] | None = None, client_config: ClientConfig | None = None,
                  host: str = "127.0.0.1", port: int = 0, seed: int | None = None,
                  ack_budget_s: float = C.LONGCONN_ACK_BUDGET_S, fragment_size: int = DEFAULT_FRAGMENT_SIZE,
-                 max_connections: int = C.MAX_CONNECTIONS_PER_APP, pong_config: PongConfig = PongConfig.CHANGED,
+                 max_connections: int = C.MAX_CONNECTIONS_PER_APP, pong_config: PongConfig = PongConfig.ALWAYS,
                  retries: RetryPolicy | None = None, faults: FaultSpec | None = None,
                  control_token: str | None = None, keep_deliveries: int | None = None, card_frame: str = "event",
                  clock: Clock | None = None, transcript: TranscriptWriter | None = None,

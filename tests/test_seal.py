@@ -33,6 +33,22 @@ def test_encrypt_round_trip_and_layout() -> None:
     assert cipher.decrypt(b64) == "会议 ✓".encode()
 
 
+def test_encrypt_with_the_reused_context_equals_a_fresh_cipher_every_time() -> None:
+    """``encrypt`` chains one long-lived CBC context; each result must equal a fresh ``Cipher(CBC(iv))``."""
+    from cryptography.hazmat.primitives import padding
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+    from simulator.wire.seal import aes_key
+
+    cipher, rand = AesCipher("k"), SimRandom(7)
+    for n in [0, 1, 15, 16, 17, 31, 32, 33, 500, 1024, 4099] * 3:
+        plain, iv = rand.token_bytes(n), rand.token_bytes(16)
+        padder = padding.PKCS7(128).padder()
+        enc = Cipher(algorithms.AES(aes_key("k")), modes.CBC(iv)).encryptor()
+        expected = iv + enc.update(padder.update(plain) + padder.finalize()) + enc.finalize()
+        assert base64.b64decode(cipher.encrypt(plain, iv)) == expected
+
+
 def test_block_aligned_plaintext_gets_a_full_padding_block() -> None:
     raw = base64.b64decode(AesCipher("k").encrypt(b"x" * 16, bytes(16)))
     assert len(raw) == 16 + 32

@@ -13,9 +13,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 from typing import Any
 
 import httpx
+import orjson
 
 from simulator import constants as C
 from simulator.cli._common import app_profile, eprint
@@ -70,7 +72,7 @@ def _post(domain: str, body: dict[str, Any], token: str | None) -> dict[str, Any
     except httpx.HTTPError as exc:
         raise TargetError(f"cannot reach platform {domain}: {exc or type(exc).__name__}") from None
     try:
-        doc = resp.json()
+        doc = orjson.loads(resp.content)  # a 100,000-event answer is tens of MB: ~3x faster than json
     except ValueError:
         raise TargetError(f"{domain} is not a feishu-sim platform (HTTP {resp.status_code})") from None
     if resp.status_code in (400, 401):
@@ -84,12 +86,15 @@ def _post(domain: str, body: dict[str, Any], token: str | None) -> dict[str, Any
 def render(doc: dict[str, Any], target: str) -> None:
     """A verdict line per event, the bot's calls about it indented under it, the summary on stderr."""
     calls = refused = 0
+    lines: list[str] = []  # written at once: a 100,000-event push prints in one write, not 100,000 prints
     for d in doc["deliveries"]:
-        print(d["summary"])
+        lines.append(f"{d['summary']}\n")
         for call in d.get("api_calls", []):
             calls += 1
             refused += call.get("status") != 200 or call.get("code") != 0
-            print(f"    api: {describe(call)}")
+            lines.append(f"    api: {describe(call)}\n")
+    sys.stdout.write("".join(lines))
+    sys.stdout.flush()
     s = doc["summary"]
     bot = f"; the bot made {calls} API call(s) about them" + (f", {refused} refused" if refused else "") \
         if calls else ""

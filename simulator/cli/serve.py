@@ -55,7 +55,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--app-secret", default=C.DEFAULT_APP_SECRET,
                    help=f"app secret the SDK uses (default {C.DEFAULT_APP_SECRET})")
     p.add_argument("--seed", type=seed_int, default=None, help="seed for events, ids and connection choice")
-    g = p.add_argument_group("ClientConfig (seconds; sent at discovery and, when changed, in pongs)")
+    g = p.add_argument_group("ClientConfig (seconds; sent at discovery and in pongs)")
     g.add_argument("--ping-interval", type=int_at_least(1), default=120, help="client ping period (default 120)")
     g.add_argument("--reconnect-interval", type=int_at_least(0), default=120,
                    help="wait between failed reconnect attempts (default 120)")
@@ -63,6 +63,9 @@ def add_parser(sub: Any) -> None:
                    help="max random wait before the first reconnect attempt (default 30; 0 in tests)")
     g.add_argument("--reconnect-count", type=int_at_least(-1), default=-1,
                    help="reconnect attempts before giving up (default -1: forever)")
+    g.add_argument("--pong-config", choices=("always", "changed", "never"), default="always",
+                   help="when a pong carries the ClientConfig: always (default; node-sdk logs an error for an "
+                        "empty pong), changed (only when the client's is out of date), never")
     g = p.add_argument_group("platform")
     g.add_argument("--ack-timeout", type=positive_duration, default=C.LONGCONN_ACK_BUDGET_S,
                    help="ack budget in seconds (default 3)")
@@ -126,7 +129,9 @@ def run(args: argparse.Namespace) -> int:
     from simulator.config import RetryPolicy
     from simulator.engine.faults import FaultSpec
     from simulator.engine.platform_push import PushSettings
+    from simulator.engine.runtime import quiet_gc
     from simulator.loops import loop_factory
+    from simulator.platform.session import PongConfig
     from simulator.platform.state import PlatformOptions
     from simulator.platform_server import compose
     from simulator.servers import bind_socket, is_loopback, restore_listen_queue, server_config, url_of
@@ -142,7 +147,8 @@ def run(args: argparse.Namespace) -> int:
                           reconnect_nonce=args.reconnect_nonce, ping_interval=args.ping_interval)
     options = PlatformOptions(apps={args.app_id: args.app_secret}, client_config=config,
                               ack_budget_s=args.ack_timeout, fragment_size=args.fragment_size or DEFAULT_FRAGMENT_SIZE,
-                              max_connections=args.max_connections, seed=args.seed, card_frame=args.card_frame)
+                              max_connections=args.max_connections, pong_config=PongConfig(args.pong_config),
+                              seed=args.seed, card_frame=args.card_frame)
     settings = PushSettings(retries=RetryPolicy.parse(args.retries), faults=FaultSpec.parse(args.faults),
                             keep_deliveries=args.keep_deliveries)
     if args.ready_file:
@@ -183,7 +189,7 @@ def run(args: argparse.Namespace) -> int:
 
     loop = loop_factory(args.event_loop)()
     try:
-        with contextlib.suppress(KeyboardInterrupt):
+        with contextlib.suppress(KeyboardInterrupt), quiet_gc():  # records of every push stay: see runtime.py
             loop.run_until_complete(main())
     finally:
         with contextlib.suppress(Exception):  # closing anyway

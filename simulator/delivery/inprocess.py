@@ -27,6 +27,7 @@ import httpx
 
 from simulator.config import Budget
 from simulator.delivery.late import DetachedTransport, LateCalls
+from simulator.delivery.live import LiveWebhookChannel
 from simulator.delivery.webhook import WebhookChannel, check_url
 from simulator.errors import ConfigError
 from simulator.verdicts.answers import AnswerKind
@@ -191,6 +192,6 @@ def channel_for(target: object, *, sealer: Sealer, path: str, budget: Budget | N
     """A channel to ``target``: an ``http(s)://`` URL (live server), an ASGI app or a WSGI app."""
     kind, obj = resolve(target)
     if kind == "url":
-        return WebhookChannel(str(obj), sealer, budget=budget, accept_2xx=accept_2xx)
+        return LiveWebhookChannel(str(obj), sealer, budget=budget, accept_2xx=accept_2xx)
     return InProcessChannel(obj, "asgi" if kind == "asgi" else "wsgi", path, sealer, budget=budget,
                             accept_2xx=accept_2xx)

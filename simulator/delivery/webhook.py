@@ -34,6 +34,14 @@ from simulator.wire.seal import Sealer
 BODY_EXCERPT = 300
 RESPONSE_EXCERPT = 2000  # kept in Attempt.response_body
 RESPONSE_READ_CAP = 64 * 1024  # the most of a response body ever read (an ack or challenge echo is < 1 KiB)
+# A cut body gives the same excerpts as the whole one when at least this many bytes are kept: a character
+# takes at most 4 bytes in UTF-8, so 4 x 2000 + a few bytes decode to more than 2000 characters.
+BODY_KEEP = 4 * RESPONSE_EXCERPT + 8
+MAX_CONNECTIONS = 256  # open connections per channel; more requests wait for one (within their budget)
+MAX_IDLE = 64  # idle keep-alive connections kept per channel
+
+# What one POST brought back: status, response headers (``dict(httpx.Headers)``'s form) and body.
+Answer = tuple[int, dict[str, str], bytes]
 
 _Channel = TypeVar("_Channel", bound="WebhookChannel")
 
@@ -88,6 +96,7 @@ class WebhookChannel:
 
     channel = Channel.WEBHOOK
     late_answer_hint = ""  # appended to the detail of an answer judged late (subclasses know why)
+    makes_httpx_client = True  # False in subclasses that send otherwise (the httpx client is then made on demand)
 
     def __init__(self, url: str, sealer: Sealer, *, budget: Budget | None = None, accept_2xx: bool = False,
                  client: httpx.AsyncClient | None = None, transport: httpx.AsyncBaseTransport | None = None) -> None:
@@ -96,25 +105,36 @@ class WebhookChannel:
         self.budget = budget or Budget()
         self.accept_2xx = accept_2xx
         self._own_client = client is None
-        if transport is None and client is None:
-            # Without TCP_NODELAY the body (a second small write) waits ~40 ms for a delayed ACK.
-            transport = httpx.AsyncHTTPTransport(
-                socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
-                limits=httpx.Limits(max_connections=256, max_keepalive_connections=64),
+        self._client = client
+        self._transport = transport
+        if self.makes_httpx_client:
+            _ = self.client  # made now, not inside the first attempt's latency
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        """The httpx client the requests go through, made on first use unless one was injected."""
+        if self._client is None:
+            transport = self._transport
+            if transport is None:
+                # Without TCP_NODELAY the body (a second small write) waits ~40 ms for a delayed ACK.
+                transport = httpx.AsyncHTTPTransport(
+                    socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
+                    limits=httpx.Limits(max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_IDLE),
+                )
+            self._client = httpx.AsyncClient(
+                transport=transport,
+                timeout=httpx.Timeout(self.budget.total_s, connect=self.budget.connect_s),
+                limits=httpx.Limits(max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_IDLE),
+                trust_env=False,
             )
-        self.client = client or httpx.AsyncClient(
-            transport=transport,
-            timeout=httpx.Timeout(self.budget.total_s, connect=self.budget.connect_s),
-            limits=httpx.Limits(max_connections=256, max_keepalive_connections=64),
-            trust_env=False,
-        )
+        return self._client
 
     async def attempt(self, envelope: dict[str, Any], *, attempt_no: int, sent_at: float) -> Attempt:
         sealed = self.sealer.seal(envelope, timestamp=int(sent_at))
         att = Attempt(
             event_id=event_id_of(envelope), event_type=event_type_of(envelope), attempt=attempt_no,
             channel=self.channel, outcome=Outcome.CONNECTION_ERROR, sent_at=sent_at, latency_ms=0.0,
-            target=self.url, request_headers=dict(sealed.headers),
+            target=self.url, request_headers=sealed.headers,  # the sealed request is this attempt's alone
             request_body=sealed.body.decode("utf-8", "replace"),
         )
         spec = catalog.find(att.event_type)
@@ -126,8 +146,7 @@ class WebhookChannel:
         ``answer`` (a callback), a 200 answer's body is judged as that kind of answer too."""
         t0 = time.perf_counter()
         try:
-            cap = RESPONSE_READ_CAP if answer is None else MAX_ANSWER_BYTES + 1  # a callback's answer is judged whole
-            resp, content = await asyncio.wait_for(self._post(body, headers, cap), timeout=self.budget.total_s)
+            status, resp_headers, content = await self.exchange(body, headers, whole_body=answer is not None)
         except (asyncio.TimeoutError, httpx.ReadTimeout, httpx.WriteTimeout, httpx.PoolTimeout):
             att.outcome = Outcome.TIMEOUT
             att.detail = f"no complete response within {self.budget.total_s:g} s"
@@ -141,12 +160,12 @@ class WebhookChannel:
             att.outcome = Outcome.CONNECTION_ERROR
             att.detail = f"{type(exc).__name__}: {exc}"
         else:
-            att.status = resp.status_code
-            att.response_headers = dict(resp.headers)
+            att.status = status
+            att.response_headers = resp_headers
             att.response_body = excerpt(content, RESPONSE_EXCERPT)
-            att.outcome = judge_status(resp.status_code, accept_2xx=self.accept_2xx)
+            att.outcome = judge_status(status, accept_2xx=self.accept_2xx)
             if att.outcome is Outcome.REJECTED:
-                att.detail = f"HTTP {resp.status_code}: {excerpt(content)}"
+                att.detail = f"HTTP {status}: {excerpt(content)}"
             elif answer is not None:
                 judge_callback(att, answer, content)
         att.latency_ms = (time.perf_counter() - t0) * 1000.0
@@ -158,6 +177,15 @@ class WebhookChannel:
                           f"{self.budget.total_s:g} s budget{self.late_answer_hint}")
         return att
 
+    async def exchange(self, body: bytes, headers: dict[str, str], *, whole_body: bool = False) -> Answer:
+        """One POST within the total budget: ``(status, response headers, body)``. Failures raise httpx's
+        exceptions (or ``asyncio.TimeoutError`` at the budget), which ``send`` classifies. The body is read up
+        to ``RESPONSE_READ_CAP`` bytes (all a verdict needs), or whole up to the answer limit when
+        ``whole_body`` (a callback's answer is judged in full)."""
+        cap = MAX_ANSWER_BYTES + 1 if whole_body else RESPONSE_READ_CAP
+        resp, content = await asyncio.wait_for(self._post(body, headers, cap), timeout=self.budget.total_s)
+        return resp.status_code, dict(resp.headers), content
+
     async def _post(self, body: bytes, headers: dict[str, str], cap: int) -> tuple[httpx.Response, bytes]:
         if not any(k.lower() == "accept-encoding" for k in headers):
             headers = {**headers, "Accept-Encoding": "identity"}  # the body is read raw (read_capped)
@@ -165,8 +193,8 @@ class WebhookChannel:
             return resp, await read_capped(resp, cap)
 
     async def aclose(self) -> None:
-        if self._own_client:
-            await self.client.aclose()
+        if self._own_client and self._client is not None:
+            await self._client.aclose()
 
     async def __aenter__(self: _Channel) -> _Channel:
         return self

@@ -30,7 +30,7 @@ from simulator.errors import ConfigError, SimulatorError, TargetError
 from simulator.generation.overrides import Overrides
 from simulator.platform.callbacks import callback_kind, tell_listeners
 from simulator.platform.core import Platform
-from simulator.platform.pushing import PushRequest, WebhookTarget
+from simulator.platform.pushing import PushRequest, WebhookTarget, auto_concurrency
 from simulator.verdicts.answers import AnswerKind
 from simulator.verdicts.model import Delivery, DeliveryLog, Summary
 from simulator.verdicts.transcript import TranscriptWriter
@@ -94,7 +94,8 @@ class EnginePusher:
         return sim
 
     async def push(self, request: PushRequest) -> list[Delivery]:
-        """Generate the request's events (or take its envelopes) and deliver them through the engine. After
+        """Generate the request's events (or take its envelopes) and deliver them through the engine; without
+        overrides, events beyond the 512th come from a refreshed pool of bodies (``engine/pool.py``). After
         ``stop()`` a push is refused, and one under way ends early with ``TargetError`` saying how far it got."""
         if self.stopping:
             raise TargetError("the platform is shutting down: no new pushes")
@@ -102,20 +103,25 @@ class EnginePusher:
         envelopes = request.envelopes
         if envelopes is None and request.scenario is not None:
             envelopes = sim.generate_scenario(request.scenario, runs=request.count, longconn=True)
-        elif envelopes is None:
+        elif envelopes is None and (request.overrides or request.params):
             envelopes = sim.generate_many(request.event_type, request.count, overrides=request.overrides,
                                           longconn=True, params=request.params)
+        elif envelopes is None:  # the first 512 as generate_many makes them, then from a refreshed pool
+            envelopes = sim.generate_pooled(request.event_type, request.count, longconn=True)
+        app_id = sim.config.app.app_id
         self._active.add(sim)
         try:
             if request.webhook is None:
-                channel = LongConnChannel(self.platform, sim.config.app.app_id)
-                deliveries = await sim.push(channel, envelopes, concurrency=request.concurrency)
+                concurrency = request.concurrency or auto_concurrency(len(envelopes), len(self.platform.live(app_id)))
+                channel = LongConnChannel(self.platform, app_id)
+                deliveries = await sim.push(channel, envelopes, concurrency=concurrency)
             else:
-                self._clicks(sim.config.app.app_id, envelopes)  # the long connection's deliver does it for its own
+                self._clicks(app_id, envelopes)  # the long connection's deliver does it for its own
                 async with self._webhook(sim, request.webhook) as hook:
                     token = request.webhook.verification_token or ""  # generated for the long connection: no token
                     sealed = [{**env, "header": {**env.get("header", {}), "token": token}} for env in envelopes]
-                    deliveries = await sim.push(hook, sealed, concurrency=request.concurrency)
+                    # One at a time unless asked: a webhook receiver has no connection count to scale by.
+                    deliveries = await sim.push(hook, sealed, concurrency=request.concurrency or 1)
         finally:
             self._active.discard(sim)
             if not self._active and self._idle is not None:

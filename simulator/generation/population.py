@@ -19,6 +19,8 @@ from simulator.rand import SimRandom
 _USER_TYPE_WEIGHTS: tuple[tuple[int, int], ...] = (
     (1, 88), (2, 4), (3, 1), (4, 1), (5, 1), (6, 2), (7, 2), (8, 0), (9, 1),
 )
+# Phone (PSTN, 6) and SIP (7) participants dial in with audio only: they have no screen to share.
+NO_SCREEN_USER_TYPES = frozenset({6, 7})
 
 _ZH_KINDS = ("周会", "例会", "复盘会", "评审会", "需求评审", "技术分享", "项目启动会", "站会", "双周会", "季度规划会",
              "面试", "一对一沟通", "客户交流会", "培训", "全员大会", "迭代计划会", "方案讨论", "述职会")
@@ -45,6 +47,11 @@ class Person:
     def user_id_json(self, app_id: str) -> dict[str, str]:
         return {"union_id": self.union_id, "user_id": self.user_id, "open_id": self.open_id(app_id)}
 
+    @property
+    def can_share(self) -> bool:
+        """Whether this person can share a screen (not a phone or SIP participant)."""
+        return self.user_type not in NO_SCREEN_USER_TYPES
+
 
 class Population:
     """People of one tenant plus a pool of meeting topics."""
@@ -68,6 +75,7 @@ class Population:
         self.people: tuple[Person, ...] = tuple(people)
         # Hosts and owners are Feishu users (user_type 1): rooms and phones do not schedule meetings.
         self.staff: tuple[Person, ...] = tuple(p for p in people if p.user_type == 1) or self.people
+        self.sharers: tuple[Person, ...] = tuple(p for p in people if p.can_share)
         self.topics: tuple[str, ...] = tuple(self._topic(fk, r) for _ in range(topics))
 
     def _topic(self, fk: Any, r: SimRandom) -> str:
@@ -89,8 +97,9 @@ class Population:
             return f"{fk.company()} {r.choice(('partnership call', 'QBR', 'onboarding', 'renewal review'))}"
         return f"1:1 {fk.first_name()} / {fk.first_name()}"
 
-    def pick(self, r: SimRandom, *, staff: bool = False) -> Person:
-        return r.choice(self.staff if staff else self.people)
+    def pick(self, r: SimRandom, *, staff: bool = False, sharer: bool = False) -> Person:
+        """Anyone; with ``staff`` a Feishu user; with ``sharer`` someone who can share a screen."""
+        return r.choice(self.staff if staff else self.sharers if sharer else self.people)
 
     def pick_many(self, r: SimRandom, k: int, *, exclude: tuple[Person, ...] = ()) -> list[Person]:
         pool = [p for p in self.people if p not in exclude]

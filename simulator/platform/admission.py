@@ -67,7 +67,7 @@ class Admission:
         ticket = str(uuid.UUID(bytes=secrets.token_bytes(16), version=4))
         device_id = ids.digits(19)
         service_id = ids.randint(1 << 24, (1 << 31) - 1)
-        self.tickets[ticket] = Ticket(app_id, device_id, service_id)
+        self.tickets[ticket] = Ticket(app_id, device_id, service_id, config=self.config)
         while len(self.tickets) > MAX_TICKETS:
             self.tickets.popitem(last=False)
         # A dummy parameter first: the Node client parses the whole URL with qs

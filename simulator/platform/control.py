@@ -29,6 +29,7 @@ from simulator.platform.openapi.related import attribute, await_answers
 from simulator.platform.openapi.state import OpenApiState
 from simulator.platform.pushing import Pusher, PushRequest, WebhookTarget
 from simulator.verdicts.model import Delivery, Summary
+from simulator.wire.seal import canonical_json
 
 CONTROL_PREFIX = "/_sim"
 Body = dict[str, Any]
@@ -67,6 +68,14 @@ class Control:
             self.pusher.clear()
 
 
+class FastJSONResponse(JSONResponse):
+    """``JSONResponse``'s bytes through ``canonical_json`` (orjson): the same compact UTF-8 JSON, ~10x less
+    CPU for the answer of a large push (every delivery with its attempts)."""
+
+    def render(self, content: Any) -> bytes:
+        return canonical_json(content)
+
+
 def no_pusher() -> Response:
     return JSONResponse({"error": "this platform has no pusher: it cannot make events"}, status_code=501)
 
@@ -88,7 +97,7 @@ async def serve(handler: Handler, request: Request) -> Response:
         return JSONResponse({"error": str(exc)}, status_code=400)
     except SimulatorError as exc:
         return JSONResponse({"error": str(exc)}, status_code=500)
-    return result if isinstance(result, Response) else JSONResponse(result)
+    return result if isinstance(result, Response) else FastJSONResponse(result)
 
 
 async def _body(request: Request) -> Body:
@@ -120,7 +129,7 @@ async def push(control: Control, body: Body) -> Any:
         event_type=_event_type(body), app_id=_opt_str(body, "app_id"),
         count=_bounded(body, "count", 1, MAX_SCENARIO_RUNS if scenario else MAX_BATCH),
         seed=_opt_int(body, "seed"), overrides=_overrides(body),
-        concurrency=_bounded(body, "concurrency", 1, MAX_BATCH),
+        concurrency=_opt_bounded(body, "concurrency", MAX_BATCH),
         scenario=scenario, webhook=_webhook(body), params=_params(body))
     wait = _seconds(body, "wait_replies")
     since = control.openapi.calls.last_seq if control.openapi is not None else 0
@@ -290,6 +299,11 @@ def _bounded(body: Body, key: str, default: int, high: int) -> int:
     if not 1 <= value <= high:
         raise ConfigError(f"{key} must be between 1 and {high:,}, got {value}")
     return value
+
+
+def _opt_bounded(body: Body, key: str, high: int) -> int | None:
+    """An optional count in 1..``high`` (absent: ``None``, the pusher's choice)."""
+    return None if body.get(key) is None else _bounded(body, key, 1, high)
 
 
 def _opt_int(body: Body, key: str) -> int | None:

@@ -102,9 +102,11 @@ class Platform:
     def register(self, ticket_id: str, ticket: Ticket, *, peer: str, send: Sender, close: Closer,
                  now_platform: float) -> Connection:
         """An admitted ticket's connection, now live."""
+        # ``client_config``: what this client got at discovery; if the config changed since, its first pong
+        # carries the current one (in every pong_config mode but ``never``).
         session = Session(service_id=ticket.service_id, config=self.config, ack_budget_s=self.options.ack_budget_s,
                           fragment_size=self.options.fragment_size, pong_config=self.options.pong_config,
-                          lifecycle=ticket.lifecycle)
+                          lifecycle=ticket.lifecycle, client_config=ticket.config)
         session.half_open(not self.faults.answer_pings)
         conn = Connection(ticket.device_id, ticket.app_id, ticket_id, session, now_platform, peer, send, close)
         self.connections[conn.conn_id] = conn

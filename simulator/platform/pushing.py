@@ -19,6 +19,16 @@ from simulator.generation.overrides import Overrides
 from simulator.verdicts.model import Delivery
 
 MAX_PUSH = 1_000_000  # events per push request: bounded, so one request cannot exhaust memory
+# A push that does not say how many events may be in flight gets this many per live connection of its app
+# (at most AUTO_MAX, at least 1): a large push to 50 connections runs 800 at once instead of crawling at
+# one, and a single slow SDK client (which handles events one at a time) gets 16, well within the 3 s budget.
+AUTO_PER_CONNECTION = 16
+AUTO_MAX = 1024
+
+
+def auto_concurrency(count: int, live_connections: int) -> int:
+    """The in-flight limit of a push that gave none: ``AUTO_PER_CONNECTION`` per live connection."""
+    return max(1, min(count, AUTO_PER_CONNECTION * max(1, live_connections), AUTO_MAX))
 
 
 @dataclass(frozen=True)
@@ -50,14 +60,15 @@ class WebhookTarget:
 class PushRequest:
     """``count`` events of ``event_type`` (made with ``params`` and ``overrides``; or ``count`` runs of
     ``scenario``, or ready ``envelopes``) for ``app_id`` (``None``: the first configured app), at most
-    ``concurrency`` in flight; over the long connection, or by ``webhook`` to a URL."""
+    ``concurrency`` in flight (``None``: the pusher's choice, ``auto_concurrency`` over the long connection,
+    one at a time by webhook); over the long connection, or by ``webhook`` to a URL."""
 
     event_type: str = C.DEFAULT_EVENT_TYPE
     count: int = 1
     app_id: str | None = None
     seed: int | None = None
     overrides: Overrides | None = None
-    concurrency: int = 1
+    concurrency: int | None = 1
     scenario: str | None = None
     envelopes: list[dict[str, Any]] | None = None
     webhook: WebhookTarget | None = None
@@ -68,7 +79,7 @@ class PushRequest:
             raise ConfigError("params apply to generated events, not to a scenario or ready envelopes")
         if not 1 <= self.count <= MAX_PUSH:
             raise ConfigError(f"count must be between 1 and {MAX_PUSH}")
-        if self.concurrency < 1:
+        if self.concurrency is not None and self.concurrency < 1:
             raise ConfigError("concurrency must be >= 1")
 
 

@@ -14,9 +14,11 @@ move raises (see docs/protocol.md).
 
 What a session decides:
 
-* ping -> pong, with no payload unless the client's ClientConfig is out of date (or ``pong_config`` says
-  always); when a payload is sent it is the *complete* config (a partial one crashes the clients,
-  docs/protocol.md#ping-and-pong);
+* ping -> pong carrying the *complete* ClientConfig (a partial one crashes the clients,
+  docs/protocol.md#ping-and-pong), by default in every pong: node-sdk parses any pong payload, and an empty
+  one makes 1.74 log ``invalid pong payload`` on every pong (1.72 is reported to crash at the first).
+  ``pong_config`` ``changed`` sends it only when the client's config is out of date (the empty pong
+  otherwise), ``never`` never;
 * each data message is pending until the ack with its ``message_id`` arrives, or until
   ``sent + ack_budget_s`` (3 s, docs/semantics.md#documented-long-connection-rules) passes;
 * whatever the client sends that is not a usable ping or ack is counted, never raised: a malformed
@@ -53,8 +55,8 @@ from simulator.wire.frames import (
 class PongConfig(str, enum.Enum):
     """When a pong carries the ClientConfig."""
 
-    CHANGED = "changed"  # only when the client's config is out of date (default)
-    ALWAYS = "always"  # every pong
+    ALWAYS = "always"  # every pong (default: what the SDKs expect)
+    CHANGED = "changed"  # only when the client's config is out of date; an empty pong otherwise
     NEVER = "never"  # never (runtime config changes reach clients only on reconnect)
 
     def __str__(self) -> str:
@@ -181,11 +183,13 @@ class Session:
     config: ClientConfig  # the config the platform wants the client to run with
     ack_budget_s: float = C.LONGCONN_ACK_BUDGET_S
     fragment_size: int = DEFAULT_FRAGMENT_SIZE
-    pong_config: PongConfig = PongConfig.CHANGED
+    pong_config: PongConfig = PongConfig.ALWAYS
     lifecycle: Lifecycle = field(default_factory=_opened)
     counters: Counters = field(default_factory=Counters)
     ping_times: deque[float] = field(default_factory=lambda: deque(maxlen=64))
-    client_config: ClientConfig | None = None  # what the client last received (discovery or pong)
+    # What the client last received (discovery's answer, then pongs); ``None``: ``config`` itself. A config
+    # changed between discovery and the upgrade makes the two differ, and the first pong corrects it.
+    client_config: ClientConfig | None = None
     # Pending messages in send order, which is deadline order (one budget, ``now`` never going back).
     _pending: dict[str, Pending] = field(default_factory=dict)
     _judged: deque[str] = field(default_factory=lambda: deque(maxlen=4096))

@@ -56,12 +56,14 @@ class Rejection:
 @dataclass
 class Ticket:
     """What discovery hands out; its ``lifecycle`` (``issued`` until a handshake claims it) becomes the
-    connection's."""
+    connection's. ``config``: the ClientConfig discovery gave with it (what the client runs with until a pong
+    says otherwise)."""
 
     app_id: str
     device_id: str
     service_id: int
     lifecycle: Lifecycle = field(default_factory=Lifecycle)
+    config: ClientConfig | None = None
 
     @property
     def issued(self) -> bool:
@@ -118,7 +120,7 @@ class PlatformOptions:
     ack_budget_s: float = C.LONGCONN_ACK_BUDGET_S
     fragment_size: int = DEFAULT_FRAGMENT_SIZE
     max_connections: int = C.MAX_CONNECTIONS_PER_APP
-    pong_config: PongConfig = PongConfig.CHANGED
+    pong_config: PongConfig = PongConfig.ALWAYS
     seed: int | None = None  # ids, the cluster choice and (through the pusher) events
     card_frame: str = "event"  # the ``type`` header of card.action.trigger frames: event or card (callbacks.py)
 

@@ -63,7 +63,7 @@ class Meeting:
         self.counts[t] = self.counts.get(t, 0) + 1
         self.check_same_meeting(ev["meeting"], now)
         op = ev.get("operator")
-        if op is not None:
+        if op is not None and t != "send_meeting_im":  # whose operator has no user_role (node-sdk)
             assert self.role.setdefault(oid(op), op["user_role"]) == op["user_role"], "a person's role changed"
             if oid(op) == oid(self.host):
                 assert op["user_role"] == 2
@@ -151,10 +151,12 @@ class Meeting:
 
     def on_share_started(self, s: Seen) -> None:
         assert self.presenter is None and s.who in self.present
+        assert s.operator["user_type"] not in (6, 7), "phone and SIP participants cannot share a screen"
         self.presenter = s.who
 
     def on_share_ended(self, s: Seen) -> None:
         assert self.presenter == s.who and s.who in self.present
+        assert s.operator["user_type"] not in (6, 7), "phone and SIP participants cannot share a screen"
         self.presenter = None
 
     def on_recording_started(self, s: Seen) -> None:
@@ -168,6 +170,7 @@ class Meeting:
 
     def on_send_meeting_im(self, s: Seen) -> None:
         assert s.who in self.present and s.event["content"]
+        assert set(s.operator) == {"id", "user_type"}, "send_meeting_im's operator has no user_role (node-sdk)"
         assert set(s.event["meeting"]) <= {"id", "meeting_source", "meeting_sub_type", "security_setting",
                                            "webinar_setting"}
 

@@ -132,6 +132,7 @@ def test_send_meeting_im_has_the_reduced_meeting_and_content() -> None:
     for env in _lone("vc.meeting.send_meeting_im_v1"):
         ev = env["event"]
         assert set(ev) == {"meeting", "operator", "content"} and ev["content"]
+        assert list(ev["operator"]) == ["id", "user_type"]  # node-sdk 1.74 declares no user_role here
         assert set(ev["meeting"]) <= {"id", "meeting_source", "meeting_sub_type", "security_setting",
                                       "webinar_setting"}
 
@@ -173,6 +174,7 @@ MUTATIONS = [
     ("vc.meeting.participant_meeting_ended_v1", "event.subscriber_ids",
      [{"union_id": "on_" + "a" * 32, "open_id": "ou_" + "a" * 32}] * 501),
     ("vc.meeting.send_meeting_im_v1", "event.content", DELETE),
+    ("vc.meeting.send_meeting_im_v1", "event.operator.user_role", 1),
     ("vc.meeting.send_meeting_im_v1", "event.meeting.topic", "x"),
     ("vc.meeting.share_started_v1", "header.create_time", "1772415000"),
     ("vc.meeting.share_started_v1", "header.event_type", "vc.meeting.share_ended_v1"),

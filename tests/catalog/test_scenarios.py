@@ -65,7 +65,8 @@ def test_share_and_record_details() -> None:
         assert sorted(x["leave_reason"] for x in leaves) == [1, 2, 2, 2, 2, 3]
         kick = next(x for x in leaves if x["leave_reason"] == 3)
         assert kick["operator"]["user_role"] == 3  # removed by the co-host
-        roles = {e["event"]["operator"]["user_role"] for e in envs if "operator" in e["event"]}
+        roles = {e["event"]["operator"]["user_role"] for e in envs
+                 if "operator" in e["event"] and short(e) != "send_meeting_im"}  # whose operator has no role
         assert roles == {1, 2, 3}
         order = [short(e) for e in envs]
         assert order.index("recording_ended") < order.index("recording_ready")
@@ -175,6 +176,13 @@ def test_the_invariant_checker_catches_broken_sequences() -> None:
     def role_changes(envs: list[dict[str, Any]]) -> None:
         envs[order.index("share_started")]["event"]["operator"]["user_role"] = 2
 
-    for mutate in (leave_before_join, other_meeting, ready_without_end, time_goes_back, role_changes):
+    def phone_presents(envs: list[dict[str, Any]]) -> None:
+        envs[order.index("share_started")]["event"]["operator"]["user_type"] = 6
+
+    def im_with_role(envs: list[dict[str, Any]]) -> None:
+        envs[order.index("send_meeting_im")]["event"]["operator"]["user_role"] = 1
+
+    for mutate in (leave_before_join, other_meeting, ready_without_end, time_goes_back, role_changes, phone_presents,
+                   im_with_role):
         with pytest.raises(AssertionError):
             check_sequence(broken(mutate), mirror=False, subscribers=True)

@@ -14,6 +14,7 @@ from typing import Any
 import lark_oapi as lark
 import pytest
 
+from simulator.platform.session import PongConfig
 from simulator.platform_server import TEST_CLIENT_CONFIG, ClientConfig, PlatformServer
 from simulator.verdicts.model import Outcome
 from tests.longconn.lark_ws import LarkWsThread
@@ -144,9 +145,11 @@ def test_no_connection_is_not_delivered(platform: PlatformServer) -> None:
     assert d.last is not None and d.last.outcome == Outcome.NOT_DELIVERED and not d.acked
 
 
-def test_pong_client_config_changes_the_ping_interval() -> None:
+@pytest.mark.parametrize("mode", [PongConfig.ALWAYS, PongConfig.CHANGED])
+def test_pong_client_config_changes_the_ping_interval(mode: PongConfig) -> None:
+    """In every pong (the default) or only in the first one after the change: the client follows."""
     config = ClientConfig(reconnect_count=-1, reconnect_interval=1, reconnect_nonce=0, ping_interval=1)
-    with PlatformServer(app_id=APP_ID, app_secret=SECRET, client_config=config) as server, \
+    with PlatformServer(app_id=APP_ID, app_secret=SECRET, client_config=config, pong_config=mode) as server, \
             LarkWsThread(server.domain, APP_ID, SECRET):
         server.wait_for_clients(1, timeout=10)
         wait_until(lambda: server.connections()[0]["counters"]["pings"] >= 1, "the first ping", timeout=5)
@@ -159,7 +162,7 @@ def test_pong_client_config_changes_the_ping_interval() -> None:
     # The pong to the second ping carried {"PingInterval": 2, ...}. The client sleeps right after sending
     # a ping, so the sleep after that ping still used 1 s and the next one 2 s.
     assert all(0.7 < g < 1.4 for g in gaps[:2]) and 1.7 < gaps[2] < 2.6, gaps
-    assert counters.pongs_with_config == 1
+    assert counters.pongs_with_config == (counters.pongs if mode is PongConfig.ALWAYS else 1)
 
 
 def test_wrong_secret_makes_start_fail(platform: PlatformServer) -> None:

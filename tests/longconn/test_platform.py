@@ -13,11 +13,12 @@ import httpx
 import pytest
 import websockets
 
+from simulator.platform.session import PongConfig
 from simulator.platform_server import ClientConfig, PlatformServer
 from simulator.verdicts.model import Outcome
 from simulator.wire import frames as F
 from tests.longconn.miniclient import MiniClient
-from tests.polling import await_until
+from tests.polling import await_until, wait_until
 
 APP, SECRET = "cli_0123456789abcdef", "s3cret"
 JSON = {"Content-Type": "application/json"}
@@ -33,6 +34,7 @@ def server() -> Iterator[PlatformServer]:
 @pytest.fixture
 def platform(server: PlatformServer) -> PlatformServer:
     server.clear()
+    wait_until(lambda: not server.connections(), "the last test's clients to be gone")  # they may be closing
     return server
 
 
@@ -225,7 +227,7 @@ def test_half_open_config_push_and_forced_reconnect(platform: PlatformServer) ->
         [c] = await clients(platform, None)
         task = asyncio.create_task(c.run())
         await await_until(lambda: c.pongs, "the pong to the client's first ping")
-        assert len(c.pongs) == 1 and c.pongs[0].payload == b""
+        assert len(c.pongs) == 1 and json.loads(c.pongs[0].payload) == CONFIG.to_json()  # in every pong
         platform.answer_pings(False)
         await c.send_ping()
         # The platform counts the ping as unanswered where it would have sent the pong: no pong can follow.
@@ -248,6 +250,25 @@ def test_half_open_config_push_and_forced_reconnect(platform: PlatformServer) ->
     assert post(platform, {"AppID": APP, "AppSecret": SECRET}).json()["data"]["ClientConfig"]["PingInterval"] == 1
     platform.clear()
     assert post(platform, {"AppID": APP, "AppSecret": SECRET}).json()["data"]["ClientConfig"] == CONFIG.to_json()
+
+
+@pytest.mark.parametrize("mode", [PongConfig.ALWAYS, PongConfig.CHANGED])
+def test_a_config_change_between_discovery_and_upgrade_reaches_the_client(mode: PongConfig) -> None:
+    """The ticket remembers what discovery gave; the first pong after the upgrade carries the current config."""
+    with PlatformServer(app_id=APP, app_secret=SECRET, client_config=CONFIG, pong_config=mode) as server:
+        async def main() -> bytes:
+            doc = post(server, {"AppID": APP, "AppSecret": SECRET}).json()
+            assert doc["data"]["ClientConfig"]["PingInterval"] == 4  # what this client starts with
+            server.set_client_config(PingInterval=1)  # changed before its WebSocket upgrade
+            service = int(dict(parse_qsl(urlsplit(doc["data"]["URL"]).query))["service_id"])
+            async with websockets.connect(doc["data"]["URL"], compression=None) as ws:
+                await ws.send(F.encode(F.control_frame(F.MessageType.PING, service=service)))
+                message = await asyncio.wait_for(ws.recv(), 5)
+            assert isinstance(message, bytes)
+            return bytes(F.decode(message).payload)
+
+        payload = run(main())
+    assert json.loads(payload) == {**CONFIG.to_json(), "PingInterval": 1}
 
 
 # -- control API ---------------------------------------------------------------------------------------

@@ -38,14 +38,31 @@ def pong_of(events: Sequence[object]) -> F.Frame:
     return frame
 
 
-def test_ping_gets_an_empty_pong_while_the_client_config_is_current() -> None:
+def test_every_pong_carries_the_complete_config_by_default() -> None:
     s = session()
+    for t in range(3):
+        assert json.loads(pong_of(s.receive(PING, float(t))).payload) == F.ClientConfig(ping_interval=5).to_json()
+    s.set_config(F.ClientConfig(ping_interval=1))
+    assert json.loads(pong_of(s.receive(PING, 3.0)).payload)["PingInterval"] == 1
+    assert (s.counters.pings, s.counters.pongs, s.counters.pongs_with_config) == (4, 4, 4)
+
+
+def test_changed_mode_pongs_are_empty_while_the_client_config_is_current() -> None:
+    s = session(pong_config=PongConfig.CHANGED)
     assert pong_of(s.receive(PING, 0.0)).payload == b""
     assert (s.counters.pings, s.counters.pongs, s.counters.pongs_with_config) == (1, 1, 0)
 
 
+def test_changed_mode_corrects_a_client_that_got_an_older_config_at_discovery() -> None:
+    """The config changed between the client's discovery and its upgrade: its first pong carries the new one."""
+    old, new = F.ClientConfig(ping_interval=5), F.ClientConfig(ping_interval=2)
+    s = Session(service_id=42, config=new, client_config=old, pong_config=PongConfig.CHANGED)
+    assert json.loads(pong_of(s.receive(PING, 0.0)).payload)["PingInterval"] == 2
+    assert pong_of(s.receive(PING, 1.0)).payload == b""
+
+
 def test_config_change_goes_out_complete_in_the_next_pong_only() -> None:
-    s = session()
+    s = session(pong_config=PongConfig.CHANGED)
     s.set_config(F.ClientConfig(ping_interval=1, reconnect_nonce=0))
     first = pong_of(s.receive(PING, 1.0))
     assert json.loads(first.payload) == {"ReconnectCount": -1, "ReconnectInterval": 120, "ReconnectNonce": 0,

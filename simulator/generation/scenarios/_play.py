@@ -80,9 +80,11 @@ def cast(sc: Scenario, factory: EventFactory, r: SimRandom) -> Cast:
     named: dict[str, Person] = {}
     for label in (sc.host, *sc.cohosts):  # hosts and co-hosts are staff (user_type 1)
         named[label] = take(pop.staff)
+    # Whoever shares a screen has one: not a phone or SIP participant.
+    presenters = {s.by or sc.host for s in sc.steps if s.action == "share_started"}
     for label in sc.named:
         if label not in named:
-            named[label] = take(pop.people)
+            named[label] = take(pop.sharers if label in presenters else pop.people)
     rest = [p for p in pop.people if p.key not in used]
     crowds: dict[str, list[Person]] = {}
     for name, size in sc.crowds.items():

@@ -10,7 +10,8 @@ passes the meeting, the operator and these ``GenContext.params``, which generato
 - ``subscribers`` (list of ``Person``): the ``participant_meeting_*_v1`` events;
 - ``content`` (str): ``send_meeting_im_v1``.
 
-The operator's ``user_role`` is always their role in that meeting (host 2, co-host 3, others 1).
+The operator's ``user_role`` is always their role in that meeting (host 2, co-host 3, others 1), except in
+``send_meeting_im_v1``, whose operator node-sdk types as ``{id, user_type}`` only (no ``user_role``).
 """
 
 from __future__ import annotations
@@ -73,6 +74,15 @@ def _host_or_cohost(ctx: GenContext, m: Meeting) -> Person:
     if cohost.key != m.host.key:
         m.cohosts.add(cohost.key)
     return cohost
+
+
+def _presenter(ctx: GenContext, m: Meeting) -> Person:
+    """Like ``_anyone``, but someone with a screen to share: a phone (6) or SIP (7) participant drawn is
+    replaced by a draw among those who can share (the same stream, so other picks are not disturbed)."""
+    p = _anyone(ctx, m)
+    if not p.can_share and ctx.population.sharers:
+        p = ctx.population.pick(ctx.rand, sharer=True)
+    return p
 
 
 def _participant(ctx: GenContext, m: Meeting) -> Person:
@@ -166,8 +176,8 @@ def send_meeting_im(ctx: GenContext) -> dict[str, Any]:
     content = ctx.params.get("content")
     if content is None:
         content = str(ctx.rand.faker(ctx.population.locale).sentence())
-    return {"meeting": meeting_json(m, ctx.app_id, SEND_IM), "operator": user_json(op, ctx.app_id, m.role_of(op)),
-            "content": str(content)}
+    operator = {"id": op.user_id_json(ctx.app_id), "user_type": op.user_type}  # node-sdk 1.74: no user_role
+    return {"meeting": meeting_json(m, ctx.app_id, SEND_IM), "operator": operator, "content": str(content)}
 
 
 def _reg(name: str, generate: Generator, summary: str, *, typed: bool = True) -> None:
@@ -189,8 +199,8 @@ _reg("leave_meeting", leave_meeting, "someone left or was removed from a meeting
 _reg("recording_started", meeting_and_operator(NO_CALENDAR, _host_or_cohost), "a recording started (开始录制)")
 _reg("recording_ended", meeting_and_operator(NO_CALENDAR, _host_or_cohost), "a recording ended (停止录制)")
 _reg("recording_ready", recording_ready, "a recording file is ready (录制完成)")
-_reg("share_started", meeting_and_operator(NO_CALENDAR, _anyone), "a screen share started (开始屏幕共享)")
-_reg("share_ended", meeting_and_operator(NO_CALENDAR, _anyone), "a screen share ended (结束屏幕共享)")
+_reg("share_started", meeting_and_operator(NO_CALENDAR, _presenter), "a screen share started (开始屏幕共享)")
+_reg("share_ended", meeting_and_operator(NO_CALENDAR, _presenter), "a screen share ended (结束屏幕共享)")
 _reg("participant_meeting_started", participant_event(_host, just_started=True),
      "a meeting of a subscribed user started", typed=False)
 _reg("participant_meeting_joined", participant_event(_participant, self_subscribed=True),
