@@ -66,3 +66,12 @@ def test_the_seed_decides_the_pooled_stream() -> None:
     assert [canonical_json(e) for e in sim(5).generate_pooled(ET, 700)] == \
            [canonical_json(e) for e in sim(5).generate_pooled(ET, 700)]
     assert canonical_json(sim(5).generate_pooled(ET, 1)[0]) != canonical_json(sim(6).generate_pooled(ET, 1)[0])
+
+
+def test_callbacks_get_a_fresh_body_each_time() -> None:
+    """A click carries a card token the platform accepts only twice: a pooled click would be a third use."""
+    s = sim(4)
+    pool = BodyPool(s.factory, "card.action.trigger", size=4)
+    assert pool.fresh
+    tokens = {pool.envelope()["event"]["token"] for _ in range(20)}
+    assert len(tokens) == 20

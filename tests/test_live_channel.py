@@ -112,8 +112,9 @@ def test_unparsable_answer_is_a_protocol_error() -> None:
     assert att.outcome is Outcome.CONNECTION_ERROR and att.detail.startswith("RemoteProtocolError: ")
 
 
-@pytest.mark.parametrize("url", [refused_url(), "http://nonexistent.invalid/hook"])
-def test_connect_failures_as_httpx(url: str) -> None:
+@pytest.mark.parametrize("where", ["refused", "unresolvable"])
+def test_connect_failures_as_httpx(where: str) -> None:
+    url = refused_url() if where == "refused" else "http://nonexistent.invalid/hook"
     via_httpx, live = asyncio.run(through(WebhookChannel, url)), asyncio.run(through(LiveWebhookChannel, url))
     assert verdict(live[0]) == verdict(via_httpx[0])
     assert live[0].detail.startswith("ConnectError: ")

@@ -11,7 +11,8 @@ bodies come from a pool:
   people, times); every envelope still has its own ``event_id`` and the current ``create_time``, and is
   the same bytes as ``EventFactory.wrap`` of its body (tested);
 * a type whose family names a business dedupe key (``EventSpec.dedupe_key``: IM's ``message_id``) gets a
-  fresh body every time, as in ``load``: a repeated message_id is a redelivery a correct bot skips.
+  fresh body every time, as in ``load``: a repeated message_id is a redelivery a correct bot skips; so does
+  a callback (``EventSpec.callback``): a click carries a card token the platform accepts only twice.
 
 Envelopes share their pooled body dict: records are never changed in place (a fault's duplicate with a
 new event_id is a deep copy).
@@ -35,7 +36,7 @@ class BodyPool:
         self.spec = catalog.get(event_type)
         self.size = max(1, size)
         self.refresh_every = refresh_every
-        self.fresh = self.spec.dedupe_key is not None
+        self.fresh = self.spec.dedupe_key is not None or self.spec.callback is not None
         self._bodies: list[dict[str, Any]] = []
         self._pick = factory.rand.fork(f"body-pool:{self.spec.event_type}").random
         self._slot = 0

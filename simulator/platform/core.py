@@ -101,9 +101,8 @@ class Platform:
 
     def register(self, ticket_id: str, ticket: Ticket, *, peer: str, send: Sender, close: Closer,
                  now_platform: float) -> Connection:
-        """An admitted ticket's connection, now live."""
-        # ``client_config``: what this client got at discovery; if the config changed since, its first pong
-        # carries the current one (in every pong_config mode but ``never``).
+        """An admitted ticket's connection, now live; a config changed since its discovery goes out in its
+        first pong."""
         session = Session(service_id=ticket.service_id, config=self.config, ack_budget_s=self.options.ack_budget_s,
                           fragment_size=self.options.fragment_size, pong_config=self.options.pong_config,
                           lifecycle=ticket.lifecycle, client_config=ticket.config)
