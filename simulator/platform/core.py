@@ -13,7 +13,6 @@ the ack) or ``not_delivered`` (no connection online). The engine's retry ladder 
 Every verdict is reached within the ack budget, whatever the client does: a frame the connection cannot
 take in that time (a client that stopped reading its socket, an SDK whose handler blocks its event loop) is
 judged ``timeout``, and the connection, stuck, is closed (dropped if even the close frame cannot go out).
-
 Ack deadlines: one timer for the platform, armed at the earliest session deadline (``DeadlineQueue``).
 """
 
