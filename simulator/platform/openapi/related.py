@@ -172,9 +172,11 @@ def attribute(deliveries: Sequence[Delivery], calls: Iterable[ApiCall]) -> list[
     return attribution.found
 
 
-def awaits_answer(d: Delivery) -> bool:
-    """Worth waiting for: the event has a subject, and some attempt reached the bot."""
-    return bool(subject_of(d.envelope)) and d.origin == "event" and any(a.outcome in _REACHED for a in d.attempts)
+def awaits_answer(d: Delivery, subject: Subject | None = None) -> bool:
+    """Worth waiting for: the event has a subject (``subject``: already known), and some attempt reached the
+    bot."""
+    subject = subject_of(d.envelope) if subject is None else subject
+    return bool(subject) and d.origin == "event" and any(a.outcome in _REACHED for a in d.attempts)
 
 
 async def await_answers(log: CallLog, deliveries: Sequence[Delivery], *, since: int, wait_s: float,
@@ -187,7 +189,7 @@ async def await_answers(log: CallLog, deliveries: Sequence[Delivery], *, since: 
     start = loop.time()
     deadline = start + max(wait_s, 0.0)
     attribution = Attribution(deliveries)
-    waiting = {i for i, d in enumerate(deliveries) if awaits_answer(d)}
+    waiting = {i for i, d in enumerate(deliveries) if awaits_answer(d, attribution.subjects[i])}
     # Calls made while the events were delivered (a webhook bot answers before it acks) need no quiet period.
     seen, quiet_since = since, start - settle_s
     before = log.last_seq
