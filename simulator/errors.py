@@ -117,10 +117,11 @@ class ApiRefused(SimulatorError):
 
     Raised and caught inside the platform's HTTP layer, which turns it into the error answer; it never reaches
     the caller of the simulator. ``status`` is the HTTP status (400, or 429 for the gateway's rate limit),
-    ``headers`` extra answer headers, ``detail`` a field violation or hint appended to the message."""
+    ``headers`` extra answer headers, ``detail`` a field violation or hint appended to the message,
+    ``violations`` the permission scopes the call lacks (``permission_violations``)."""
 
     def __init__(self, code: int, msg: str, *, status: int = 400, headers: dict[str, str] | None = None,
-                 field: str = "", detail: str = "") -> None:
+                 field: str = "", detail: str = "", violations: tuple[str, ...] = ()) -> None:
         super().__init__(f"{code}: {msg}" + (f" ({detail})" if detail else ""))
         self.code = code
         self.msg = msg
@@ -128,6 +129,7 @@ class ApiRefused(SimulatorError):
         self.headers = headers or {}
         self.field = field
         self.detail = detail
+        self.violations = violations
 
 
 class BadAnswer(ReceiverError):

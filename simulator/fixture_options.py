@@ -40,6 +40,8 @@ OPTIONS: dict[str, str] = {
     "connect_timeout": "TCP connect budget: seconds or a duration (default 2)",
     "path": f"request path for in-process apps (default {DEFAULT_PATH})",
     "transcript": "write every attempt as NDJSON to this file (replayable with feishu-sim replay)",
+    "transcript_secrets": "keep the verification token in the transcript (default False: redacted, as "
+                          "push --transcript without --transcript-secrets)",
     "check_unacked": "fail the test when a delivery was not acked and not expected to be rejected (default True)",
 }
 
@@ -52,6 +54,7 @@ class Settings:
     path: str = DEFAULT_PATH
     check_unacked: bool = True
     transcript: str | None = None
+    transcript_secrets: bool = False  # the verification token kept in the transcript (redacted by default)
     # app_id was configured (marker, feishu_config, from_options): otherwise pushes to the long-connection
     # platform address its first app, so the app id is configured once, where the platform is
     app_id_given: bool = False
@@ -162,4 +165,6 @@ def settings_from(options: Mapping[str, Any], *, default_seed: int | None = None
     if transcript is not None and not isinstance(transcript, (str, os.PathLike)):
         raise _type_error("transcript", "a file path", transcript)
     return Settings(config=config, path=path, check_unacked=_bool("check_unacked", o.get("check_unacked", True)),
-                    transcript=None if transcript is None else os.fspath(transcript), app_id_given="app_id" in o)
+                    transcript=None if transcript is None else os.fspath(transcript),
+                    transcript_secrets=_bool("transcript_secrets", o.get("transcript_secrets", False)),
+                    app_id_given="app_id" in o)

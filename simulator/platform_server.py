@@ -67,6 +67,7 @@ from simulator.platform.app import create_app
 from simulator.platform.control import Control
 from simulator.platform.core import Platform
 from simulator.platform.openapi.mount import openapi_for
+from simulator.platform.openapi.scopes import ScopesOption, granted_scopes
 from simulator.platform.openapi.view import BotApi
 from simulator.platform.pushing import PushRequest, WebhookTarget
 from simulator.platform.session import PongConfig
@@ -104,7 +105,9 @@ class PlatformServer:
     retry ladder, none by default) and ``faults`` (its seeded delivery faults) apply to pushes, on
     ``clock`` (e.g. ``VirtualClock(scale=0)`` runs the ladder instantly); ``transcript`` records every
     attempt; ``keep_deliveries`` bounds the records kept for long runs (the newest N; ``summary()``
-    still counts all); ``control_token`` guards ``/_sim/`` (required when ``host`` is not loopback); ``event_loop``
+    still counts all); ``scopes`` the permission scopes the apps were granted (a list for every app, or a dict app
+    id -> list; default: every scope), which the mock OpenAPI checks (99991672, docs/openapi.md#permission-scopes);
+    ``control_token`` guards ``/_sim/`` (required when ``host`` is not loopback); ``event_loop``
     picks the server thread's loop (``"auto"``, the default: uvloop when installed, several times less
     CPU per frame than the stdlib loop; ``"asyncio"``; ``"uvloop"``); other keywords go to ``uvicorn.Config``.
     """
@@ -117,11 +120,12 @@ class PlatformServer:
                  retries: RetryPolicy | None = None, faults: FaultSpec | None = None,
                  control_token: str | None = None, keep_deliveries: int | None = None, card_frame: str = "event",
                  clock: Clock | None = None, transcript: TranscriptWriter | None = None,
-                 event_loop: EventLoopChoice = "auto", **uvicorn_options: Any) -> None:
+                 event_loop: EventLoopChoice = "auto", scopes: ScopesOption = None, **uvicorn_options: Any) -> None:
         if control_token is None and not is_loopback(host):
             raise ConfigError(f"host {host} is not loopback: a control token is required")
+        apps = dict(apps) if apps else {app_id: app_secret}
         options = PlatformOptions(
-            apps=dict(apps) if apps else {app_id: app_secret},
+            apps=apps, scopes=granted_scopes(scopes, apps),
             client_config=client_config or ClientConfig(), ack_budget_s=ack_budget_s, fragment_size=fragment_size,
             max_connections=max_connections, pong_config=pong_config, seed=seed, card_frame=card_frame)
         settings = PushSettings(retries=retries or RetryPolicy(), faults=faults or FaultSpec(),

@@ -63,8 +63,8 @@ class FeishuSim(CallbackHelpers):
     def __init__(self, settings: Settings | None = None, *, name: str = "") -> None:
         self.settings = settings or Settings()
         self.name = name
-        self.transcript = (TranscriptWriter(self.settings.transcript,
-                                            secrets=(self.settings.config.app.verification_token,))
+        secrets = () if self.settings.transcript_secrets else (self.settings.config.app.verification_token,)
+        self.transcript = (TranscriptWriter(self.settings.transcript, secrets=secrets)
                            if self.settings.transcript else None)
         self.sim = Simulator(self.settings.config, transcript=self.transcript)
         if self.transcript is not None:

@@ -79,6 +79,10 @@ def add_parser(sub: Any) -> None:
     g.add_argument("--time-scale", type=time_scale, default=None,
                    help="platform time for the retry ladder and event times: 0.001 compresses an hour into "
                         "3.6 s (default: real time)")
+    g.add_argument("--scopes", default=None, metavar="LIST",
+                   help="the permission scopes the app was granted, comma-separated (e.g. "
+                        "im:message:send_as_bot,im:resource); the mock OpenAPI refuses a call none of whose scopes "
+                        "it has with 99991672 (default: every scope; '' for none)")
     g.add_argument("--control-token", default=None,
                    help="token for /_sim/ (default $FEISHU_SIM_CONTROL_TOKEN; required off loopback)")
     g.add_argument("--transcript", default=None, metavar="FILE",
@@ -131,6 +135,7 @@ def run(args: argparse.Namespace) -> int:
     from simulator.engine.platform_push import PushSettings
     from simulator.engine.runtime import quiet_gc
     from simulator.loops import loop_factory
+    from simulator.platform.openapi.scopes import granted_scopes
     from simulator.platform.session import PongConfig
     from simulator.platform.state import PlatformOptions
     from simulator.platform_server import compose
@@ -146,6 +151,7 @@ def run(args: argparse.Namespace) -> int:
     config = ClientConfig(reconnect_count=args.reconnect_count, reconnect_interval=args.reconnect_interval,
                           reconnect_nonce=args.reconnect_nonce, ping_interval=args.ping_interval)
     options = PlatformOptions(apps={args.app_id: args.app_secret}, client_config=config,
+                              scopes=granted_scopes(args.scopes, [args.app_id], what="--scopes"),
                               ack_budget_s=args.ack_timeout, fragment_size=args.fragment_size or DEFAULT_FRAGMENT_SIZE,
                               max_connections=args.max_connections, pong_config=PongConfig(args.pong_config),
                               seed=args.seed, card_frame=args.card_frame)

@@ -76,26 +76,8 @@ class Population:
         # Hosts and owners are Feishu users (user_type 1): rooms and phones do not schedule meetings.
         self.staff: tuple[Person, ...] = tuple(p for p in people if p.user_type == 1) or self.people
         self.sharers: tuple[Person, ...] = tuple(p for p in people if p.can_share)
-        self.topics: tuple[str, ...] = tuple(self._topic(fk, r) for _ in range(topics))
-
-    def _topic(self, fk: Any, r: SimRandom) -> str:
-        zh = self.locale.lower().startswith("zh")
-        roll = r.random.random()
-        if zh:
-            if roll < 0.45:
-                return f"{r.choice(_ZH_SUBJECTS)}{r.choice(_ZH_KINDS)}"
-            if roll < 0.7:
-                return f"{fk.company_prefix()}项目{r.choice(_ZH_KINDS)}"
-            if roll < 0.85:
-                return f"与{fk.company()}{r.choice(('合作洽谈', '商务沟通', '需求对齐', '季度回顾'))}"
-            return f"{fk.name()}的{r.choice(('一对一沟通', '面试', '述职', '入职沟通'))}"
-        if roll < 0.45:
-            return f"{r.choice(_EN_SUBJECTS)} {r.choice(_EN_KINDS)}"
-        if roll < 0.7:
-            return f"{fk.bs().capitalize()} {r.choice(_EN_KINDS)}"
-        if roll < 0.85:
-            return f"{fk.company()} {r.choice(('partnership call', 'QBR', 'onboarding', 'renewal review'))}"
-        return f"1:1 {fk.first_name()} / {fk.first_name()}"
+        zh = locale.lower().startswith("zh")
+        self.topics: tuple[str, ...] = tuple(topic(fk, r, zh=zh) for _ in range(topics))
 
     def pick(self, r: SimRandom, *, staff: bool = False, sharer: bool = False) -> Person:
         """Anyone; with ``staff`` a Feishu user; with ``sharer`` someone who can share a screen."""
@@ -105,3 +87,23 @@ class Population:
         pool = [p for p in self.people if p not in exclude]
         k = min(k, len(pool))
         return r.sample(pool, k)
+
+
+def topic(fk: Any, r: SimRandom, *, zh: bool) -> str:
+    """A meeting (or chat) topic in Chinese or English, from ``fk`` (a Faker of that language) and ``r``."""
+    roll = r.random.random()
+    if zh:
+        if roll < 0.45:
+            return f"{r.choice(_ZH_SUBJECTS)}{r.choice(_ZH_KINDS)}"
+        if roll < 0.7:
+            return f"{fk.company_prefix()}项目{r.choice(_ZH_KINDS)}"
+        if roll < 0.85:
+            return f"与{fk.company()}{r.choice(('合作洽谈', '商务沟通', '需求对齐', '季度回顾'))}"
+        return f"{fk.name()}的{r.choice(('一对一沟通', '面试', '述职', '入职沟通'))}"
+    if roll < 0.45:
+        return f"{r.choice(_EN_SUBJECTS)} {r.choice(_EN_KINDS)}"
+    if roll < 0.7:
+        return f"{fk.bs().capitalize()} {r.choice(_EN_KINDS)}"
+    if roll < 0.85:
+        return f"{fk.company()} {r.choice(('partnership call', 'QBR', 'onboarding', 'renewal review'))}"
+    return f"1:1 {fk.first_name()} / {fk.first_name()}"

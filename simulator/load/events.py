@@ -171,14 +171,14 @@ class EventSource:
 
 
 class ScenarioSource(EventSource):
-    """The events of a scenario (``simulator.generation.scenarios``), one coherent meeting after another, in scenario
-    order, sealed like ``EventSource``'s.
+    """The events of a scenario (``simulator.generation.scenarios``), one coherent run (a meeting or a
+    conversation) after another, in scenario order, sealed like ``EventSource``'s.
 
-    Each meeting is played from its own seeded stream so that it ends at the time it is started (the
+    Each run is played from its own seeded stream so that it ends at the time it is started (the
     platform never sends events from the future): its events carry their scenario times in
-    ``create_time``, and they go out at the load's arrival rate. A whole meeting is rendered at once when
+    ``create_time``, and they go out at the load's arrival rate. A whole run is rendered at once when
     the previous one is used up, so this path costs what the general generator costs (~30-50 us per
-    event, plus a pause of a few ms per meeting) -- slower than the pooled single-type path.
+    event, plus a pause of a few ms per run) -- slower than the pooled single-type path.
     """
 
     def __init__(self, factory: EventFactory, scenario: Any, *, encrypt_key: str | None) -> None:
@@ -204,4 +204,7 @@ class ScenarioSource(EventSource):
         return raw
 
     def stats(self) -> dict[str, Any]:
-        return {"scenario": self.scenario.name, "meetings": self._runs, "generated": self._count}
+        """``scenario_runs``: the scenario's runs begun (meetings or conversations); ``meetings`` is its
+        deprecated alias, kept for one release (docs/load.md)."""
+        return {"scenario": self.scenario.name, "scenario_runs": self._runs, "meetings": self._runs,
+                "generated": self._count}

@@ -7,8 +7,9 @@ is a
   extension (``WebSocket.send_denial_response``), which uvicorn's websockets implementations support;
 * ``/_sim/...``: the control API (``control.py``).
 
-Discovery and the control API sit behind ``PlatformDoor`` (``door.py``): bodies read within size and time
-caps, and the control API closed to web pages (foreign ``Origin``/``Host``, non-JSON POSTs).
+Discovery, the control API and the mock OpenAPI sit behind ``PlatformDoor`` (``door.py``): bodies read within
+size and time caps, and the control API and the OpenAPI closed to web pages (foreign ``Origin``/``Host``; for
+the control API non-JSON POSTs too).
 
 This layer only moves bytes and JSON between sockets and ``Platform``; the rules live there and in the
 sans-IO ``Session``. Every route is a module-level function that finds the platform in ``app.state``.

@@ -333,14 +333,13 @@ class Platform:
     def set_client_config(self, **keys: int) -> ClientConfig:
         """Change some ClientConfig keys (``ping_interval=1`` or ``PingInterval=1``) for later discoveries
         and, through the next pong, for live clients; returns the new config."""
-        config = self.config.replace(**keys)
-        self._use_config(config)
-        return config
+        return self._use_config(self.config.replace(**keys))
 
-    def _use_config(self, config: ClientConfig) -> None:
+    def _use_config(self, config: ClientConfig) -> ClientConfig:
         self.admission.config = config
         for conn in self.connections.values():
             conn.session.set_config(config)
+        return config
 
     # -- inspection ---------------------------------------------------------------------------------
     def snapshot(self) -> dict[str, Any]:
@@ -359,8 +358,7 @@ class Platform:
     async def wait_for_clients(self, n: int, timeout: float, app_id: str | None = None) -> list[Connection]:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        if self._changed is None:
-            self._changed = asyncio.Event()
+        self._changed = self._changed or asyncio.Event()
         while True:
             conns = [c for c in self.connections.values() if app_id is None or c.app_id == app_id]
             if len(conns) >= n:

@@ -10,7 +10,12 @@
   and ``httpx``/``curl`` send no ``Origin``; on a non-loopback address the control token guards the API,
   and a page cannot add an ``Authorization`` header without a CORS preflight, which is never answered.
 
-WebSocket upgrades and every other path pass untouched (the mock OpenAPI bounds its own bodies).
+* The mock OpenAPI (``/open-apis/...``) refuses the same foreign ``Origin`` and ``Host`` (403, before any
+  route, unrecorded): a page on another origin, or one rebound to the platform's address, cannot call the
+  bot's API. The SDK clients send no ``Origin`` and a ``Host`` naming the configured domain
+  (``127.0.0.1:PORT`` or ``localhost:PORT``), which passes; the OpenAPI bounds its own bodies.
+
+WebSocket upgrades and every other path pass untouched.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 DISCOVERY_PATH = "/callback/ws/endpoint"
 DISCOVERY_MAX_BODY = 16 * 1024  # {"AppID": ..., "AppSecret": ...} is ~100 bytes
 CONTROL_MAX_BODY = 4 * 1024 * 1024  # a push with overrides; batch sizes are capped by the handlers
+OPENAPI_PREFIX = "/open-apis"
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
@@ -114,18 +120,14 @@ class PlatformDoor:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "") if scope["type"] == "http" else ""
         control = path == C.CONTROL_PREFIX or path.startswith(C.CONTROL_PREFIX + "/")
+        if path == OPENAPI_PREFIX or path.startswith(OPENAPI_PREFIX + "/"):
+            await self._openapi(scope, receive, send)
+            return
         if not control and path != DISCOVERY_PATH:
             await self.app(scope, receive, send)
             return
         request = Request(scope, receive)
-        refused: Refusal | None = None
-        if control:
-            keep = _unread_body_is_small(request.headers)
-            why = foreign(scope, request.headers)
-            if why is not None:
-                refused = Refusal(403, why, close=not keep)
-            elif request.method == "POST" and not is_json(request.headers.get("content-type")):
-                refused = Refusal(415, "the control API takes Content-Type: application/json", close=not keep)
+        refused = self._control_refusal(scope, request) if control else None
         if refused is None:
             body = await read_body(request, max_bytes=self.control_max_body if control else self.discovery_max_body,
                                    timeout_s=self.body_timeout_s)
@@ -134,5 +136,30 @@ class PlatformDoor:
                 return
             refused = body
         doc = {"error": refused.msg} if control else {"code": refused.status, "msg": refused.msg, "data": {}}
-        headers = {"Connection": "close"} if refused.close else None
-        await JSONResponse(doc, status_code=refused.status, headers=headers)(scope, receive, send)
+        await _refuse(refused, doc, scope, receive, send)
+
+    @staticmethod
+    def _control_refusal(scope: Scope, request: Request) -> Refusal | None:
+        """403 for a web page's request, 415 for a POST that is not JSON, before the body is read."""
+        keep = _unread_body_is_small(request.headers)
+        why = foreign(scope, request.headers)
+        if why is not None:
+            return Refusal(403, why, close=not keep)
+        if request.method == "POST" and not is_json(request.headers.get("content-type")):
+            return Refusal(415, "the control API takes Content-Type: application/json", close=not keep)
+        return None
+
+    async def _openapi(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The mock OpenAPI: a web page's request refused (403, in the API's error shape), the rest passed on."""
+        headers = Headers(scope=scope)
+        why = foreign(scope, headers)
+        if why is None:
+            await self.app(scope, receive, send)
+            return
+        refused = Refusal(403, why, close=not _unread_body_is_small(headers))
+        await _refuse(refused, {"code": refused.status, "msg": refused.msg, "data": {}}, scope, receive, send)
+
+
+async def _refuse(refused: Refusal, doc: dict[str, Any], scope: Scope, receive: Receive, send: Send) -> None:
+    headers = {"Connection": "close"} if refused.close else None
+    await JSONResponse(doc, status_code=refused.status, headers=headers)(scope, receive, send)

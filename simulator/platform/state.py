@@ -113,7 +113,8 @@ class Faults:
 
 @dataclass
 class PlatformOptions:
-    """Static configuration of a platform. ``apps`` maps app id -> app secret."""
+    """Static configuration of a platform. ``apps`` maps app id -> app secret; ``scopes`` app id -> the
+    permission scopes it was granted (an app not named, or None: every scope; openapi/scopes.py)."""
 
     apps: dict[str, str] = field(default_factory=lambda: {C.DEFAULT_APP_ID: C.DEFAULT_APP_SECRET})
     client_config: ClientConfig = field(default_factory=ClientConfig)
@@ -123,6 +124,7 @@ class PlatformOptions:
     pong_config: PongConfig = PongConfig.ALWAYS
     seed: int | None = None  # ids, the cluster choice and (through the pusher) events
     card_frame: str = "event"  # the ``type`` header of card.action.trigger frames: event or card (callbacks.py)
+    scopes: dict[str, frozenset[str]] | None = None
 
     def __post_init__(self) -> None:
         if not self.apps:
@@ -137,6 +139,9 @@ class PlatformOptions:
         if self.max_connections < 1:
             raise ConfigError("max connections must be >= 1")
         check_card_frame(self.card_frame)
+        unknown = [a for a in self.scopes or {} if a not in self.apps]
+        if unknown:
+            raise ConfigError(f"scopes for unknown app {unknown[0]!r}")
 
     @property
     def default_app(self) -> str:

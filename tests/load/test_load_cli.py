@@ -165,7 +165,17 @@ def test_scenario_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     doc = json.loads(report.read_text())
     assert doc["event_type"] == "scenario:plain-meeting"
     assert doc["counts"]["acked"] == 200 and doc["receiver"]["rejected"] == 0
-    assert doc["generator"]["workers"][0]["source"]["meetings"] >= 2
+    assert doc["generator"]["workers"][0]["source"]["scenario_runs"] >= 2
+
+
+def test_a_chat_scenario_run_counts_scenario_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The runs of any scenario are ``scenario_runs``; ``meetings`` is its deprecated alias for one release."""
+    report = tmp_path / "r.json"
+    assert main(["load", "--scenario", "p2p-conversation", "--rate", "200", "--duration", "1", "--report",
+                 str(report)]) == 0, capsys.readouterr()
+    source = json.loads(report.read_text())["generator"]["workers"][0]["source"]
+    assert source["scenario"] == "p2p-conversation" and source["scenario_runs"] >= 1
+    assert source["meetings"] == source["scenario_runs"]
 
 
 @pytest.mark.parametrize(("argv", "needle"), [

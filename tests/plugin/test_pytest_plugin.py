@@ -134,6 +134,30 @@ def test_same_seed_gives_the_same_events_run_after_run(pytester: pytest.Pytester
     assert ids == [line[line.index("IDS"):] for line in second.stdout.lines if "IDS" in line]
 
 
+def test_transcript_secrets_from_the_marker_and_feishu_config(pytester: pytest.Pytester) -> None:
+    """Redacted by default; ``transcript_secrets=True`` (marker or ``feishu_config``) keeps the token."""
+    source = textwrap.dedent("""
+        import pytest
+        from simulator.receiver import ReferenceReceiver
+
+        @pytest.fixture
+        def feishu_config(tmp_path):
+            return {"verification_token": "tok-2", "transcript": tmp_path / "t.ndjson"}
+
+        def tokens(feishu_sim):
+            assert feishu_sim.push(ReferenceReceiver(verification_token="tok-2").app()).acked
+            return "tok-2" in open(feishu_sim.settings.transcript).read()
+
+        def test_redacted(feishu_sim):
+            assert not tokens(feishu_sim)
+
+        @pytest.mark.feishu(transcript_secrets=True)
+        def test_kept(feishu_sim):
+            assert tokens(feishu_sim)
+    """)
+    run(pytester, source).assert_outcomes(passed=2)
+
+
 def test_marker_is_registered_with_its_signature(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest_inprocess(*PLUGIN, "--markers")
     result.stdout.fnmatch_lines(["@pytest.mark.feishu(encrypt_key=..., verification_token=..., app_id=...*"

@@ -275,3 +275,22 @@ def test_transcript_option_must_be_a_path() -> None:
         settings_from({"transcript": 3})
     with pytest.raises(ConfigError, match="does not exist"):
         FeishuSim.from_options(transcript="/nonexistent-dir/t.ndjson")
+
+
+@pytest.mark.parametrize(("keep", "token_in_file"), [(None, "[redacted]"), (False, "[redacted]"), (True, "tok-1")])
+def test_transcript_secrets_option_keeps_the_token(tmp_path: Path, keep: bool | None, token_in_file: str) -> None:
+    from simulator.verdicts.transcript import iter_lines
+
+    path = tmp_path / "feishu.ndjson"
+    options: dict[str, Any] = {"transcript": path, "verification_token": "tok-1", "seed": 5}
+    if keep is not None:
+        options["transcript_secrets"] = keep
+    rr = ReferenceReceiver(verification_token="tok-1")
+    with FeishuSim.from_options(**options) as s:
+        assert s.push(rr.app()).acked
+    lines = [obj for _, obj in iter_lines(path)]
+    envelopes = [obj["envelope"] for obj in lines if "envelope" in obj]
+    assert envelopes and {e["header"]["token"] for e in envelopes} == {token_in_file}
+    assert ("tok-1" in path.read_text()) is (keep is True)
+    with pytest.raises(ConfigError, match="option 'transcript_secrets' must be True or False, got 'yes'"):
+        settings_from({"transcript_secrets": "yes"})

@@ -17,6 +17,7 @@ TOKEN_BAD_SECRET = 10014
 TOKEN_UNKNOWN_APP = 10015
 MISSING_TOKEN = 99991661
 INVALID_TOKEN = 99991663
+MISSING_SCOPE = 99991672  # docs/openapi.md#permission-scopes
 # docs/openapi.md#rate-limits
 GATEWAY_RATE_LIMIT = 99991400
 # docs/openapi.md#message-errors
@@ -38,6 +39,7 @@ MESSAGES: dict[int, str] = {
     TOKEN_UNKNOWN_APP: "app not found",
     MISSING_TOKEN: "Missing access token for authorization. Please make a request with token attached.",
     INVALID_TOKEN: "Invalid access token for authorization. Please make a request with token attached.",
+    MISSING_SCOPE: "Access denied. One of the following scopes is required",
     GATEWAY_RATE_LIMIT: "request trigger frequency limit",
     INVALID_PARAM: "Your request contains an invalid request parameter.",
     BOT_NOT_IN_CHAT: "Bot/User can NOT be out of the chat.",
@@ -69,6 +71,7 @@ def error_body(exc: ApiRefused, log_id: str) -> dict[str, Any]:
     """``{code, msg, error{log_id, troubleshooter, field_violations, ...}}`` (docs/openapi.md#error-envelope)."""
     msg = exc.msg if not exc.detail else f"{exc.msg} ext={exc.detail}"
     violations = [{"field": exc.field, "description": exc.detail}] if exc.field else []
+    scopes = [{"type": "action_scope_required", "subject": scope} for scope in exc.violations]
     return {"code": exc.code, "msg": msg,
             "error": {"log_id": log_id, "troubleshooter": TROUBLESHOOTER.format(log_id=log_id, code=exc.code),
-                      "field_violations": violations, "permission_violations": [], "helps": []}}
+                      "field_violations": violations, "permission_violations": scopes, "helps": []}}

@@ -16,7 +16,8 @@ def openapi_for(platform: Any, pusher: Any, *, tenant_key: str) -> OpenApiState:
     """The OpenAPI state of a ``Platform``: its apps, its clock, the tenant and the worlds of the generators
     its ``pusher`` pushes with (anything with ``simulator(app_id)``, e.g. the engine's pusher). Every card
     click the platform sends makes its ``c-`` token valid for the delayed card update."""
-    state = OpenApiState(platform.options.apps, platform_worlds(pusher), clock=platform.clock, tenant_key=tenant_key)
+    state = OpenApiState(platform.options.apps, platform_worlds(pusher), clock=platform.clock, tenant_key=tenant_key,
+                         scopes=platform.options.scopes)
 
     def accept(app_id: str, envelope: dict[str, Any]) -> None:
         event = envelope.get("event") or {}

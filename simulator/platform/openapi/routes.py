@@ -2,9 +2,9 @@
 its domain pointed there (docs/openapi.md#pointing-sdk-clients-at-a-local-base-url).
 
 Every call goes the same way: a fault rule may delay or fail it, then the ``Authorization: Bearer t-...`` token
-is checked (not on the token endpoint), then the per-app per-API rate limit, then the API's rules
-(``messages``). Every answer carries ``X-Tt-Logid``; refusals are the platform's error envelope
-(docs/openapi.md#error-envelope). Every call is recorded in ``state.calls``.
+is checked (not on the token endpoint), then the app's permission scopes (``scopes``), then the per-app per-API
+rate limit, then the API's rules (``messages``). Every answer carries ``X-Tt-Logid``; refusals are the platform's
+error envelope (docs/openapi.md#error-envelope). Every call is recorded in ``state.calls``.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from simulator.errors import ApiRefused
-from simulator.platform.openapi import codes, media, messages
+from simulator.platform.openapi import codes, media, messages, scopes
 from simulator.platform.openapi.calls import ApiCall
 from simulator.platform.openapi.forms import Form, parse_json, parse_multipart, read_body
 from simulator.platform.openapi.state import OpenApiState
@@ -80,6 +80,7 @@ def _endpoint(state: OpenApiState, api: str, handler: Handler, *, auth: bool = T
                                  status=rule.status, detail="injected fault")
             if auth:
                 app_id = state.tokens.check(request.headers.get("authorization"), now)
+                scopes.check(state.scopes, app_id, api)
                 state.limiter.api(app_id, api, now)
             answer = handler(state, Call(request, app_id, body))
         except ApiRefused as exc:

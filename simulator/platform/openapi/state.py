@@ -26,6 +26,7 @@ from simulator.platform.openapi.dedupe import UuidCache
 from simulator.platform.openapi.faults import ApiFaults
 from simulator.platform.openapi.limits import Limits, RateLimiter
 from simulator.platform.openapi.media import MediaStore
+from simulator.platform.openapi.scopes import Granted
 from simulator.platform.openapi.tokens import CardTokens, TenantTokens
 from simulator.rand import SimRandom
 
@@ -45,17 +46,20 @@ class Reaction:
 class OpenApiState:
     """``apps``: app id -> secret (the same apps the platform accepts). ``world``: the ``ImWorld`` of an app.
     ``limits``: the rate limits (``Limits.off()`` for load tests). ``templates``: card template ids visible to
-    the apps (None: any). ``keep_calls``: how many call records to retain (counts stay exact)."""
+    the apps (None: any). ``keep_calls``: how many call records to retain (counts stay exact). ``scopes``: the
+    permission scopes granted to each app (``scopes.py``; None, or an app not named: every scope)."""
 
     def __init__(self, apps: dict[str, str], world: WorldProvider, *, clock: Clock | None = None,
                  tenant_key: str = C.DEFAULT_TENANT_KEY, limits: Limits | None = None,
-                 templates: Collection[str] | None = None, keep_calls: int = KEEP_CALLS) -> None:
+                 templates: Collection[str] | None = None, keep_calls: int = KEEP_CALLS,
+                 scopes: Granted | None = None) -> None:
         if not apps:
             raise ConfigError("at least one app is required")
         self.apps = apps
         self.clock: Clock = clock or SystemClock()
         self.tenant_key = tenant_key
         self.templates = None if templates is None else frozenset(templates)
+        self.scopes = scopes
         self._world = world
         self.tokens = TenantTokens(apps)
         self.cards = CardTokens()
@@ -141,7 +145,8 @@ class OpenApiState:
         return {"calls": self.calls.counts(), "faults": self.faults.to_json(), "live_tokens": self.tokens.live(now),
                 "card_tokens": len(self.cards), "uuids": len(self.uuids), "reactions": len(self.reactions),
                 "uploads": len(self.media), "limits": self.limiter.limits.__dict__,
-                "availability": {a: sorted(ids) for a, ids in self._availability.items()}}
+                "availability": {a: sorted(ids) for a, ids in self._availability.items()},
+                "scopes": {a: sorted(granted) for a, granted in (self.scopes or {}).items()}}
 
 
 def platform_worlds(pusher: Any) -> WorldProvider:

@@ -62,7 +62,7 @@ Change = tuple[dict[str, Any], dict[str, Any], dict[str, Any]]  # (before, after
 def _name(ctx: GenContext, chat: Chat, s: dict[str, Any]) -> Change:
     before = {"name": chat.name, "i18n_names": chat.i18n_names()}
     while chat.name == before["name"]:
-        chat.name = world(ctx).group_name()
+        world(ctx).rename(chat)
     return before, {"name": chat.name, "i18n_names": chat.i18n_names()}, {}
 
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any, Literal
 
+from simulator.generation.families.im.names import ChatNamer
 from simulator.generation.population import Person, Population
 from simulator.rand import SimRandom
 
@@ -68,12 +69,17 @@ class Chat:
     disbanded: bool = False
     # Chat settings as ``im.chat.updated_v1`` names them (add_member_permission, ...), filled on first use.
     settings: dict[str, Any] = field(default_factory=dict)
+    # The localised names (names.py), set with the name by ``ImWorld.new_group`` and ``ImWorld.rename``.
+    i18n: dict[str, str] = field(default_factory=dict)
 
     def has(self, person: Person) -> bool:
         return any(p.key == person.key for p in self.members)
 
     def i18n_names(self) -> dict[str, str]:
-        return {"zh_cn": self.name, "en_us": self.name} if self.name else {}
+        """The chat's ``i18n_names`` (a fresh dict; none for a chat without a name)."""
+        if not self.name:
+            return {}
+        return dict(self.i18n) if self.name in self.i18n.values() else {"zh_cn": self.name}
 
 
 @dataclass(slots=True)
@@ -123,6 +129,7 @@ class ImWorld:
         self._ids: dict[str, dict[str, str]] = {}
         self._bot_ids: dict[str, str] | None = None
         self._fk = rand.faker(population.locale)
+        self._namer = ChatNamer(self.rand, population.locale)
         for _ in range(INITIAL_GROUPS):
             self.new_group()
 
@@ -145,6 +152,7 @@ class ImWorld:
         owner = members[0]
         chat = Chat(self.new_chat_id(), "group", name or self._group_name(), owner, members,
                     bot_member=bot_member, external=r.chance(0.05), description=str(self._fk.sentence()))
+        chat.i18n = self._namer.given(name) if name else self._namer.names(chat.name)
         self.chats[chat.chat_id] = chat
         self._groups += 1
         if self._groups > MAX_GROUPS:
@@ -249,9 +257,10 @@ class ImWorld:
     def messages_in(self, chat_id: str) -> Iterator[Message]:
         return (m for m in self.messages.values() if m.chat_id == chat_id)
 
-    def group_name(self) -> str:
-        """A fresh realistic group name (for new groups and renames)."""
-        return self._group_name()
+    def rename(self, chat: Chat) -> None:
+        """Give ``chat`` a fresh realistic name, and localised names to go with it."""
+        chat.name = self._group_name()
+        chat.i18n = self._namer.names(chat.name)
 
     def _group_name(self) -> str:
         zh = self.population.locale.lower().startswith("zh")
