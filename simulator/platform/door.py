@@ -15,11 +15,16 @@
   bot's API. The SDK clients send no ``Origin`` and a ``Host`` naming the configured domain
   (``127.0.0.1:PORT`` or ``localhost:PORT``), which passes; the OpenAPI bounds its own bodies.
 
-WebSocket upgrades and every other path pass untouched.
+* Discovery (``/callback/ws/endpoint``) and the WebSocket upgrade refuse the same foreign ``Origin`` and
+  ``Host`` (403): a browser sends a WebSocket upgrade to any address without asking first, so a page could
+  otherwise hold a connection and read the app's events. The SDK clients send no ``Origin``.
+
+Every other path passes untouched.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -43,6 +48,7 @@ DISCOVERY_MAX_BODY = 16 * 1024  # {"AppID": ..., "AppSecret": ...} is ~100 bytes
 CONTROL_MAX_BODY = 4 * 1024 * 1024  # a push with overrides; batch sizes are capped by the handlers
 OPENAPI_PREFIX = "/open-apis"
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+log = logging.getLogger("simulator.platform")
 
 
 def _host_port(authority: str) -> tuple[str, int | None]:
@@ -118,6 +124,9 @@ class PlatformDoor:
         self.body_timeout_s = body_timeout_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            await self._websocket(scope, receive, send)
+            return
         path = scope.get("path", "") if scope["type"] == "http" else ""
         control = path == C.CONTROL_PREFIX or path.startswith(C.CONTROL_PREFIX + "/")
         if path == OPENAPI_PREFIX or path.startswith(OPENAPI_PREFIX + "/"):
@@ -127,7 +136,7 @@ class PlatformDoor:
             await self.app(scope, receive, send)
             return
         request = Request(scope, receive)
-        refused = self._control_refusal(scope, request) if control else None
+        refused = self._control_refusal(scope, request) if control else self._discovery_refusal(scope, request)
         if refused is None:
             body = await read_body(request, max_bytes=self.control_max_body if control else self.discovery_max_body,
                                    timeout_s=self.body_timeout_s)
@@ -148,6 +157,21 @@ class PlatformDoor:
         if request.method == "POST" and not is_json(request.headers.get("content-type")):
             return Refusal(415, "the control API takes Content-Type: application/json", close=not keep)
         return None
+
+    @staticmethod
+    def _discovery_refusal(scope: Scope, request: Request) -> Refusal | None:
+        why = foreign(scope, request.headers)
+        return None if why is None else Refusal(403, why, close=not _unread_body_is_small(request.headers))
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A web page's upgrade refused before the handshake (uvicorn answers HTTP 403), the rest passed on."""
+        why = foreign(scope, Headers(scope=scope))
+        if why is None:
+            await self.app(scope, receive, send)
+            return
+        log.info("handshake refused: 403 %s", why)
+        await receive()  # websocket.connect
+        await send({"type": "websocket.close", "code": 1008, "reason": ""})
 
     async def _openapi(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The mock OpenAPI: a web page's request refused (403, in the API's error shape), the rest passed on."""
