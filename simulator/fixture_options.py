@@ -126,8 +126,10 @@ def check_names(options: Mapping[str, Any]) -> None:
             raise ConfigError(f"unknown option {name!r}{did_you_mean(str(name), OPTIONS)}; known: {', '.join(OPTIONS)}")
 
 
-def settings_from(options: Mapping[str, Any], *, default_seed: int | None = None) -> Settings:
-    """Build ``Settings`` from option names (``OPTIONS``); raises ``ConfigError`` naming the bad one."""
+def settings_from(options: Mapping[str, Any], *, default_seed: int | None = None, whole: bool = True) -> Settings:
+    """Build ``Settings`` from option names (``OPTIONS``); raises ``ConfigError`` naming the bad one.
+    ``whole=False``: ``options`` are only part of a test's options (a marker's), so checks that need the
+    rest are left out."""
     check_names(options)
     o = dict(options)
     app_kwargs: dict[str, Any] = {}
@@ -164,7 +166,10 @@ def settings_from(options: Mapping[str, Any], *, default_seed: int | None = None
     transcript = o.get("transcript")
     if transcript is not None and not isinstance(transcript, (str, os.PathLike)):
         raise _type_error("transcript", "a file path", transcript)
+    keep_secrets = _bool("transcript_secrets", o.get("transcript_secrets", False))
+    if keep_secrets and transcript is None and whole:  # (a marker alone may leave the transcript to the fixture)
+        raise ConfigError("transcript_secrets=True needs transcript=PATH (there is no transcript to keep them in)")
     return Settings(config=config, path=path, check_unacked=_bool("check_unacked", o.get("check_unacked", True)),
                     transcript=None if transcript is None else os.fspath(transcript),
-                    transcript_secrets=_bool("transcript_secrets", o.get("transcript_secrets", False)),
+                    transcript_secrets=keep_secrets,
                     app_id_given="app_id" in o)

@@ -92,7 +92,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         try:
             options = marker_options(item)
             check_names(options)
-            settings_from(options, default_seed=0)
+            settings_from(options, default_seed=0, whole=False)  # the feishu_config fixture may add to it
         except UsageError as exc:
             problems.append(f"{item.nodeid}: @pytest.mark.{MARKER}: {exc}")
     if problems:

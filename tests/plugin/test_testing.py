@@ -294,3 +294,8 @@ def test_transcript_secrets_option_keeps_the_token(tmp_path: Path, keep: bool | 
     assert ("tok-1" in path.read_text()) is (keep is True)
     with pytest.raises(ConfigError, match="option 'transcript_secrets' must be True or False, got 'yes'"):
         settings_from({"transcript_secrets": "yes"})
+
+
+def test_transcript_secrets_without_a_transcript_is_refused() -> None:
+    with pytest.raises(ConfigError, match=r"transcript_secrets=True needs transcript=PATH"):
+        settings_from({"transcript_secrets": True})
