@@ -55,6 +55,7 @@ class ChatSequence:
         self.user: str | None = None  # the p2p user
         self.left: set[str] = set()  # people seen leaving (and not back)
         self.joined: set[str] = set()
+        self.owner: str | None = None  # the group's owner, once a transfer names them
         self.bot_in = True
         self.ended = False
         self.threads: dict[str, str] = {}  # thread_id -> root message id
@@ -199,6 +200,10 @@ class ChatSequence:
 
     def on_chat_updated(self, ev: dict[str, Any], header: int) -> None:
         self.group_event(ev)
+        if "owner_id" in ev["after_change"]:
+            assert uid(ev["operator_id"]) == uid(ev["before_change"]["owner_id"]), "a transfer not by the owner"
+            self.owner = uid(ev["after_change"]["owner_id"])
+            assert self.owner not in self.left, "the group handed to someone who left"
 
     def on_user_added(self, ev: dict[str, Any], header: int) -> None:
         self.same_chat(ev["chat_id"], "group")
@@ -212,6 +217,7 @@ class ChatSequence:
         self.group_event(ev)
         for u in ev["users"]:
             assert uid(u["user_id"]) not in self.left, "left twice"
+            assert uid(u["user_id"]) != self.owner, "the owner leaves"
             self.left.add(uid(u["user_id"]))
             self.joined.discard(uid(u["user_id"]))
 

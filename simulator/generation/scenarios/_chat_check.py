@@ -9,6 +9,11 @@ every draw of the delays, every event of one step comes before every event of th
 - members: each named person's ``user_added`` / ``user_deleted`` alternate from their first state (in the
   chat from the start or not), each surely ordered; the owner stays; whoever acts (``by``) and whoever is
   @-ed is surely in the chat at that step, and a withdrawn invitation is for someone surely not in it;
+- the owner: the default operator of a group step, so always in the group. ``[chat] owner`` never leaves,
+  and an owner transfer (made by the owner) hands the group to a member who stays to the end (the play
+  draws one among the members no later step removes: ``_chat_play``), of whom one besides the owner must
+  surely exist: a crowd among the first members, or a named member surely in and removed by no later step.
+  The play and this model agree on who is in the group at every step, so whoever acts is in it;
 - without ``group_msg_scope`` only messages that @ the bot reach it in a group, so they @ it and are text or
   post (the types that can @);
 - targets: a reaction, a recall or a reply names (``on``, ``reply_to``) a step of the right kind that is
@@ -161,12 +166,27 @@ class _ChatChecks:
                 if not self.outside(n, s):
                     raise sc.error(f"{n!r} may be in the chat here: an invitation is withdrawn before joining", s,
                                    key="who")
-        if s.action == "chat_updated" and s.keys.change == "owner" and s.by is not None:
-            raise sc.error("an ownership transfer is made by the owner: leave out by", s, key="by")
+        self.transfer(s)
         themselves = s.action in ("user_added", "user_deleted") and s.by in s.who  # a link, or leaving
         if s.by is not None and s.action in ACTORS and not themselves and not self.member(s.by, s):
             raise sc.error(f"{s.by!r} is not surely in the chat at this step (add them before, and remove them "
                            "after)", s, key="by")
+
+    def transfer(self, s: Step) -> None:
+        sc = self.sc
+        if s.action != "chat_updated" or s.keys.change != "owner":
+            return
+        if s.by is not None:
+            raise sc.error("an ownership transfer is made by the owner: leave out by", s, key="by")
+        crowds = sum(n for name, n in sc.crowds.items() if name in self.first)
+        if not crowds and not any(n != self.chat.owner and self.stays(n, s) for n in sc.named):
+            raise sc.error("an ownership transfer needs a member besides the owner who surely stays in the group to "
+                           "the end (a crowd among [chat] members, or a named member removed by no later step)", s,
+                           key="change")
+
+    def stays(self, name: str, s: Step) -> bool:
+        """``name`` is surely in the chat at step ``s`` and stays to the end."""
+        return self.member(name, s) and all(self.before(d, s) for d in self.of("user_deleted") if name in d.who)
 
     def mentions(self, s: Step) -> None:
         sc, k = self.sc, s.keys

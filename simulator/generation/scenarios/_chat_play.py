@@ -11,7 +11,9 @@ Driven by one ``SimRandom`` so that the same seed gives the same sequence:
    (members, reactions, recalls, reads): each event's body times are a moment before its envelope's
    ``create_time`` and never before the previous event's (``not_before_ms``). Targets are drawn from what the
    steps sent so far: a reaction, recall or reply names a message of its ``on`` / ``reply_to`` step that is
-   not recalled, a read receipt the bot's messages not read yet.
+   not recalled, a read receipt the bot's messages not read yet. An owner transfer hands the group to a
+   member who stays to the end (no later step removes them), so that the owner -- the default operator --
+   never leaves, as ``_chat_check`` assumes.
 
 One method per action (``on_<action>``), each returning the params of its event (or None for a step that
 sends none), so a new chat step is a schema entry, a vocabulary entry, its checks and one method here.
@@ -96,6 +98,7 @@ def play(sc: Scenario, plan: Plan, factory: EventFactory, rand: SimRandom, *, st
         late = max(m for m, s in zip(ms, slots, strict=True) if s.step.event_type is not None) - int(end * 1000)
         ms = [m - max(late, 0) for m in ms]
     player = _Player(sc, factory, rand, longconn=longconn)
+    player.last_leave = {n: x for x in slots if x.step.action == "user_deleted" for n in x.step.who}
     for slot, t in zip(slots, ms, strict=True):
         player.play(slot, t)
     return player.out
@@ -129,6 +132,7 @@ class _Player:
         self.recent: list[Message] = []  # this run's messages, in time order
         self.reactions: dict[str, list[_Reaction]] = {}
         self.floor = 0  # the previous instant (ms): no body time goes before it
+        self.last_leave: dict[str, _Slot] = {}  # named label -> its last user_deleted event
         self.out: list[dict[str, Any]] = []
 
     def _chat(self, table: ChatTable) -> Chat:
@@ -256,7 +260,9 @@ class _Player:
     on_bot_deleted = on_chat_disbanded = on_bot_added
 
     def on_chat_updated(self, slot: _Slot, t: int) -> dict[str, Any]:
-        return {"chat": self.chat, "operator": self.operator(slot.step), "change": slot.step.keys.change}
+        leave = {self.named[n].key for n, x in self.last_leave.items() if x > slot}
+        return {"chat": self.chat, "operator": self.operator(slot.step), "change": slot.step.keys.change,
+                "successors": [p for p in self.chat.members if p.key not in leave]}
 
     def on_user_added(self, slot: _Slot, t: int) -> dict[str, Any]:
         return {"chat": self.chat, "users": self.people(slot.step.who), "operator": self.operator(slot.step)}
