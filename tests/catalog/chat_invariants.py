@@ -20,7 +20,7 @@ SHORT = {"im.message.receive_v1": "message", "im.message.reaction.created_v1": "
          "im.chat.member.bot.deleted_v1": "bot_deleted", "im.chat.member.user.added_v1": "user_added",
          "im.chat.member.user.deleted_v1": "user_deleted", "im.chat.member.user.withdrawn_v1": "user_withdrawn",
          "im.chat.updated_v1": "chat_updated", "im.chat.disbanded_v1": "chat_disbanded",
-         "im.chat.access_event.bot_p2p_chat_entered_v1": "p2p_chat_entered"}
+         "im.chat.access_event.bot_p2p_chat_entered_v1": "p2p_chat_entered", "card.action.trigger": "click"}
 
 
 def short(env: dict[str, Any]) -> str:
@@ -177,6 +177,15 @@ class ChatSequence:
         k = self.message(ev["message_id"], at)
         assert not k.by_bot and ev["message_id"] in self.known
         k.recalled = True
+
+    def on_click(self, ev: dict[str, Any], header: int) -> None:
+        context = ev["context"]
+        self.same_chat(context["open_chat_id"])
+        k = self.message(context["open_message_id"], header)
+        assert k.by_bot and self.lookup(context["open_message_id"]).message_type == "interactive", \
+            "a click on something other than the bot's card"
+        self.actor(ev["operator"]["open_id"])
+        assert ev["host"] == "im_message" and len(ev["token"]) == 42 and ev["token"].startswith("c-")
 
     def on_p2p_chat_entered(self, ev: dict[str, Any], header: int) -> None:
         self.same_chat(ev["chat_id"], "p2p")

@@ -20,13 +20,18 @@ every draw of the delays, every event of one step comes before every event of th
   surely before it, with a message not recalled by then (recalls never exceed the messages); a reaction
   without ``on`` has a message surely in the chat before it; a reaction is taken back by its author with
   no recall or departure in between; a read receipt names bot messages surely sent before it and not read
-  by another receipt (each message is read once).
+  by another receipt (each message is read once);
+- clicks: a click names (``on``) a bot_message step surely before it that sends cards (message_type
+  interactive), or, without ``on``, has such a step surely before it (the latest card is clicked); a
+  component other than a button (``tag``) needs ``on``, and the clicks on one step's cards ask for
+  components some card has together; whoever clicks (``by``) is surely in the chat.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
+from simulator.generation.families.callbacks.cards import card_with
 from simulator.generation.families.im.content import MENTIONABLE
 from simulator.generation.scenarios._model import ChatTable, Scenario, Step
 from simulator.generation.scenarios._timeline import Plan
@@ -35,7 +40,8 @@ MESSAGES = ("message", "bot_message")
 GROUP_ONLY = ("bot_added", "bot_deleted", "user_added", "user_deleted", "user_withdrawn", "chat_updated",
               "chat_disbanded")
 P2P_ONLY = ("p2p_chat_entered", "message_read")
-ACTORS = ("message", "reaction_created", *GROUP_ONLY)  # steps with a ``by``
+ACTORS = ("message", "reaction_created", "click", *GROUP_ONLY)  # steps with a ``by``
+CARD = "interactive"  # the message type of the bot's cards
 # A step that must come first or last, and what it means for the others.
 BOUNDS = (("bot_added", True, "before the bot is added"), ("bot_deleted", False, "after the bot is removed"),
           ("chat_disbanded", False, "after the group is disbanded"))
@@ -48,6 +54,12 @@ def check_chat(sc: Scenario, plan: Plan) -> None:
 def size(s: Step) -> int:
     """How many events (or bot messages) a step makes."""
     return s.count if s.count is not None else 1
+
+
+def cards(s: Step) -> int:
+    """How many cards a bot_message step sends (its message types are used in turn, text by default)."""
+    types = s.keys.message_types or ("text",)
+    return sum(types[i % len(types)] == CARD for i in range(size(s)))
 
 
 class _ChatChecks:
@@ -221,6 +233,8 @@ class _ChatChecks:
             self.recall(s, self.target(s, k.on[0], ("message",), "on"))
         elif s.action == "reaction_deleted":
             self.take_back(s, self.target(s, k.on[0], ("reaction_created",), "on"))
+        elif s.action == "click":
+            self.click(s)
 
     def target(self, s: Step, tid: str, kinds: tuple[str, ...], key: str) -> Step:
         sc = self.sc
@@ -265,6 +279,27 @@ class _ChatChecks:
             if not (self.before(x, t) or self.before(s, x)):
                 raise sc.error(f"step {x.id!r} ({x.action}) may fall between the reactions of step {t.id!r} and "
                                "this step; order them with after", s)
+
+    # -- clicks ------------------------------------------------------------------------------------------
+    def click(self, s: Step) -> None:
+        sc, k = self.sc, s.keys
+        tag = k.tag or "button"
+        if not k.on:
+            if tag != "button":
+                raise sc.error(f"a click on a {tag} names its card with on (a bot_message step with message_type = "
+                               f"{CARD!r}: its cards then have one)", s, key="tag")
+            if not any(cards(b) and self.before(b, s) for b in self.of("bot_message")):
+                raise sc.error(f"no card from the bot is surely in the chat before this step: put a bot_message step "
+                               f"with message_type = {CARD!r} before it, or name one with on", s)
+            return
+        b = self.target(s, k.on[0], ("bot_message",), "on")
+        if not cards(b):
+            raise sc.error(f"on: step {b.id!r} sends no card: give it message_type = {CARD!r}", s, key="on")
+        wanted = {c.keys.tag for c in self.of("click") if c.keys.on[:1] == (b.id,) and c.index <= s.index}
+        wanted -= {None, "button"}
+        if not card_with([str(t) for t in wanted]):
+            raise sc.error(f"tag: no card has {' and '.join(sorted(map(str, wanted)))} together, and the clicks on "
+                           f"step {b.id!r} ask for all of them: click another card for some", s, key="tag")
 
     # -- read receipts -----------------------------------------------------------------------------------
     def reads(self) -> None:
