@@ -468,11 +468,12 @@ def test_a_chat_file_that_loads_plays_coherently_for_any_seed(drawn: tuple[str, 
 
 VALUES = st.one_of(st.none(), st.booleans(), st.integers(-3, 30), st.floats(-1, 2), st.sampled_from(
     ["", "a", "o", "x", "crowd", "x y", "1m", "ask", "s", "text", "vote", "THUMBSUP", "owner", "message",
-     "bot_message", "recalled", "im.message.receive_v1", "message_read", "p2p_chat_entered", "join_meeting"]),
+     "bot_message", "recalled", "im.message.receive_v1", "message_read", "p2p_chat_entered", "join_meeting",
+     "click", "card.action.trigger", "interactive", "form", "button"]),
     st.lists(st.sampled_from(["a", "ask", "crowd", "text", 2]), max_size=3))
 KEYS = st.sampled_from(["id", "event", "after", "at", "delay", "who", "by", "count", "spread", "on", "reply_to",
                         "thread", "replies", "message_type", "text", "mention_bot", "mentions", "emoji", "recall_type",
-                        "change", "colour"])
+                        "change", "tag", "value", "colour"])
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
