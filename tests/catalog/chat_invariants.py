@@ -20,7 +20,7 @@ SHORT = {"im.message.receive_v1": "message", "im.message.reaction.created_v1": "
          "im.chat.member.bot.deleted_v1": "bot_deleted", "im.chat.member.user.added_v1": "user_added",
          "im.chat.member.user.deleted_v1": "user_deleted", "im.chat.member.user.withdrawn_v1": "user_withdrawn",
          "im.chat.updated_v1": "chat_updated", "im.chat.disbanded_v1": "chat_disbanded",
-         "im.chat.access_event.bot_p2p_chat_entered_v1": "p2p_chat_entered"}
+         "im.chat.access_event.bot_p2p_chat_entered_v1": "p2p_chat_entered", "card.action.trigger": "click"}
 
 
 def short(env: dict[str, Any]) -> str:
@@ -55,6 +55,7 @@ class ChatSequence:
         self.user: str | None = None  # the p2p user
         self.left: set[str] = set()  # people seen leaving (and not back)
         self.joined: set[str] = set()
+        self.owner: str | None = None  # the group's owner, once a transfer names them
         self.bot_in = True
         self.ended = False
         self.threads: dict[str, str] = {}  # thread_id -> root message id
@@ -177,6 +178,15 @@ class ChatSequence:
         assert not k.by_bot and ev["message_id"] in self.known
         k.recalled = True
 
+    def on_click(self, ev: dict[str, Any], header: int) -> None:
+        context = ev["context"]
+        self.same_chat(context["open_chat_id"])
+        k = self.message(context["open_message_id"], header)
+        assert k.by_bot and self.lookup(context["open_message_id"]).message_type == "interactive", \
+            "a click on something other than the bot's card"
+        self.actor(ev["operator"]["open_id"])
+        assert ev["host"] == "im_message" and len(ev["token"]) == 42 and ev["token"].startswith("c-")
+
     def on_p2p_chat_entered(self, ev: dict[str, Any], header: int) -> None:
         self.same_chat(ev["chat_id"], "p2p")
         self.actor(uid(ev["operator_id"]))
@@ -199,6 +209,10 @@ class ChatSequence:
 
     def on_chat_updated(self, ev: dict[str, Any], header: int) -> None:
         self.group_event(ev)
+        if "owner_id" in ev["after_change"]:
+            assert uid(ev["operator_id"]) == uid(ev["before_change"]["owner_id"]), "a transfer not by the owner"
+            self.owner = uid(ev["after_change"]["owner_id"])
+            assert self.owner not in self.left, "the group handed to someone who left"
 
     def on_user_added(self, ev: dict[str, Any], header: int) -> None:
         self.same_chat(ev["chat_id"], "group")
@@ -212,6 +226,7 @@ class ChatSequence:
         self.group_event(ev)
         for u in ev["users"]:
             assert uid(u["user_id"]) not in self.left, "left twice"
+            assert uid(u["user_id"]) != self.owner, "the owner leaves"
             self.left.add(uid(u["user_id"]))
             self.joined.discard(uid(u["user_id"]))
 

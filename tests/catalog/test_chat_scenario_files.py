@@ -64,7 +64,8 @@ def test_the_base_files_load() -> None:
 @pytest.mark.parametrize(("base", "body", "needle", "problem"), [
     (GROUP, 'event = "join_meeting"\nwho = "a"\n', "event", "join_meeting is a meeting step; a [chat] scenario "
      "takes chat steps (p2p_chat_entered, message, bot_message, reaction_created, reaction_deleted, message_read, "
-     "recalled, bot_added, bot_deleted, user_added, user_deleted, user_withdrawn, chat_updated, chat_disbanded)"),
+     "recalled, click, bot_added, bot_deleted, user_added, user_deleted, user_withdrawn, chat_updated, "
+     "chat_disbanded)"),
     (GROUP, 'event = "message_read"\n', "event", 'message_read is a p2p step (type = "p2p"); this chat is a '
      "group"),
     (P2P, 'event = "bot_added"\n', "event", "bot_added is a group step; this chat is p2p"),
@@ -117,6 +118,37 @@ def test_the_base_files_load() -> None:
      'event = "message_read"\non = "s"\n', "on =", "on: the messages of step 's' are read at "
      "step 'r' already (a message is read once)"),
     (P2P, 'event = "message_read"\non = "hi"\n', "on =", "on: step 'hi' is a message step, not bot_message"),
+    # clicks: on a card the bot sent before, by someone in the chat
+    (GROUP, 'event = "click"\n', "[[step]]", "no card from the bot is surely in the chat before this step: put a "
+     "bot_message step with message_type = 'interactive' before it, or name one with on"),
+    (GROUP, 'event = "bot_message"\n\n[[step]]\nevent = "click"\non = "s"\n', "on =", "on: step 's' sends no card: "
+     "give it message_type = 'interactive'"),
+    (GROUP, 'event = "bot_message"\nmessage_type = ["text", "interactive"]\n\n[[step]]\nevent = "click"\n'
+     'on = "s"\n', "on =", "on: step 's' sends no card: give it message_type = 'interactive'"),
+    (GROUP, 'event = "click"\non = "ask"\n', "on =", "on: step 'ask' is a message step, not bot_message"),
+    (GROUP, 'event = "click"\non = "later"\n\n[[step]]\nid = "later"\nevent = "bot_message"\n'
+     'message_type = "interactive"\n', "on =", "on: step 'later' may not have happened yet; anchor this step "
+     "after it (after = 'later')"),
+    (GROUP, 'event = "bot_message"\nmessage_type = "interactive"\n\n[[step]]\nevent = "click"\nby = "x"\n', "by",
+     "'x' is not surely in the chat at this step (add them before, and remove them after)"),
+    (GROUP, 'event = "bot_message"\nmessage_type = "interactive"\n\n[[step]]\nevent = "click"\ntag = "form"\n',
+     "tag", "a click on a form names its card with on (a bot_message step with message_type = 'interactive': its "
+     "cards then have one)"),
+    (GROUP, 'event = "bot_message"\nmessage_type = "interactive"\n\n[[step]]\nevent = "click"\non = "s"\n'
+     'tag = "form"\n\n[[step]]\nevent = "click"\non = "s"\ntag = "select_img"\n', "tag", "tag: no card has form and "
+     "select_img together, and the clicks on step 's' ask for all of them: click another card for some"),
+    (GROUP, 'event = "bot_message"\nmessage_type = "interactive"\n\n[[step]]\nevent = "click"\ntag = "slider"\n',
+     "tag", "tag must be one of button, checker, date_picker, form, input, multi_select_person, multi_select_static, "
+     "overflow, picker_datetime, picker_time, select_img, select_static, got 'slider'"),
+    (GROUP, 'event = "bot_message"\nmessage_type = "interactive"\n\n[[step]]\nevent = "click"\nvalue = 3\n',
+     "value", "value must be a table or a string, got 3"),
+    (GROUP, 'event = "bot_message"\nmessage_type = "interactive"\n\n[[step]]\nevent = "click"\nwho = "a"\n',
+     "who", "unknown field 'who' for click (allowed: after, at, by, count, delay, event, id, on, spread, tag, value)"),
+    (GROUP, 'event = "bot_message"\nmessage_type = "interactive"\n\n[[step]]\nevent = "chat_disbanded"\n\n'
+     '[[step]]\nevent = "click"\n', "[[step]]", "may happen after the group is disbanded (step 'step-3'): the bot "
+     "receives nothing from a group it is not in; anchor step 'step-3' after it"),
+    (P2P, 'event = "bot_message"\nmessage_type = "interactive"\n\n[[step]]\nevent = "click"\nby = "v"\n', "by",
+     "by: 'v' is not declared in [people]"),
 ])
 def test_chat_step_problems_name_the_line_and_the_step(base: str, body: str, needle: str, problem: str) -> None:
     """``needle``: the start of the line reported (its last one in the added steps)."""
@@ -165,16 +197,125 @@ def test_the_cli_exits_2_with_the_one_line(tmp_path: Path, capsys: pytest.Captur
                                       "this chat is p2p\n"
 
 
+# -- the owner -------------------------------------------------------------------------------------------------
+# The shape Hypothesis found (the property test below, then pinned to fixed seeds): an owner transfer, then a
+# member leaves, then a group step whose operator is by default the owner. The play handed the group to any
+# member, so when the new owner was the one who left, the next step was "someone who left acts" while the
+# static check (the owner never leaves) accepted the file. Transfers now go to a member who stays to the end.
+TRANSFER = GROUP + """
+[[step]]
+id = "s"
+event = "chat_updated"
+change = "owner"
+
+[[step]]
+id = "gone"
+event = "user_deleted"
+who = "a"
+
+[[step]]
+id = "withdrawn"
+event = "user_withdrawn"
+who = "a"
+"""
+
+
+def owner_changes(envs: list[dict[str, Any]]) -> list[str]:
+    return [e["event"]["after_change"]["owner_id"]["open_id"] for e in envs
+            if e["header"]["event_type"] == "im.chat.updated_v1" and "owner_id" in e["event"]["after_change"]]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_an_owner_transfer_goes_to_a_member_who_stays(seed: int) -> None:
+    f = factory(seed, population_size=64)
+    envs = scenarios.play(scenarios.loads(TRANSFER), f, SimRandom(seed))
+    check_chat_sequence(envs, f.world["im"].message)
+    gone = next(e for e in envs if e["header"]["event_type"] == "im.chat.member.user.deleted_v1")
+    leaver = gone["event"]["users"][0]["user_id"]["open_id"]
+    new_owner = owner_changes(envs)
+    assert len(new_owner) == 1 and new_owner[0] != leaver
+    withdrawn = envs[-1]["event"]
+    assert withdrawn["operator_id"]["open_id"] == new_owner[0]  # the owner, by default: in the group
+    assert [u["user_id"]["open_id"] for u in withdrawn["users"]] == [leaver]  # invited again, then withdrawn
+
+
+def test_the_checker_catches_an_owner_who_leaves() -> None:
+    f = factory(3, population_size=64)
+    envs = scenarios.play(scenarios.loads(TRANSFER), f, SimRandom(3))
+    gone = next(e for e in envs if e["header"]["event_type"] == "im.chat.member.user.deleted_v1")
+    updated = next(e for e in envs if e["header"]["event_type"] == "im.chat.updated_v1")
+    updated["event"]["after_change"]["owner_id"] = gone["event"]["users"][0]["user_id"]
+    with pytest.raises(AssertionError, match="the owner leaves"):
+        check_chat_sequence(envs, f.world["im"].message)
+
+
+def test_an_owner_transfer_with_nobody_who_stays_is_refused() -> None:
+    text = TRANSFER.replace('"b", "crowd"]', '"b"]').replace('who = "a"\n\n[[step]]\nid = "withdrawn"',
+                                                          'who = ["a", "b"]\n\n[[step]]\nid = "withdrawn"')
+    line = text.splitlines().index('change = "owner"') + 1
+    assert message(text) == (f"s.toml:{line}: step 2 ('s'): an ownership transfer needs a member besides the owner "
+                             "who surely stays in the group to the end (a crowd among [chat] members, or a named "
+                             "member removed by no later step)")
+    # with b never removed, the play hands the group to b: neither the owner (who transfers it) nor a (who leaves)
+    kept = text.replace('who = ["a", "b"]', 'who = "a"')
+    f = factory(1, population_size=64)
+    envs = scenarios.play(scenarios.loads(kept), f, SimRandom(1))
+    check_chat_sequence(envs, f.world["im"].message)
+    updated, gone = (next(e["event"] for e in envs if e["header"]["event_type"] == t)
+                     for t in ("im.chat.updated_v1", "im.chat.member.user.deleted_v1"))
+    assert owner_changes(envs)[0] not in (updated["operator_id"]["open_id"], gone["users"][0]["user_id"]["open_id"])
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_a_drawn_change_is_no_transfer_when_nobody_stays(seed: int) -> None:
+    """Without ``change`` the play draws one: never a transfer when only the owner stays to the end."""
+    text = TRANSFER.replace('"b", "crowd"]', '"b"]').replace('change = "owner"\n', "").replace(
+        'who = "a"\n\n[[step]]\nid = "withdrawn"', 'who = ["a", "b"]\n\n[[step]]\nid = "withdrawn"')
+    f = factory(seed, population_size=64)
+    envs = scenarios.play(scenarios.loads(text), f, SimRandom(seed))
+    check_chat_sequence(envs, f.world["im"].message)
+    assert owner_changes(envs) == []
+
+
+MEMBER_STEPS = [
+    {"event": "message", "by": "a"}, {"event": "message"}, {"event": "reaction_created"},
+    {"event": "chat_updated", "change": "owner"}, {"event": "chat_updated"}, {"event": "chat_updated", "by": "b"},
+    {"event": "user_deleted", "who": "a"}, {"event": "user_deleted", "who": "b"},
+    {"event": "user_deleted", "who": ["a", "b"]}, {"event": "user_deleted", "who": "a", "by": "b"},
+    {"event": "user_added", "who": "a"}, {"event": "user_added", "who": "x", "by": "a"},
+    {"event": "user_withdrawn", "who": "a"}, {"event": "user_withdrawn", "who": "x", "by": "b"},
+    {"event": "chat_disbanded"}, {"event": "bot_deleted"}]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(MEMBER_STEPS), min_size=1, max_size=6), st.booleans(), st.integers(0, 2**32 - 1))
+def test_a_file_of_comings_goings_and_transfers_that_loads_plays_coherently(
+        steps: list[dict[str, Any]], crowd: bool, seed: int) -> None:
+    """Membership and ownership alone, where the static model of who is in the group (and who owns it) and
+    the play's must agree step by step: anyone the check lets act is in the group when the play has them act."""
+    text = GROUP if crowd else GROUP.replace('"b", "crowd"]', '"b"]')
+    text += "".join("\n[[step]]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in s.items()) for s in steps)
+    try:
+        sc = scenarios.loads(text, source="s.toml")
+    except FixtureError as exc:
+        assert str(exc).startswith("s.toml") and "\n" not in str(exc)
+        return
+    for s in (seed, seed + 1, seed + 2):
+        f = factory(s, population_size=64)
+        check_chat_sequence(scenarios.play(sc, f, SimRandom(s)), f.world["im"].message)
+
+
 # -- any file ---------------------------------------------------------------------------------------------------
 NAMED = ["o", "a", "b", "x"]
 GROUP_ACTIONS = ["message"] * 4 + ["bot_message"] * 2 + ["reaction_created"] * 2 + [
-    "reaction_deleted", "recalled", "user_added", "user_deleted", "user_withdrawn", "chat_updated"]
+    "reaction_deleted", "recalled", "user_added", "user_deleted", "user_withdrawn", "chat_updated", "click", "click"]
 P2P_ACTIONS = ["message"] * 4 + ["bot_message"] * 3 + ["reaction_created"] * 2 + [
-    "reaction_deleted", "recalled", "message_read", "message_read", "p2p_chat_entered"]
+    "reaction_deleted", "recalled", "message_read", "message_read", "p2p_chat_entered", "click", "click"]
 TYPES = ["text", "post", "image", "file", "sticker", "interactive"]
 WANTED = {"reaction_created": ["message", "bot_message"], "recalled": ["message"],
           "reaction_deleted": ["reaction_created"], "message_read": ["bot_message"],
-          "message": ["message", "bot_message"], "bot_message": ["message", "bot_message"]}
+          "message": ["message", "bot_message"], "bot_message": ["message", "bot_message"], "click": ["card"]}
+CLICK_TAGS = ["button", "form", "select_static", "input", "checker", "overflow"]
 
 
 @st.composite
@@ -225,9 +366,20 @@ def message_keys(draw: st.DrawFn, p2p: bool, inside: set[str]) -> dict[str, Any]
 
 
 @st.composite
+def click_keys(draw: st.DrawFn, on: bool) -> dict[str, Any]:
+    """``tag`` mostly with ``on`` (without it only a button may be clicked), and ``value`` now and then."""
+    out: dict[str, Any] = {}
+    if draw(st.integers(0, 1 if on else 9)) == 0:
+        out["tag"] = draw(st.sampled_from(CLICK_TAGS))
+    if draw(st.integers(0, 3)) == 0:
+        out["value"] = draw(st.sampled_from([{"action": "approve"}, "plain"]))
+    return out
+
+
+@st.composite
 def timing_keys(draw: st.DrawFn, action: str, made: dict[str, list[str]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    if action in ("message", "bot_message", "reaction_created") and draw(st.booleans()):
+    if action in ("message", "bot_message", "reaction_created", "click") and draw(st.booleans()):
         out["count"], out["spread"] = draw(st.integers(1, 4)), draw(st.integers(0, 90))
     timing = draw(st.integers(0, 9))
     anchors = [sid for ids in made.values() for sid in ids]
@@ -253,13 +405,26 @@ def chat_step(draw: st.DrawFn, index: int, made: dict[str, list[str]], p2p: bool
         out.update(draw(member_keys(action, inside)))
     if action == "message":
         out.update(draw(message_keys(p2p, inside | ({"x"} if wild else set()))))
-    if action == "reaction_created" and draw(st.booleans()):
+    if action == "bot_message" and draw(st.integers(0, 2)) > 0:
+        out["message_type"] = draw(st.sampled_from(["interactive", "interactive", ["text", "interactive"], "text"]))
+        if out["message_type"] != "text":
+            made.setdefault("card", []).append(out["id"])  # (a bot_message step that may send a card)
+    if action == "click":
+        out.update(draw(click_keys("on" in out)))
+    if action in ("reaction_created", "click") and draw(st.booleans()):
         out["by"] = draw(st.sampled_from(["u"] if p2p else [*sorted(inside), "crowd"]))
     if action == "chat_updated" and draw(st.booleans()):
         out["change"] = draw(st.sampled_from(["name", "owner", "permission", "moderation"]))
     out.update(draw(timing_keys(action, made)))
     made.setdefault(action, []).append(out["id"])
     return out
+
+
+def toml(value: Any) -> str:
+    """A TOML value (JSON's, but a table is inline: ``{ action = "approve" }``)."""
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {toml(v)}" for k, v in value.items()) + " }"
+    return json.dumps(value)
 
 
 @st.composite
@@ -271,6 +436,9 @@ def chat_text(draw: st.DrawFn) -> tuple[str, bool]:
     steps: list[dict[str, Any]] = [{"id": "s0", "event": "message"}]
     if not p2p and draw(st.booleans()):
         steps.insert(0, {"id": "add", "event": "bot_added"})
+    if draw(st.booleans()):  # a card people may click
+        steps.append({"id": "card", "event": "bot_message", "message_type": "interactive"})
+        made["bot_message"] = made["card"] = ["card"]
     steps += [draw(chat_step(i, made, p2p, inside)) for i in range(1, draw(st.integers(1, 12)) + 1)]
     if not p2p and draw(st.integers(0, 3)) == 0:
         steps.append({"id": "end", "event": draw(st.sampled_from(["bot_deleted", "chat_disbanded"]))})
@@ -279,13 +447,11 @@ def chat_text(draw: st.DrawFn) -> tuple[str, bool]:
     else:
         head = (f'[chat]\nowner = "o"\nmembers = ["a", "b", "crowd"]\ngroup_msg_scope = {str(scope).lower()}\n\n'
                 f'[people]\nnamed = {json.dumps(NAMED)}\ncrowds = {{ crowd = 6 }}\n')
-    body = ["[[step]]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in s.items()) for s in steps]
+    body = ["[[step]]\n" + "".join(f"{k} = {toml(v)}\n" for k, v in s.items()) for s in steps]
     return "\n".join([head, *body]), scope
 
 
-# Derandomized: a known case fails (a user_deleted of a member followed by a user_withdrawn of the same person
-# plays as "someone who left acts"); fixed seeds keep CI honest about everything else until that rule is fixed.
-@settings(max_examples=150, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(chat_text(), st.integers(0, 2**32 - 1))
 def test_a_chat_file_that_loads_plays_coherently_for_any_seed(drawn: tuple[str, bool], seed: int) -> None:
     text, scope = drawn
@@ -302,11 +468,12 @@ def test_a_chat_file_that_loads_plays_coherently_for_any_seed(drawn: tuple[str, 
 
 VALUES = st.one_of(st.none(), st.booleans(), st.integers(-3, 30), st.floats(-1, 2), st.sampled_from(
     ["", "a", "o", "x", "crowd", "x y", "1m", "ask", "s", "text", "vote", "THUMBSUP", "owner", "message",
-     "bot_message", "recalled", "im.message.receive_v1", "message_read", "p2p_chat_entered", "join_meeting"]),
+     "bot_message", "recalled", "im.message.receive_v1", "message_read", "p2p_chat_entered", "join_meeting",
+     "click", "card.action.trigger", "interactive", "form", "button"]),
     st.lists(st.sampled_from(["a", "ask", "crowd", "text", 2]), max_size=3))
 KEYS = st.sampled_from(["id", "event", "after", "at", "delay", "who", "by", "count", "spread", "on", "reply_to",
                         "thread", "replies", "message_type", "text", "mention_bot", "mentions", "emoji", "recall_type",
-                        "change", "colour"])
+                        "change", "tag", "value", "colour"])
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -49,7 +49,8 @@ def test_every_shipped_scenario_and_the_readme_example_validate() -> None:
     files = sorted(scenarios.scenarios_dir().glob("*.toml"))
     assert [f.stem for f in files] == scenarios.names() and files
     docs = [tomllib.loads(f.read_text(encoding="utf-8")) for f in files]
-    docs += [tomllib.loads(example(name).code) for name in ("scenario-toml", "scenario-chat-toml")]
+    docs += [tomllib.loads(example(name).code) for name in ("scenario-toml", "scenario-chat-toml",
+                                                                  "scenario-chat-click")]
     for doc in docs:
         assert [e.message for e in v.iter_errors(doc)] == []
         doc["step"][0]["colour"] = "red"  # and the same file with an unknown key does not
@@ -101,6 +102,8 @@ def test_the_meeting_table_enums_are_the_event_schemas_enums() -> None:
 
 
 def test_the_chat_step_enums_are_the_generators_values() -> None:
+    from simulator.generation.families.callbacks.cards import CLICKABLE
+    from simulator.generation.families.callbacks.world import FORM
     from simulator.generation.families.im.chats import CHANGES
     from simulator.generation.families.im.content import MESSAGE_TYPES
     from simulator.generation.families.im.message_events import RECALL_TYPES
@@ -111,6 +114,7 @@ def test_the_chat_step_enums_are_the_generators_values() -> None:
     assert chat["bot_message_type"]["enum"] == list(MSG_TYPES) and set(MSG_TYPES) < set(MESSAGE_TYPES)
     assert chat["chat_updated"]["properties"]["change"]["enum"] == list(CHANGES)
     assert chat["recalled"]["properties"]["recall_type"]["enum"] == list(RECALL_TYPES)
+    assert chat["click"]["properties"]["tag"]["enum"] == sorted(CLICKABLE | {FORM})  # what a click can target
 
 
 def test_the_scenario_schema_is_not_an_event_schema(capsys: pytest.CaptureFixture[str]) -> None:

@@ -9,19 +9,29 @@ every draw of the delays, every event of one step comes before every event of th
 - members: each named person's ``user_added`` / ``user_deleted`` alternate from their first state (in the
   chat from the start or not), each surely ordered; the owner stays; whoever acts (``by``) and whoever is
   @-ed is surely in the chat at that step, and a withdrawn invitation is for someone surely not in it;
+- the owner: the default operator of a group step, so always in the group. ``[chat] owner`` never leaves,
+  and an owner transfer (made by the owner) hands the group to a member who stays to the end (the play
+  draws one among the members no later step removes: ``_chat_play``), of whom one besides the owner must
+  surely exist: a crowd among the first members, or a named member surely in and removed by no later step.
+  The play and this model agree on who is in the group at every step, so whoever acts is in it;
 - without ``group_msg_scope`` only messages that @ the bot reach it in a group, so they @ it and are text or
   post (the types that can @);
 - targets: a reaction, a recall or a reply names (``on``, ``reply_to``) a step of the right kind that is
   surely before it, with a message not recalled by then (recalls never exceed the messages); a reaction
   without ``on`` has a message surely in the chat before it; a reaction is taken back by its author with
   no recall or departure in between; a read receipt names bot messages surely sent before it and not read
-  by another receipt (each message is read once).
+  by another receipt (each message is read once);
+- clicks: a click names (``on``) a bot_message step surely before it that sends cards (message_type
+  interactive), or, without ``on``, has such a step surely before it (the latest card is clicked); a
+  component other than a button (``tag``) needs ``on``, and the clicks on one step's cards ask for
+  components some card has together; whoever clicks (``by``) is surely in the chat.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
+from simulator.generation.families.callbacks.cards import card_with
 from simulator.generation.families.im.content import MENTIONABLE
 from simulator.generation.scenarios._model import ChatTable, Scenario, Step
 from simulator.generation.scenarios._timeline import Plan
@@ -30,7 +40,8 @@ MESSAGES = ("message", "bot_message")
 GROUP_ONLY = ("bot_added", "bot_deleted", "user_added", "user_deleted", "user_withdrawn", "chat_updated",
               "chat_disbanded")
 P2P_ONLY = ("p2p_chat_entered", "message_read")
-ACTORS = ("message", "reaction_created", *GROUP_ONLY)  # steps with a ``by``
+ACTORS = ("message", "reaction_created", "click", *GROUP_ONLY)  # steps with a ``by``
+CARD = "interactive"  # the message type of the bot's cards
 # A step that must come first or last, and what it means for the others.
 BOUNDS = (("bot_added", True, "before the bot is added"), ("bot_deleted", False, "after the bot is removed"),
           ("chat_disbanded", False, "after the group is disbanded"))
@@ -43,6 +54,12 @@ def check_chat(sc: Scenario, plan: Plan) -> None:
 def size(s: Step) -> int:
     """How many events (or bot messages) a step makes."""
     return s.count if s.count is not None else 1
+
+
+def cards(s: Step) -> int:
+    """How many cards a bot_message step sends (its message types are used in turn, text by default)."""
+    types = s.keys.message_types or ("text",)
+    return sum(types[i % len(types)] == CARD for i in range(size(s)))
 
 
 class _ChatChecks:
@@ -161,12 +178,27 @@ class _ChatChecks:
                 if not self.outside(n, s):
                     raise sc.error(f"{n!r} may be in the chat here: an invitation is withdrawn before joining", s,
                                    key="who")
-        if s.action == "chat_updated" and s.keys.change == "owner" and s.by is not None:
-            raise sc.error("an ownership transfer is made by the owner: leave out by", s, key="by")
+        self.transfer(s)
         themselves = s.action in ("user_added", "user_deleted") and s.by in s.who  # a link, or leaving
         if s.by is not None and s.action in ACTORS and not themselves and not self.member(s.by, s):
             raise sc.error(f"{s.by!r} is not surely in the chat at this step (add them before, and remove them "
                            "after)", s, key="by")
+
+    def transfer(self, s: Step) -> None:
+        sc = self.sc
+        if s.action != "chat_updated" or s.keys.change != "owner":
+            return
+        if s.by is not None:
+            raise sc.error("an ownership transfer is made by the owner: leave out by", s, key="by")
+        crowds = sum(n for name, n in sc.crowds.items() if name in self.first)
+        if not crowds and not any(n != self.chat.owner and self.stays(n, s) for n in sc.named):
+            raise sc.error("an ownership transfer needs a member besides the owner who surely stays in the group to "
+                           "the end (a crowd among [chat] members, or a named member removed by no later step)", s,
+                           key="change")
+
+    def stays(self, name: str, s: Step) -> bool:
+        """``name`` is surely in the chat at step ``s`` and stays to the end."""
+        return self.member(name, s) and all(self.before(d, s) for d in self.of("user_deleted") if name in d.who)
 
     def mentions(self, s: Step) -> None:
         sc, k = self.sc, s.keys
@@ -201,6 +233,8 @@ class _ChatChecks:
             self.recall(s, self.target(s, k.on[0], ("message",), "on"))
         elif s.action == "reaction_deleted":
             self.take_back(s, self.target(s, k.on[0], ("reaction_created",), "on"))
+        elif s.action == "click":
+            self.click(s)
 
     def target(self, s: Step, tid: str, kinds: tuple[str, ...], key: str) -> Step:
         sc = self.sc
@@ -245,6 +279,27 @@ class _ChatChecks:
             if not (self.before(x, t) or self.before(s, x)):
                 raise sc.error(f"step {x.id!r} ({x.action}) may fall between the reactions of step {t.id!r} and "
                                "this step; order them with after", s)
+
+    # -- clicks ------------------------------------------------------------------------------------------
+    def click(self, s: Step) -> None:
+        sc, k = self.sc, s.keys
+        tag = k.tag or "button"
+        if not k.on:
+            if tag != "button":
+                raise sc.error(f"a click on a {tag} names its card with on (a bot_message step with message_type = "
+                               f"{CARD!r}: its cards then have one)", s, key="tag")
+            if not any(cards(b) and self.before(b, s) for b in self.of("bot_message")):
+                raise sc.error(f"no card from the bot is surely in the chat before this step: put a bot_message step "
+                               f"with message_type = {CARD!r} before it, or name one with on", s)
+            return
+        b = self.target(s, k.on[0], ("bot_message",), "on")
+        if not cards(b):
+            raise sc.error(f"on: step {b.id!r} sends no card: give it message_type = {CARD!r}", s, key="on")
+        wanted = {c.keys.tag for c in self.of("click") if c.keys.on[:1] == (b.id,) and c.index <= s.index}
+        wanted -= {None, "button"}
+        if not card_with([str(t) for t in wanted]):
+            raise sc.error(f"tag: no card has {' and '.join(sorted(map(str, wanted)))} together, and the clicks on "
+                           f"step {b.id!r} ask for all of them: click another card for some", s, key="tag")
 
     # -- read receipts -----------------------------------------------------------------------------------
     def reads(self) -> None:

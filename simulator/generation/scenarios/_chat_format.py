@@ -16,6 +16,18 @@
     [[step]]
     event = "reaction_created"
     on = "question"                    # a message of that step
+
+    [[step]]
+    id = "card"
+    event = "bot_message"              # the bot's own message: no event
+    message_type = "interactive"       # a card people can click
+
+    [[step]]
+    event = "click"                    # card.action.trigger, a callback
+    on = "card"
+    by = "mo"
+    tag = "form"                       # submit its form (default: a button)
+    value = { action = "approve" }     # the component's value as the app set it (default: the card's)
 """
 
 from __future__ import annotations
@@ -46,4 +58,4 @@ def chat_keys(raw: dict[str, Any]) -> ChatKeys:
         on=_names(raw.get("on")), reply_to=raw.get("reply_to"), thread=raw.get("thread"),
         replies=float(replies), message_types=_names(raw.get("message_type")), text=raw.get("text"),
         mention_bot=raw.get("mention_bot"), mentions=_names(raw.get("mentions")), emoji=raw.get("emoji"),
-        recall_type=raw.get("recall_type"), change=raw.get("change"))
+        recall_type=raw.get("recall_type"), change=raw.get("change"), tag=raw.get("tag"), value=raw.get("value"))

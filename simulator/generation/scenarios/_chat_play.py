@@ -11,7 +11,12 @@ Driven by one ``SimRandom`` so that the same seed gives the same sequence:
    (members, reactions, recalls, reads): each event's body times are a moment before its envelope's
    ``create_time`` and never before the previous event's (``not_before_ms``). Targets are drawn from what the
    steps sent so far: a reaction, recall or reply names a message of its ``on`` / ``reply_to`` step that is
-   not recalled, a read receipt the bot's messages not read yet.
+   not recalled, a read receipt the bot's messages not read yet, a click a card of its ``on`` step (else the
+   bot's latest card). The bot's cards (``bot_message`` steps of message_type interactive) are card JSON as
+   the bot sends it (``families.callbacks.cards``), with the components the clicks on them ask for, so that
+   ``card.action.trigger`` finds them clickable. An owner transfer hands the group to a
+   member who stays to the end (no later step removes them), so that the owner -- the default operator --
+   never leaves, as ``_chat_check`` assumes.
 
 One method per action (``on_<action>``), each returning the params of its event (or None for a step that
 sends none), so a new chat step is a schema entry, a vocabulary entry, its checks and one method here.
@@ -25,11 +30,13 @@ from typing import Any
 from simulator.generation import catalog
 from simulator.generation.catalog import GenContext
 from simulator.generation.factory import EventFactory
+from simulator.generation.families.callbacks.cards import new_card
 from simulator.generation.families.im.content import MENTIONABLE_TYPE
 from simulator.generation.families.im.ids import EMOJI_TYPES
 from simulator.generation.families.im.messages import bot_message
 from simulator.generation.families.im.world import Chat, ImWorld, Message, world_of
 from simulator.generation.population import Person, Population
+from simulator.generation.scenarios._chat_check import CARD
 from simulator.generation.scenarios._model import ChatTable, Scenario, Span, Step
 from simulator.generation.scenarios._timeline import Plan
 from simulator.rand import SimRandom
@@ -96,6 +103,7 @@ def play(sc: Scenario, plan: Plan, factory: EventFactory, rand: SimRandom, *, st
         late = max(m for m, s in zip(ms, slots, strict=True) if s.step.event_type is not None) - int(end * 1000)
         ms = [m - max(late, 0) for m in ms]
     player = _Player(sc, factory, rand, longconn=longconn)
+    player.last_leave = {n: x for x in slots if x.step.action == "user_deleted" for n in x.step.who}
     for slot, t in zip(slots, ms, strict=True):
         player.play(slot, t)
     return player.out
@@ -129,6 +137,7 @@ class _Player:
         self.recent: list[Message] = []  # this run's messages, in time order
         self.reactions: dict[str, list[_Reaction]] = {}
         self.floor = 0  # the previous instant (ms): no body time goes before it
+        self.last_leave: dict[str, _Slot] = {}  # named label -> its last user_deleted event
         self.out: list[dict[str, Any]] = []
 
     def _chat(self, table: ChatTable) -> Chat:
@@ -217,10 +226,24 @@ class _Player:
     def on_bot_message(self, slot: _Slot, t: int) -> None:
         s, k = slot.step, slot.step.keys
         kind = k.message_types[slot.index % len(k.message_types)] if k.message_types else "text"
+        card = None
+        if kind == CARD:  # what its clicks ask for: components other than buttons (every card has one)
+            wanted = {c.keys.tag for c in self.sc.steps if c.action == "click" and c.keys.on[:1] == (s.id,)}
+            card = new_card(self.r, self.factory.population.locale, self.chat.members,
+                            needs=[str(x) for x in wanted - {None, "button"}])
         m = bot_message(self.ctx(t, {}), self.world, self.chat, message_type=kind, text=k.text,
-                        reply_to=self.reply_target(s, t), thread=k.thread)
+                        reply_to=self.reply_target(s, t), thread=k.thread, card=card)
         self.sent.setdefault(s.id, []).append(m)
         self.recent.append(m)
+
+    def on_click(self, slot: _Slot, t: int) -> dict[str, Any]:
+        s, k = slot.step, slot.step.keys
+        pool = self.sent[k.on[0]] if k.on else self.recent
+        card = self.r.choice(self.cards(pool)) if k.on else self.cards(pool)[-1]
+        return {"message": card, "operator": self.someone(s.by), "tag": k.tag or "button", "value": k.value}
+
+    def cards(self, messages: list[Message]) -> list[Message]:
+        return [m for m in messages if m.from_bot and m.message_type == CARD]
 
     def on_reaction_created(self, slot: _Slot, t: int) -> dict[str, Any]:
         s, k = slot.step, slot.step.keys
@@ -256,7 +279,9 @@ class _Player:
     on_bot_deleted = on_chat_disbanded = on_bot_added
 
     def on_chat_updated(self, slot: _Slot, t: int) -> dict[str, Any]:
-        return {"chat": self.chat, "operator": self.operator(slot.step), "change": slot.step.keys.change}
+        leave = {self.named[n].key for n, x in self.last_leave.items() if x > slot}
+        return {"chat": self.chat, "operator": self.operator(slot.step), "change": slot.step.keys.change,
+                "successors": [p for p in self.chat.members if p.key not in leave]}
 
     def on_user_added(self, slot: _Slot, t: int) -> dict[str, Any]:
         return {"chat": self.chat, "users": self.people(slot.step.who), "operator": self.operator(slot.step)}

@@ -8,6 +8,7 @@ its steps' own keys into ``Step.chat`` (``ChatKeys``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from simulator.errors import FixtureError
 from simulator.generation.scenarios._lines import LineMap
@@ -64,6 +65,8 @@ class ChatKeys:
     emoji: str | None = None
     recall_type: str | None = None
     change: str | None = None
+    tag: str | None = None  # a click: the kind of component clicked (``form``: a form submit)
+    value: dict[str, Any] | str | None = None  # a click: the clicked component's value as the app set it
 
 
 @dataclass

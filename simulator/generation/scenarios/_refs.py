@@ -8,7 +8,7 @@ from __future__ import annotations
 from simulator.generation.scenarios._model import Scenario, Step
 
 # Chat steps whose ``by`` may be a crowd (one of its members each time).
-CROWD_BY = ("message", "reaction_created")
+CROWD_BY = ("message", "reaction_created", "click")
 
 
 def check_references(sc: Scenario) -> None:

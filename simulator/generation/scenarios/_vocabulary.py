@@ -86,6 +86,7 @@ IM_CHAT = Vocabulary(
         "reaction_deleted": "im.message.reaction.deleted_v1",
         "message_read": "im.message.message_read_v1",
         "recalled": "im.message.recalled_v1",
+        "click": "card.action.trigger",  # a callback: judged by its answer, never retried
         "bot_added": "im.chat.member.bot.added_v1",
         "bot_deleted": "im.chat.member.bot.deleted_v1",
         "user_added": "im.chat.member.user.added_v1",

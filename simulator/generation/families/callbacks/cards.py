@@ -10,7 +10,7 @@ the app under test sent itself through the mock OpenAPI. Values are objects, as 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from simulator.generation.population import Person
@@ -193,12 +193,14 @@ CARDS: tuple[tuple[Maker, int], ...] = ((approval, 30), (alert, 20), (request_fo
                                         (booking, 8), (reminder, 8), (quick_reply, 8), (cover_vote, 3))
 
 
-def new_card(rand: SimRandom, locale: str, people: list[Person], *, needs: str | None = None) -> Card:
-    """A bot card; with ``needs`` (a component tag) one that has such a component (``button`` with a form:
-    ``form``)."""
+def new_card(rand: SimRandom, locale: str, people: list[Person], *,
+             needs: str | Collection[str] | None = None) -> Card:
+    """A bot card; with ``needs`` (a component tag, or several) one that has such components (``button``
+    with a form: ``form``)."""
     v2 = rand.chance(0.7)
     text = CardText(rand, locale, people, v2)
-    pool = [(m, w) for m, w in CARDS if needs is None or needs in _TAGS[m]]
+    wanted = _wanted(needs)
+    pool = [(m, w) for m, w in CARDS if wanted <= _TAGS[m]]
     if not pool:
         pool = list(CARDS)
     total = sum(w for _, w in pool)
@@ -222,3 +224,13 @@ _TAGS: dict[Maker, frozenset[str]] = {
     cover_vote: frozenset({"select_img", "button"}),
 }
 CLICKABLE: frozenset[str] = frozenset().union(*_TAGS.values())
+
+
+def _wanted(needs: str | Collection[str] | None) -> frozenset[str]:
+    return frozenset() if needs is None else frozenset((needs,) if isinstance(needs, str) else needs)
+
+
+def card_with(needs: str | Collection[str]) -> bool:
+    """Whether some card the bot sends has every component ``needs`` names (a tag, or ``form``)."""
+    wanted = _wanted(needs)
+    return any(wanted <= tags for tags in _TAGS.values())

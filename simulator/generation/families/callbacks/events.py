@@ -13,7 +13,10 @@ Both are synchronous callbacks (``EventSpec.callback``): never retried, and judg
 - ``value``: the component's value as the app set it (an object, or a string: the doc allows one, the
   official SDKs cannot parse it).
 - ``message``: the card clicked (a message id, or a ``Message``): an interactive message the bot sent, e.g.
-  through the mock OpenAPI (docs/bots.md#a-card-bot); by default a recent bot card, or a new one.
+  through the mock OpenAPI (docs/bots.md#a-card-bot) or in a chat scenario (a ``click`` step); by default a
+  recent bot card, or a new one.
+- ``operator``: who clicks (a ``Person``, or an open_id, union_id or user_id), a person of the card's chat;
+  ``GenContext.operator`` when set; by default one of the chat's people.
 
 ``url.preview.get``: a person sends (or is typing) a message with a link matching the app's URL rules; every
 viewer's client asks for the preview. ``params``: ``url`` (the link), ``temporary`` (True: typed in the

@@ -20,6 +20,7 @@ from simulator.errors import ConfigError
 from simulator.generation.catalog import GenContext
 from simulator.generation.families.callbacks.cards import new_card
 from simulator.generation.families.callbacks.clicks import Target, targets
+from simulator.generation.families.im.scene import person_param
 from simulator.generation.families.im.world import Chat, ImWorld, Message, world_of
 from simulator.generation.population import Person
 from simulator.rand import SimRandom
@@ -139,9 +140,9 @@ def asked_card(ctx: GenContext, world: ImWorld, operator: Person | None, tag: st
 
 def card_to_click(ctx: GenContext, tag: str | None = None) -> tuple[CardInChat, Person, ImWorld]:
     """The card a click lands on (``params["message"]``; the scene's ``message`` when it is a bot card; a recent
-    one, or a new one), and who clicks it (``ctx.operator`` when given)."""
+    one, or a new one), and who clicks it (``ctx.operator``, else ``params["operator"]``, when given)."""
     world = world_of(ctx.world, ctx.rand, ctx.population, ctx.app_id)
-    operator = ctx.operator
+    operator = ctx.operator or person_param(ctx, "operator")
     chosen = asked_card(ctx, world, operator, tag)
     scene = ctx.scene.get("message")
     if chosen is None and isinstance(scene, Message) and scene.from_bot and scene.message_type == "interactive":

@@ -5,7 +5,10 @@
   ``added_member_list`` always holds the owner, per the doc). ``before_change`` / ``after_change`` carry
   the changed fields only (the doc example shows every field; which ones the platform sends for a single
   change is undocumented -- an assumption). Params: ``chat``, ``operator``, ``change`` (one of
-  ``CHANGES``). The world's chat is updated (its name, owner, settings).
+  ``CHANGES``), ``successors`` (the members an owner transfer may hand the group to, default any member:
+  a scenario passes those who stay in the group to its end, so that the owner never leaves; when none
+  but the owner is one, a drawn change is not a transfer). The world's chat is updated (its name, owner,
+  settings).
 - ``im.chat.disbanded_v1``: params ``chat``, ``operator`` (default the owner); the chat is marked
   disbanded and no later event of the run uses it.
 - ``im.chat.access_event.bot_p2p_chat_entered_v1``: params ``operator`` (who opened the chat). The chat
@@ -22,9 +25,10 @@ from simulator.generation.catalog._base import GenContext
 from simulator.generation.families.im.ids import image_key, person_ids
 from simulator.generation.families.im.members import chat_body, group_of, head, operator_of
 from simulator.generation.families.im.messages import past_message
-from simulator.generation.families.im.scene import now_ms, person_param, tenant_of, world
+from simulator.generation.families.im.scene import now_ms, people_param, person_param, tenant_of, world
 from simulator.generation.families.im.vocab import vocab
 from simulator.generation.families.im.world import Chat
+from simulator.generation.population import Person
 
 CHANGES = ("name", "description", "avatar", "owner", "permission", "group_message_type", "restricted_mode",
            "moderation")
@@ -79,10 +83,20 @@ def _avatar(ctx: GenContext, chat: Chat, s: dict[str, Any]) -> Change:
     return before, {"avatar": s["avatar"]}, {}
 
 
+def _heirs(ctx: GenContext, chat: Chat) -> list[Person] | None:
+    """The people an owner transfer may hand ``chat`` to (param ``successors``, besides the owner); None: any."""
+    pool = people_param(ctx, "successors")
+    return None if pool is None else [p for p in pool if p.key != chat.owner.key]
+
+
 def _owner(ctx: GenContext, chat: Chat, s: dict[str, Any]) -> Change:
-    others = [p for p in chat.members if p.key != chat.owner.key] or [ctx.population.pick(ctx.rand, staff=True)]
+    heirs = _heirs(ctx, chat)
+    if heirs == []:
+        raise ConfigError("param successors: nobody besides the owner to hand the group to")
+    if heirs is None:
+        heirs = [p for p in chat.members if p.key != chat.owner.key] or [ctx.population.pick(ctx.rand, staff=True)]
     before = {"owner_id": person_ids(chat.owner, ctx.app_id)}
-    chat.owner = ctx.rand.choice(others)
+    chat.owner = ctx.rand.choice(heirs)
     if not chat.has(chat.owner):
         chat.members.append(chat.owner)
     return before, {"owner_id": person_ids(chat.owner, ctx.app_id)}, {}
@@ -145,6 +159,8 @@ def updated(ctx: GenContext) -> dict[str, Any]:
     w = world(ctx)
     chat = group_of(ctx, w)
     change = ctx.params.get("change") or ctx.rand.choice(_CHANGE_WEIGHTS)
+    if change == "owner" and not ctx.params.get("change") and _heirs(ctx, chat) == []:
+        change = ctx.rand.choice([c for c in _CHANGE_WEIGHTS if c != "owner"])  # nobody to hand it to
     if change not in CHANGES:
         raise ConfigError(f"param change={change!r}: expected one of {', '.join(CHANGES)}")
     op = operator_of(ctx, chat, owner_share=0.8)

@@ -33,6 +33,7 @@ little before the envelope's ``create_time`` (the platform's latency).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -277,17 +278,24 @@ def past_message(ctx: GenContext, w: ImWorld, chat: Chat, *, sender: Person | No
 
 
 def bot_message(ctx: GenContext, w: ImWorld, chat: Chat, *, message_type: str = "text", text: str | None = None,
-                reply_to: Message | None = None, thread: bool | None = None) -> Message:
+                reply_to: Message | None = None, thread: bool | None = None,
+                card: dict[str, Any] | None = None) -> Message:
     """A message the bot sends (through the API) at ``ctx.now``, recorded in the world as the mock OpenAPI
     records one: no event (the platform does not deliver a bot its own messages), but later events may react
-    to it, reply to it or report it read."""
+    to it, reply to it, report it read or (a ``card``, the card JSON sent as an interactive message: its
+    content as sent) click it."""
     now = now_ms(ctx)
     root_id = thread_id = ""
     if reply_to is not None:
         if reply_to.chat_id != chat.chat_id or reply_to.create_time_ms >= now:
             raise ConfigError(f"reply_to={reply_to.message_id}: not an earlier message of chat {chat.chat_id}")
         root_id, thread_id = thread_of(ctx, w, chat, reply_to, thread)
-    draft = Draft(ctx.rand, vocab(ctx), w, ctx.app_id, now, chat, None, [], text)
-    return w.record(Message(w.new_message_id(), chat.chat_id, now, None, message_type, content(message_type, draft),
+    if card is not None and message_type != "interactive":
+        raise ConfigError(f"a card is sent as an interactive message, not {message_type}")
+    if card is not None:
+        body = json.dumps(card, ensure_ascii=False, separators=(",", ":"))
+    else:
+        body = content(message_type, Draft(ctx.rand, vocab(ctx), w, ctx.app_id, now, chat, None, [], text))
+    return w.record(Message(w.new_message_id(), chat.chat_id, now, None, message_type, body,
                             root_id=root_id, parent_id=reply_to.message_id if reply_to else "", thread_id=thread_id,
                             update_time_ms=now))
