@@ -50,6 +50,29 @@ AttemptHook = Callable[[Delivery], None]
 
 def _event_time(envelope: dict[str, Any]) -> float:
     return int(envelope["header"]["create_time"]) / 1000
+
+
+@dataclass(frozen=True)
+class Released:
+    """Envelopes for ``Simulator.stream``, each with the platform time before which it is not first pushed:
+    ``(not_before, envelope)`` pairs in nondecreasing time (an earlier time counts as the push's start)."""
+
+    items: Iterable[tuple[float, dict[str, Any]]]
+
+    @classmethod
+    def runs(cls, runs: Iterable[list[dict[str, Any]]]) -> Released:
+        """A scenario's runs (``Generating.scenario_runs``), each released once it has ended: its events go
+        out together, never before they happened, and a run is made only when the push reaches it."""
+        return cls((_event_time(run[-1]), env) for run in runs for env in run)
+
+
+Source = Iterable[dict[str, Any]] | Released
+
+
+def _later(base: float, not_before: float | None) -> float:
+    return base if not_before is None or not_before <= base else not_before
+
+
 @dataclass(eq=False)
 class _Job:
     """A delivery in progress: which channel, its fault key and its place in the send order."""
@@ -229,45 +252,51 @@ class Simulator(Generating):
                           on_start=out.append)
         return out
 
-    async def stream(self, channel: DeliveryChannel, envelopes: Iterable[dict[str, Any]], *, concurrency: int = 1,
+    async def stream(self, channel: DeliveryChannel, envelopes: Source, *, concurrency: int = 1,
                      expect_rejected: bool = False, on_start: AttemptHook | None = None) -> None:
         """``push`` without the list: without faults, envelopes are drawn from ``envelopes`` only when the
         scheduler reaches them and nothing is kept per event beyond ``deliveries`` (bound it with
         ``DeliveryLog(keep=N)``) and the running ``summary()``, so memory stays flat whatever the count
-        (with faults, which reorder and delay, every event is planned at once). ``on_start`` sees each
-        event's delivery as it is created, in input order. ``stop()`` ends it early."""
-        it = iter(envelopes)
-        first = next(it, None)
+        (with faults, which reorder and delay, every event is planned at once). ``Released`` envelopes are
+        not pushed before their time. ``on_start`` sees each event's delivery as it is created, in input
+        order. ``stop()`` ends it early."""
+        timed: Iterator[tuple[float | None, dict[str, Any]]] = (
+            iter(envelopes.items) if isinstance(envelopes, Released) else ((None, env) for env in envelopes))
+        first = next(timed, None)
         if first is None:
             return
-        items = itertools.chain((first,), it)
+        items = itertools.chain((first,), timed)
         sched = self._scheduler()
         batch = sched.batch(max(concurrency, self.faults.min_in_flight, 1))
         base = self.clock.now()
         if self.faults.spec.active:
             try:
-                for env in items:
-                    d = self._submit(sched, batch, env, channel, base=base, expect_rejected=expect_rejected)
+                for not_before, env in items:
+                    d = self._submit(sched, batch, env, channel, base=_later(base, not_before),
+                                     expect_rejected=expect_rejected)
                     if on_start is not None:
                         on_start(d)
             except BaseException:
                 sched.cancel(batch)
                 raise
         else:
-            # No faults: every first attempt is due at ``base`` in input order, ahead of any retry (which is
-            # due later), so the scheduler can make them as it reaches them -- the same order as planning
-            # them all at once, without holding a planned attempt (or an envelope) per event.
+            # No faults: every first attempt is due at ``base`` (or its release time) in input order, ahead of
+            # any retry due then (a retry of a later event sorts after it), so the scheduler can make them as
+            # it reaches them -- the same order as planning them all at once, without holding a planned
+            # attempt (or an envelope) per event.
             sched.feed(batch, self._first_attempts(sched, batch, items, channel, base, expect_rejected, on_start))
         await self._run_batch(sched, batch)
 
-    def _first_attempts(self, sched: Scheduler, batch: Batch, envelopes: Iterator[dict[str, Any]],
+    def _first_attempts(self, sched: Scheduler, batch: Batch, items: Iterator[tuple[float | None, dict[str, Any]]],
                         channel: DeliveryChannel, base: float, expect_rejected: bool,
                         on_start: AttemptHook | None) -> Feed:
-        for env in envelopes:
+        due = base
+        for not_before, env in items:
+            due = _later(due, not_before)  # nondecreasing, as a feed must be
             index = self._submitted
             self._submitted += 1
-            yield base, (index, 0, 1), functools.partial(self._first_attempt, sched, batch, env, channel, index, base,
-                                                         expect_rejected, on_start)
+            yield due, (index, 0, 1), functools.partial(self._first_attempt, sched, batch, env, channel, index, due,
+                                                        expect_rejected, on_start)
 
     async def _first_attempt(self, sched: Scheduler, batch: Batch, envelope: dict[str, Any], channel: DeliveryChannel,
                              index: int, base: float, expect_rejected: bool, on_start: AttemptHook | None) -> None:
