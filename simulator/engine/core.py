@@ -35,8 +35,8 @@ from simulator.delivery.live import LiveWebhookChannel
 from simulator.delivery.webhook import WebhookChannel
 from simulator.engine.faults import Duplicate, FaultPlan
 from simulator.engine.generating import Generating
-from simulator.engine.schedule import TIME_EPSILON, Batch, Feed, Scheduler
-from simulator.errors import NotAcked
+from simulator.engine.schedule import TIME_EPSILON, Batch, Feed, Flow, Scheduler
+from simulator.errors import NotAcked, SimulatorError
 from simulator.generation import catalog
 from simulator.generation.factory import EventFactory
 from simulator.rand import SimRandom
@@ -112,7 +112,9 @@ class Simulator(Generating):
         self._submitted = 0
         self._channels: list[WebhookChannel] = []
         self._stopping = False
-        self._open: dict[int, Delivery] = {}  # started, not ended (by id: deliveries compare by value)
+        # Started, not ended (by id: deliveries compare by value), with the batch (push) each belongs to.
+        self._open: dict[int, tuple[Delivery, Batch | None]] = {}
+        self._on_end: dict[Batch, AttemptHook] = {}  # a stream's own hook for its event deliveries
         self._ended = Summary()  # running summary of the ended deliveries (the log may be bounded)
 
     async def __aenter__(self) -> Simulator:
@@ -150,7 +152,7 @@ class Simulator(Generating):
             self._sched = Scheduler(self.clock)
         return self._sched
 
-    def _new_delivery(self, envelope: dict[str, Any], *, expect_rejected: bool, origin: str = "event",
+    def _new_delivery(self, envelope: dict[str, Any], batch: Batch, *, expect_rejected: bool, origin: str = "event",
                       duplicate_of: str | None = None) -> Delivery:
         event_type = event_type_of(envelope)
         spec = catalog.find(event_type)
@@ -159,7 +161,7 @@ class Simulator(Generating):
                      seq=self.deliveries.total,
                      callback=None if spec is None or spec.callback is None else spec.callback.value)
         self.deliveries.append(d)
-        self._open[id(d)] = d
+        self._open[id(d)] = (d, batch)
         return d
 
     def _submit(self, sched: Scheduler, batch: Batch, envelope: dict[str, Any], channel: DeliveryChannel, *,
@@ -167,7 +169,7 @@ class Simulator(Generating):
         index = self._submitted
         self._submitted += 1
         release = self.faults.release(index)
-        d = self._new_delivery(envelope, expect_rejected=expect_rejected, origin=origin)
+        d = self._new_delivery(envelope, batch, expect_rejected=expect_rejected, origin=origin)
         job = _Job(d, channel, key=f"e{index}", order=(release.order, 0), batch=batch)
         self._schedule_attempt(sched, job, base + release.offset)
         return d
@@ -193,15 +195,19 @@ class Simulator(Generating):
         if self.transcript is not None:
             self.transcript.attempt(att, d.envelope if number == 1 else None, delivery=d.seq, origin=d.origin)
         delays = self.config.retries.delays if job.retried else ()
+        going = not (self._stopping or job.batch.halted)
         if att.outcome.ok:
-            if d.origin == "event" and job.retried and not self._stopping:  # a callback is answered once
+            if d.origin == "event" and job.retried and going:  # a callback is answered once
                 for dup in self.faults.duplicates(job.key):
                     self._spawn_duplicate(sched, job, dup, att.sent_at)
         elif number <= len(delays):
-            if not self._stopping:
+            if going:
                 self._schedule_attempt(sched, job, att.sent_at + delays[number - 1])
             return  # pending: a retry is due (or the run was stopped before it)
         self._close(d)
+        hook = self._on_end.get(job.batch) if d.origin == "event" else None
+        if hook is not None:
+            hook(d)
 
     def _spawn_duplicate(self, sched: Scheduler, job: _Job, dup: Duplicate, acked_sent_at: float) -> None:
         parent = job.delivery
@@ -209,19 +215,24 @@ class Simulator(Generating):
         if dup.new_id is not None:
             envelope = copy.deepcopy(envelope)
             envelope.setdefault("header", {})["event_id"] = dup.new_id
-        d = self._new_delivery(envelope, expect_rejected=parent.expect_rejected, origin=dup.kind,
+        d = self._new_delivery(envelope, job.batch, expect_rejected=parent.expect_rejected, origin=dup.kind,
                                duplicate_of=parent.event_id)
         d.parent = parent
         rank = 1 if dup.new_id is None else 2
         twin = _Job(d, job.channel, key=f"{job.key}.{dup.kind}", order=(job.order[0], rank), batch=job.batch)
         self._schedule_attempt(sched, twin, acked_sent_at + dup.after)
 
-    def _close(self, d: Delivery) -> None:
-        d.close()
+    def _close(self, d: Delivery, *, cut_short: bool = False) -> None:
+        if not cut_short:
+            d.close()
         self._open.pop(id(d), None)
         self._ended.add(d)
         if self.transcript is not None:
-            self.transcript.delivery(d)
+            try:
+                self.transcript.delivery(d)
+            except SimulatorError:
+                if not cut_short:  # a push fails with its transcript; what a stop left is recorded if it can be
+                    raise
         for hook in self.on_delivery:
             hook(d)
 
@@ -253,13 +264,15 @@ class Simulator(Generating):
         return out
 
     async def stream(self, channel: DeliveryChannel, envelopes: Source, *, concurrency: int = 1,
-                     expect_rejected: bool = False, on_start: AttemptHook | None = None) -> None:
+                     expect_rejected: bool = False, on_start: AttemptHook | None = None,
+                     on_end: AttemptHook | None = None, flow: Flow | None = None) -> None:
         """``push`` without the list: without faults, envelopes are drawn from ``envelopes`` only when the
         scheduler reaches them and nothing is kept per event beyond ``deliveries`` (bound it with
         ``DeliveryLog(keep=N)``) and the running ``summary()``, so memory stays flat whatever the count
         (with faults, which reorder and delay, every event is planned at once). ``Released`` envelopes are
         not pushed before their time. ``on_start`` sees each event's delivery as it is created, in input
-        order. ``stop()`` ends it early."""
+        order; ``on_end`` each as it ends (not the fault-injected copies, nor those a stop cut short).
+        ``stop()`` ends it early, and so does ``flow.halt()`` (this push alone); ``flow.pause()`` holds it."""
         timed: Iterator[tuple[float | None, dict[str, Any]]] = (
             iter(envelopes.items) if isinstance(envelopes, Released) else ((None, env) for env in envelopes))
         first = next(timed, None)
@@ -280,12 +293,19 @@ class Simulator(Generating):
                 sched.cancel(batch)
                 raise
         else:
-            # No faults: every first attempt is due at ``base`` (or its release time) in input order, ahead of
-            # any retry due then (a retry of a later event sorts after it), so the scheduler can make them as
-            # it reaches them -- the same order as planning them all at once, without holding a planned
-            # attempt (or an envelope) per event.
+            # No faults: the first attempts are due at ``base`` (or their release times, nondecreasing) in input
+            # order, and a retry is due later than its own first attempt, so the scheduler can make them as it
+            # reaches them -- the same order as planning them all at once, without holding a planned attempt
+            # (or an envelope) per event.
             sched.feed(batch, self._first_attempts(sched, batch, items, channel, base, expect_rejected, on_start))
-        await self._run_batch(sched, batch)
+        if flow is not None:
+            flow.bind(sched, batch)
+        if on_end is not None:
+            self._on_end[batch] = on_end
+        try:
+            await self._run_batch(sched, batch)
+        finally:
+            self._on_end.pop(batch, None)
 
     def _first_attempts(self, sched: Scheduler, batch: Batch, items: Iterator[tuple[float | None, dict[str, Any]]],
                         channel: DeliveryChannel, base: float, expect_rejected: bool,
@@ -300,7 +320,7 @@ class Simulator(Generating):
 
     async def _first_attempt(self, sched: Scheduler, batch: Batch, envelope: dict[str, Any], channel: DeliveryChannel,
                              index: int, base: float, expect_rejected: bool, on_start: AttemptHook | None) -> None:
-        d = self._new_delivery(envelope, expect_rejected=expect_rejected)
+        d = self._new_delivery(envelope, batch, expect_rejected=expect_rejected)
         if on_start is not None:
             on_start(d)
         await self._attempt(sched, _Job(d, channel, key=f"e{index}", order=(index, 0), batch=batch), 1, base)
@@ -319,7 +339,17 @@ class Simulator(Generating):
 
     def open_deliveries(self) -> list[Delivery]:
         """Deliveries started and not ended (in flight, waiting for a retry, or cut short by ``stop``)."""
-        return list(self._open.values())
+        return [d for d, _ in self._open.values()]
+
+    def retire(self, flow: Flow) -> list[Delivery]:
+        """After a push that ``flow.halt()`` or ``stop()`` cut short (call it once the push returned): its
+        deliveries still open -- waiting for a retry or for a duplicate's turn -- end as they are, ``pending``:
+        the transcript's delivery line, the running summary and the ``on_delivery`` hooks get them, and the
+        engine holds them no more (a long-lived platform halts pushes whose reader went away). Returns them."""
+        left = [d for d, batch in self._open.values() if batch is not None and batch is flow.batch]
+        for d in left:
+            self._close(d, cut_short=True)
+        return left
 
     # -- results -----------------------------------------------------------------------------------
     def summary(self) -> Summary:
@@ -328,7 +358,7 @@ class Simulator(Generating):
         if self.deliveries.keep is None:
             return Summary.of(self.deliveries)
         s = copy.deepcopy(self._ended)
-        for d in self._open.values():
+        for d, _ in self._open.values():
             s.add(d)
         return s
 
