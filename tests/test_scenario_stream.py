@@ -14,7 +14,8 @@ import pytest
 from simulator.cli import main
 from simulator.clock import VirtualClock
 from simulator.config import RetryPolicy, SimConfig
-from simulator.engine.core import Released, Simulator
+from simulator.engine.core import Simulator
+from simulator.engine.sources import Released
 from simulator.generation.factory import SEEDED_EPOCH
 from simulator.verdicts.model import Outcome
 from tests.fakes import FakeChannel, fail_first

@@ -33,8 +33,9 @@ from simulator.config import RetryPolicy, SimConfig
 from simulator.delivery import DeliveryChannel
 from simulator.delivery.legacy_card import LegacyCardChannel
 from simulator.delivery.webhook import check_url
-from simulator.engine.core import Released, Simulator, Source
+from simulator.engine.core import Simulator
 from simulator.engine.faults import FaultSpec
+from simulator.engine.sources import Released, Source
 from simulator.errors import SimulatorError, TargetError, UsageError
 from simulator.generation import catalog
 from simulator.generation.families.callbacks.legacy import CLICK, LEGACY_TYPE, legacy_request

@@ -36,6 +36,7 @@ from simulator.delivery.webhook import WebhookChannel
 from simulator.engine.faults import Duplicate, FaultPlan
 from simulator.engine.generating import Generating
 from simulator.engine.schedule import TIME_EPSILON, Batch, Feed, Flow, Scheduler
+from simulator.engine.sources import PLAN_WINDOW, Source, Timed, Window, later, timed
 from simulator.errors import NotAcked, SimulatorError
 from simulator.generation import catalog
 from simulator.generation.factory import EventFactory
@@ -46,31 +47,7 @@ from simulator.wire.envelope import event_id_of, event_type_of
 from simulator.wire.seal import Sealer
 
 AttemptHook = Callable[[Delivery], None]
-
-
-def _event_time(envelope: dict[str, Any]) -> float:
-    return int(envelope["header"]["create_time"]) / 1000
-
-
-@dataclass(frozen=True)
-class Released:
-    """Envelopes for ``Simulator.stream``, each with the platform time before which it is not first pushed:
-    ``(not_before, envelope)`` pairs in nondecreasing time (an earlier time counts as the push's start)."""
-
-    items: Iterable[tuple[float, dict[str, Any]]]
-
-    @classmethod
-    def runs(cls, runs: Iterable[list[dict[str, Any]]]) -> Released:
-        """A scenario's runs (``Generating.scenario_runs``), each released once it has ended: its events go
-        out together, never before they happened, and a run is made only when the push reaches it."""
-        return cls((_event_time(run[-1]), env) for run in runs for env in run)
-
-
-Source = Iterable[dict[str, Any]] | Released
-
-
-def _later(base: float, not_before: float | None) -> float:
-    return base if not_before is None or not_before <= base else not_before
+Planning = tuple[Window, Callable[[], None]]  # a push's window, and what plans more when there is room
 
 
 @dataclass(eq=False)
@@ -94,6 +71,8 @@ class Simulator(Generating):
     """A seeded run against one app; every method that delivers is a coroutine (``FeishuSim`` is the
     blocking face). An async context manager: ``async with Simulator(config) as sim:`` closes, on the
     way out, the channels that ``webhook()`` made."""
+
+    plan_window = PLAN_WINDOW  # with faults: events planned ahead of those started (``stream``)
 
     def __init__(self, config: SimConfig | None = None, *, clock: Clock | None = None,
                  transcript: TranscriptWriter | None = None) -> None:
@@ -165,19 +144,24 @@ class Simulator(Generating):
         return d
 
     def _submit(self, sched: Scheduler, batch: Batch, envelope: dict[str, Any], channel: DeliveryChannel, *,
-                base: float, expect_rejected: bool, origin: str = "event") -> Delivery:
+                base: float, expect_rejected: bool, window: Planning | None = None) -> Delivery:
         index = self._submitted
         self._submitted += 1
         release = self.faults.release(index)
-        d = self._new_delivery(envelope, batch, expect_rejected=expect_rejected, origin=origin)
+        d = self._new_delivery(envelope, batch, expect_rejected=expect_rejected)
         job = _Job(d, channel, key=f"e{index}", order=(release.order, 0), batch=batch)
-        self._schedule_attempt(sched, job, base + release.offset)
+        due = base + release.offset
+        if window is None:
+            self._schedule_attempt(sched, job, due)
+        else:  # the same entry, whose start makes room in the window
+            sched.schedule(batch, due, (*job.order, 1), functools.partial(self._first_of_window, *window, sched, job,
+                                                                           due))
         return d
 
     def _schedule_attempt(self, sched: Scheduler, job: _Job, due: float) -> None:
         number = len(job.delivery.attempts) + 1
         # A partial rather than a closure: fewer GC-tracked objects per planned attempt (cells, function),
-        # which matters when a push plans hundreds of thousands of them at once.
+        # which matters when hundreds of thousands of retries or duplicates wait for their times at once.
         sched.schedule(job.batch, due, (*job.order, number), functools.partial(self._attempt, sched, job, number, due))
 
     async def _attempt(self, sched: Scheduler, job: _Job, number: int, due: float) -> None:
@@ -266,29 +250,27 @@ class Simulator(Generating):
     async def stream(self, channel: DeliveryChannel, envelopes: Source, *, concurrency: int = 1,
                      expect_rejected: bool = False, on_start: AttemptHook | None = None,
                      on_end: AttemptHook | None = None, flow: Flow | None = None) -> None:
-        """``push`` without the list: without faults, envelopes are drawn from ``envelopes`` only when the
-        scheduler reaches them and nothing is kept per event beyond ``deliveries`` (bound it with
-        ``DeliveryLog(keep=N)``) and the running ``summary()``, so memory stays flat whatever the count
-        (with faults, which reorder and delay, every event is planned at once). ``Released`` envelopes are
+        """``push`` without the list: envelopes are drawn from ``envelopes`` only when the scheduler reaches
+        them (with faults, which reorder and delay, a window of ``plan_window`` events ahead of those
+        started) and nothing is kept per event beyond ``deliveries`` (bound it with ``DeliveryLog(keep=N)``)
+        and the running ``summary()``, so memory stays flat whatever the count. ``Released`` envelopes are
         not pushed before their time. ``on_start`` sees each event's delivery as it is created, in input
         order; ``on_end`` each as it ends (not the fault-injected copies, nor those a stop cut short).
         ``stop()`` ends it early, and so does ``flow.halt()`` (this push alone); ``flow.pause()`` holds it."""
-        timed: Iterator[tuple[float | None, dict[str, Any]]] = (
-            iter(envelopes.items) if isinstance(envelopes, Released) else ((None, env) for env in envelopes))
-        first = next(timed, None)
+        items = timed(envelopes)
+        first = next(items, None)
         if first is None:
             return
-        items = itertools.chain((first,), timed)
+        items = itertools.chain((first,), items)
         sched = self._scheduler()
         batch = sched.batch(max(concurrency, self.faults.min_in_flight, 1))
         base = self.clock.now()
         if self.faults.spec.active:
+            spec = self.faults.spec
+            window = Window(items, max(self.plan_window, concurrency, spec.burst, spec.reorder))
+            plan = functools.partial(self._plan, sched, batch, window, channel, base, expect_rejected, on_start)
             try:
-                for not_before, env in items:
-                    d = self._submit(sched, batch, env, channel, base=_later(base, not_before),
-                                     expect_rejected=expect_rejected)
-                    if on_start is not None:
-                        on_start(d)
+                plan()
             except BaseException:
                 sched.cancel(batch)
                 raise
@@ -307,12 +289,31 @@ class Simulator(Generating):
         finally:
             self._on_end.pop(batch, None)
 
-    def _first_attempts(self, sched: Scheduler, batch: Batch, items: Iterator[tuple[float | None, dict[str, Any]]],
-                        channel: DeliveryChannel, base: float, expect_rejected: bool,
-                        on_start: AttemptHook | None) -> Feed:
+    def _plan(self, sched: Scheduler, batch: Batch, window: Window, channel: DeliveryChannel, base: float,
+              expect_rejected: bool, on_start: AttemptHook | None) -> None:
+        """With faults: plan first attempts until ``window`` is full (all of them when the push is no longer
+        than it: exactly the plan of a push planned at once). Each planned attempt, when it starts, makes room
+        for one more, whose release (delay, burst, reorder) is the same function of its index: an attempt
+        whose due time has passed by the time it is planned starts at once, in (due, order) among the others."""
+        while not (self._stopping or batch.halted) and (item := window.next()) is not None:
+            not_before, env = item
+            d = self._submit(sched, batch, env, channel, base=later(base, not_before), expect_rejected=expect_rejected,
+                             window=(window, functools.partial(self._plan, sched, batch, window, channel, base,
+                                                               expect_rejected, on_start)))
+            if on_start is not None:
+                on_start(d)
+
+    async def _first_of_window(self, window: Window, plan: Callable[[], None], sched: Scheduler, job: _Job,
+                               due: float) -> None:
+        window.ahead -= 1
+        plan()
+        await self._attempt(sched, job, 1, due)
+
+    def _first_attempts(self, sched: Scheduler, batch: Batch, items: Iterator[Timed], channel: DeliveryChannel,
+                        base: float, expect_rejected: bool, on_start: AttemptHook | None) -> Feed:
         due = base
         for not_before, env in items:
-            due = _later(due, not_before)  # nondecreasing, as a feed must be
+            due = later(due, not_before)  # nondecreasing, as a feed must be
             index = self._submitted
             self._submitted += 1
             yield due, (index, 0, 1), functools.partial(self._first_attempt, sched, batch, env, channel, index, due,
