@@ -4,7 +4,9 @@ The platform generates the events (plain JSON, empty ``header.token``) from its 
 connected client of the app and judges the ack; with a URL (``push URL --platform DOMAIN``) it delivers them to
 that webhook instead, sealed with the keys given here, so a webhook bot whose OpenAPI base is the platform
 gets events about the chats and messages the platform knows. This command prints one verdict line per event
-and, under it, the bot's OpenAPI calls that answer the event (waiting up to ``--wait-replies`` for them).
+and, under it, the bot's OpenAPI calls that answer the event (waiting up to ``--wait-replies`` for them), as
+the platform streams them (``/_sim/push`` with ``"stream": true``): nothing is kept per event on either side
+but what ``--json`` collects into its one document.
 Exit 0 iff every event was acked, 1 otherwise, 2 for bad input or an unreachable platform.
 """
 
@@ -148,8 +150,12 @@ async def _push(domain: str, body: dict[str, Any], token: str | None, out: Verdi
     async with httpx.AsyncClient(timeout=timeout, trust_env=False) as client:
         try:
             async with client.stream("POST", f"{domain}{C.CONTROL_PREFIX}/push", json=body, headers=headers) as resp:
-                if resp.status_code != 200 or not resp.headers.get("content-type", "").startswith(NDJSON):
+                if resp.status_code != 200:
                     raise _refused(domain, resp.status_code, await resp.aread())
+                kind = resp.headers.get("content-type", "")
+                if not kind.startswith(NDJSON):  # not a platform, or one older than this command
+                    raise TargetError(f"{domain} is not a feishu-sim platform that streams pushes (HTTP 200, "
+                                      f"{kind or 'no content type'})")
                 reading = asyncio.ensure_future(out.read(resp))
                 stopping = asyncio.ensure_future(stop.event.wait())
                 try:
