@@ -92,7 +92,7 @@ class Simulator(Generating):
         self._channels: list[WebhookChannel] = []
         self._stopping = False
         # Started, not ended (by id: deliveries compare by value), with the batch (push) each belongs to.
-        self._open: dict[int, tuple[Delivery, Batch | None]] = {}
+        self._open: dict[int, tuple[Delivery, Batch]] = {}
         self._on_end: dict[Batch, AttemptHook] = {}  # a stream's own hook for its event deliveries
         self._ended = Summary()  # running summary of the ended deliveries (the log may be bounded)
 
@@ -347,7 +347,7 @@ class Simulator(Generating):
         deliveries still open -- waiting for a retry or for a duplicate's turn -- end as they are, ``pending``:
         the transcript's delivery line, the running summary and the ``on_delivery`` hooks get them, and the
         engine holds them no more (a long-lived platform halts pushes whose reader went away). Returns them."""
-        left = [d for d, batch in self._open.values() if batch is not None and batch is flow.batch]
+        left = [d for d, batch in self._open.values() if batch is flow.batch]
         for d in left:
             self._close(d, cut_short=True)
         return left
