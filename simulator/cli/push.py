@@ -28,12 +28,14 @@ from simulator.cli._common import (
 from simulator.cli._interrupt import Stop, run_interruptible
 from simulator.cli._scenario import add_scenario_options, list_scenarios, load_scenario
 from simulator.cli.generate import parse_time
+from simulator.clock import is_instant
 from simulator.config import RetryPolicy, SimConfig
 from simulator.delivery import DeliveryChannel
 from simulator.delivery.legacy_card import LegacyCardChannel
 from simulator.delivery.webhook import check_url
 from simulator.engine.core import Simulator
 from simulator.engine.faults import FaultSpec
+from simulator.engine.sources import Released, Source
 from simulator.errors import SimulatorError, TargetError, UsageError
 from simulator.generation import catalog
 from simulator.generation.families.callbacks.legacy import CLICK, LEGACY_TYPE, legacy_request
@@ -217,7 +219,7 @@ def run_info(args: argparse.Namespace, config: SimConfig, sim: Simulator, target
             "encrypted": config.app.encrypt_key is not None, **extra}
 
 
-async def deliver_all(args: argparse.Namespace, url: str | None, sim: Simulator, envelopes: Iterable[dict[str, Any]],
+async def deliver_all(args: argparse.Namespace, url: str | None, sim: Simulator, envelopes: Source,
                       transcript: TranscriptWriter | None, stop: Stop, **info: Any) -> int:
     """Push ``envelopes`` to ``url`` (or to a reference receiver started here), printing each verdict as it
     is judged; return the exit code. On ``stop`` (Ctrl-C) nothing new starts, what is in flight finishes,
@@ -263,7 +265,7 @@ class _Run:
         self.target = "the built-in reference receiver"
         self.started = False
 
-    async def to_reference_receiver(self, envelopes: Iterable[dict[str, Any]]) -> None:
+    async def to_reference_receiver(self, envelopes: Source) -> None:
         from simulator.receiver import ReferenceReceiver
         from simulator.servers import serving
 
@@ -273,14 +275,14 @@ class _Run:
             await self.push(base + ("/webhook/card" if self.legacy else C.DEFAULT_WEBHOOK_PATH), envelopes,
                             announce=True)
 
-    async def push(self, target: str, envelopes: Iterable[dict[str, Any]], *, announce: bool = False) -> None:
+    async def push(self, target: str, envelopes: Source, *, announce: bool = False) -> None:
         self.target = target
         if self.transcript is not None:  # first: a transcript that cannot be written stops the run here
             self.transcript.run(run_info(self.args, self.sim.config, self.sim, target, **self.info))
         if announce:
             eprint(f"no URL given: pushing to the built-in reference receiver at {target}")
         self.started = True
-        if self.legacy:
+        if self.legacy and not isinstance(envelopes, Released):  # clicks, never a scenario
             envelopes = check_legacy(envelopes)
         await _push(self.sim, target, envelopes, self.args.concurrency or 1, legacy=self.legacy)
 
@@ -338,9 +340,12 @@ def new_simulator(args: argparse.Namespace, config: SimConfig, transcript: Trans
 async def _run(args: argparse.Namespace, url: str | None, event_type: str, ov: dict[str, Any], config: SimConfig,
                transcript: TranscriptWriter | None, stop: Stop, params: dict[str, Any] | None = None) -> int:
     sim = new_simulator(args, config, transcript)
-    envelopes: Iterable[dict[str, Any]]
+    envelopes: Source
     if args.scenario is not None:  # in scenario order; --concurrency may still overlap deliveries
-        envelopes = sim.generate_scenario(args.scenario, runs=args.count)
+        if is_instant(sim.clock):  # each run made when the push reaches it, and pushed once it has ended
+            envelopes = Released.runs(sim.scenario_runs(args.scenario, runs=args.count))
+        else:  # the real clock: the last run ends now; a scaled one: pushed after the last run, as there
+            envelopes = sim.generate_scenario(args.scenario, runs=args.count)
     else:
         # Made as the run reaches them (memory stays flat), all at the run's start time: on an instant
         # clock the retry ladder's gaps stay exact. Without overrides or params, bodies after the 512th come
@@ -352,7 +357,7 @@ async def _run(args: argparse.Namespace, url: str | None, event_type: str, ov: d
     return await deliver_all(args, url, sim, envelopes, transcript, stop, event_type=event_type, count=args.count)
 
 
-async def _push(sim: Simulator, url: str, envelopes: Iterable[dict[str, Any]], concurrency: int, *,
+async def _push(sim: Simulator, url: str, envelopes: Source, concurrency: int, *,
                 legacy: bool = False) -> None:
     async with sim.webhook(url) as inner:
         channel: DeliveryChannel = LegacyCardChannel(inner, sim.config.app.verification_token) if legacy else inner

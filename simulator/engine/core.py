@@ -35,8 +35,9 @@ from simulator.delivery.live import LiveWebhookChannel
 from simulator.delivery.webhook import WebhookChannel
 from simulator.engine.faults import Duplicate, FaultPlan
 from simulator.engine.generating import Generating
-from simulator.engine.schedule import TIME_EPSILON, Batch, Feed, Scheduler
-from simulator.errors import NotAcked
+from simulator.engine.schedule import TIME_EPSILON, Batch, Feed, Flow, Scheduler
+from simulator.engine.sources import PLAN_WINDOW, Source, Timed, Window, later, timed
+from simulator.errors import NotAcked, SimulatorError
 from simulator.generation import catalog
 from simulator.generation.factory import EventFactory
 from simulator.rand import SimRandom
@@ -46,10 +47,9 @@ from simulator.wire.envelope import event_id_of, event_type_of
 from simulator.wire.seal import Sealer
 
 AttemptHook = Callable[[Delivery], None]
+Planning = tuple[Window, Callable[[], None]]  # a push's window, and what plans more when there is room
 
 
-def _event_time(envelope: dict[str, Any]) -> float:
-    return int(envelope["header"]["create_time"]) / 1000
 @dataclass(eq=False)
 class _Job:
     """A delivery in progress: which channel, its fault key and its place in the send order."""
@@ -72,6 +72,8 @@ class Simulator(Generating):
     blocking face). An async context manager: ``async with Simulator(config) as sim:`` closes, on the
     way out, the channels that ``webhook()`` made."""
 
+    plan_window = PLAN_WINDOW  # with faults: events planned ahead of those started (``stream``)
+
     def __init__(self, config: SimConfig | None = None, *, clock: Clock | None = None,
                  transcript: TranscriptWriter | None = None) -> None:
         self.config = config or SimConfig()
@@ -89,7 +91,9 @@ class Simulator(Generating):
         self._submitted = 0
         self._channels: list[WebhookChannel] = []
         self._stopping = False
-        self._open: dict[int, Delivery] = {}  # started, not ended (by id: deliveries compare by value)
+        # Started, not ended (by id: deliveries compare by value), with the batch (push) each belongs to.
+        self._open: dict[int, tuple[Delivery, Batch]] = {}
+        self._on_end: dict[Batch, AttemptHook] = {}  # a stream's own hook for its event deliveries
         self._ended = Summary()  # running summary of the ended deliveries (the log may be bounded)
 
     async def __aenter__(self) -> Simulator:
@@ -127,7 +131,7 @@ class Simulator(Generating):
             self._sched = Scheduler(self.clock)
         return self._sched
 
-    def _new_delivery(self, envelope: dict[str, Any], *, expect_rejected: bool, origin: str = "event",
+    def _new_delivery(self, envelope: dict[str, Any], batch: Batch, *, expect_rejected: bool, origin: str = "event",
                       duplicate_of: str | None = None) -> Delivery:
         event_type = event_type_of(envelope)
         spec = catalog.find(event_type)
@@ -136,23 +140,28 @@ class Simulator(Generating):
                      seq=self.deliveries.total,
                      callback=None if spec is None or spec.callback is None else spec.callback.value)
         self.deliveries.append(d)
-        self._open[id(d)] = d
+        self._open[id(d)] = (d, batch)
         return d
 
     def _submit(self, sched: Scheduler, batch: Batch, envelope: dict[str, Any], channel: DeliveryChannel, *,
-                base: float, expect_rejected: bool, origin: str = "event") -> Delivery:
+                base: float, expect_rejected: bool, window: Planning | None = None) -> Delivery:
         index = self._submitted
         self._submitted += 1
         release = self.faults.release(index)
-        d = self._new_delivery(envelope, expect_rejected=expect_rejected, origin=origin)
+        d = self._new_delivery(envelope, batch, expect_rejected=expect_rejected)
         job = _Job(d, channel, key=f"e{index}", order=(release.order, 0), batch=batch)
-        self._schedule_attempt(sched, job, base + release.offset)
+        due = base + release.offset
+        if window is None:
+            self._schedule_attempt(sched, job, due)
+        else:  # the same entry, whose start makes room in the window
+            sched.schedule(batch, due, (*job.order, 1), functools.partial(self._first_of_window, *window, sched, job,
+                                                                           due))
         return d
 
     def _schedule_attempt(self, sched: Scheduler, job: _Job, due: float) -> None:
         number = len(job.delivery.attempts) + 1
         # A partial rather than a closure: fewer GC-tracked objects per planned attempt (cells, function),
-        # which matters when a push plans hundreds of thousands of them at once.
+        # which matters when hundreds of thousands of retries or duplicates wait for their times at once.
         sched.schedule(job.batch, due, (*job.order, number), functools.partial(self._attempt, sched, job, number, due))
 
     async def _attempt(self, sched: Scheduler, job: _Job, number: int, due: float) -> None:
@@ -170,15 +179,19 @@ class Simulator(Generating):
         if self.transcript is not None:
             self.transcript.attempt(att, d.envelope if number == 1 else None, delivery=d.seq, origin=d.origin)
         delays = self.config.retries.delays if job.retried else ()
+        going = not (self._stopping or job.batch.halted)
         if att.outcome.ok:
-            if d.origin == "event" and job.retried and not self._stopping:  # a callback is answered once
+            if d.origin == "event" and job.retried and going:  # a callback is answered once
                 for dup in self.faults.duplicates(job.key):
                     self._spawn_duplicate(sched, job, dup, att.sent_at)
         elif number <= len(delays):
-            if not self._stopping:
+            if going:
                 self._schedule_attempt(sched, job, att.sent_at + delays[number - 1])
             return  # pending: a retry is due (or the run was stopped before it)
         self._close(d)
+        hook = self._on_end.get(job.batch) if d.origin == "event" else None
+        if hook is not None:
+            hook(d)
 
     def _spawn_duplicate(self, sched: Scheduler, job: _Job, dup: Duplicate, acked_sent_at: float) -> None:
         parent = job.delivery
@@ -186,19 +199,24 @@ class Simulator(Generating):
         if dup.new_id is not None:
             envelope = copy.deepcopy(envelope)
             envelope.setdefault("header", {})["event_id"] = dup.new_id
-        d = self._new_delivery(envelope, expect_rejected=parent.expect_rejected, origin=dup.kind,
+        d = self._new_delivery(envelope, job.batch, expect_rejected=parent.expect_rejected, origin=dup.kind,
                                duplicate_of=parent.event_id)
         d.parent = parent
         rank = 1 if dup.new_id is None else 2
         twin = _Job(d, job.channel, key=f"{job.key}.{dup.kind}", order=(job.order[0], rank), batch=job.batch)
         self._schedule_attempt(sched, twin, acked_sent_at + dup.after)
 
-    def _close(self, d: Delivery) -> None:
-        d.close()
+    def _close(self, d: Delivery, *, cut_short: bool = False) -> None:
+        if not cut_short:
+            d.close()
         self._open.pop(id(d), None)
         self._ended.add(d)
         if self.transcript is not None:
-            self.transcript.delivery(d)
+            try:
+                self.transcript.delivery(d)
+            except SimulatorError:
+                if not cut_short:  # a push fails with its transcript; what a stop left is recorded if it can be
+                    raise
         for hook in self.on_delivery:
             hook(d)
 
@@ -229,49 +247,81 @@ class Simulator(Generating):
                           on_start=out.append)
         return out
 
-    async def stream(self, channel: DeliveryChannel, envelopes: Iterable[dict[str, Any]], *, concurrency: int = 1,
-                     expect_rejected: bool = False, on_start: AttemptHook | None = None) -> None:
-        """``push`` without the list: without faults, envelopes are drawn from ``envelopes`` only when the
-        scheduler reaches them and nothing is kept per event beyond ``deliveries`` (bound it with
-        ``DeliveryLog(keep=N)``) and the running ``summary()``, so memory stays flat whatever the count
-        (with faults, which reorder and delay, every event is planned at once). ``on_start`` sees each
-        event's delivery as it is created, in input order. ``stop()`` ends it early."""
-        it = iter(envelopes)
-        first = next(it, None)
+    async def stream(self, channel: DeliveryChannel, envelopes: Source, *, concurrency: int = 1,
+                     expect_rejected: bool = False, on_start: AttemptHook | None = None,
+                     on_end: AttemptHook | None = None, flow: Flow | None = None) -> None:
+        """``push`` without the list: envelopes are drawn from ``envelopes`` only when the scheduler reaches
+        them (with faults, which reorder and delay, a window of ``plan_window`` events ahead of those
+        started) and nothing is kept per event beyond ``deliveries`` (bound it with ``DeliveryLog(keep=N)``)
+        and the running ``summary()``, so memory stays flat whatever the count. ``Released`` envelopes are
+        not pushed before their time. ``on_start`` sees each event's delivery as it is created, in input
+        order; ``on_end`` each as it ends (not the fault-injected copies, nor those a stop cut short).
+        ``stop()`` ends it early, and so does ``flow.halt()`` (this push alone); ``flow.pause()`` holds it."""
+        items = timed(envelopes)
+        first = next(items, None)
         if first is None:
             return
-        items = itertools.chain((first,), it)
+        items = itertools.chain((first,), items)
         sched = self._scheduler()
         batch = sched.batch(max(concurrency, self.faults.min_in_flight, 1))
         base = self.clock.now()
         if self.faults.spec.active:
+            spec = self.faults.spec
+            window = Window(items, max(self.plan_window, concurrency, spec.burst, spec.reorder))
+            plan = functools.partial(self._plan, sched, batch, window, channel, base, expect_rejected, on_start)
             try:
-                for env in items:
-                    d = self._submit(sched, batch, env, channel, base=base, expect_rejected=expect_rejected)
-                    if on_start is not None:
-                        on_start(d)
+                plan()
             except BaseException:
                 sched.cancel(batch)
                 raise
         else:
-            # No faults: every first attempt is due at ``base`` in input order, ahead of any retry (which is
-            # due later), so the scheduler can make them as it reaches them -- the same order as planning
-            # them all at once, without holding a planned attempt (or an envelope) per event.
+            # No faults: the first attempts are due at ``base`` (or their release times, nondecreasing) in input
+            # order, and a retry is due later than its own first attempt, so the scheduler can make them as it
+            # reaches them -- the same order as planning them all at once, without holding a planned attempt
+            # (or an envelope) per event.
             sched.feed(batch, self._first_attempts(sched, batch, items, channel, base, expect_rejected, on_start))
-        await self._run_batch(sched, batch)
+        if flow is not None:
+            flow.bind(sched, batch)
+        if on_end is not None:
+            self._on_end[batch] = on_end
+        try:
+            await self._run_batch(sched, batch)
+        finally:
+            self._on_end.pop(batch, None)
 
-    def _first_attempts(self, sched: Scheduler, batch: Batch, envelopes: Iterator[dict[str, Any]],
-                        channel: DeliveryChannel, base: float, expect_rejected: bool,
-                        on_start: AttemptHook | None) -> Feed:
-        for env in envelopes:
+    def _plan(self, sched: Scheduler, batch: Batch, window: Window, channel: DeliveryChannel, base: float,
+              expect_rejected: bool, on_start: AttemptHook | None) -> None:
+        """With faults: plan first attempts until ``window`` is full (all of them when the push is no longer
+        than it: exactly the plan of a push planned at once). Each planned attempt, when it starts, makes room
+        for one more, whose release (delay, burst, reorder) is the same function of its index: an attempt
+        whose due time has passed by the time it is planned starts at once, in (due, order) among the others."""
+        while not (self._stopping or batch.halted) and (item := window.next()) is not None:
+            not_before, env = item
+            d = self._submit(sched, batch, env, channel, base=later(base, not_before), expect_rejected=expect_rejected,
+                             window=(window, functools.partial(self._plan, sched, batch, window, channel, base,
+                                                               expect_rejected, on_start)))
+            if on_start is not None:
+                on_start(d)
+
+    async def _first_of_window(self, window: Window, plan: Callable[[], None], sched: Scheduler, job: _Job,
+                               due: float) -> None:
+        window.ahead -= 1
+        plan()
+        await self._attempt(sched, job, 1, due)
+
+    def _first_attempts(self, sched: Scheduler, batch: Batch, items: Iterator[Timed], channel: DeliveryChannel,
+                        base: float, expect_rejected: bool, on_start: AttemptHook | None) -> Feed:
+        due = base
+        for not_before, env in items:
+            due = later(due, not_before)  # nondecreasing, as a feed must be
             index = self._submitted
             self._submitted += 1
-            yield base, (index, 0, 1), functools.partial(self._first_attempt, sched, batch, env, channel, index, base,
-                                                         expect_rejected, on_start)
+            yield due, (index, 0, 1), functools.partial(self._first_attempt, sched, batch, env, channel, index, due,
+                                                        expect_rejected, on_start)
 
     async def _first_attempt(self, sched: Scheduler, batch: Batch, envelope: dict[str, Any], channel: DeliveryChannel,
                              index: int, base: float, expect_rejected: bool, on_start: AttemptHook | None) -> None:
-        d = self._new_delivery(envelope, expect_rejected=expect_rejected)
+        d = self._new_delivery(envelope, batch, expect_rejected=expect_rejected)
         if on_start is not None:
             on_start(d)
         await self._attempt(sched, _Job(d, channel, key=f"e{index}", order=(index, 0), batch=batch), 1, base)
@@ -290,7 +340,17 @@ class Simulator(Generating):
 
     def open_deliveries(self) -> list[Delivery]:
         """Deliveries started and not ended (in flight, waiting for a retry, or cut short by ``stop``)."""
-        return list(self._open.values())
+        return [d for d, _ in self._open.values()]
+
+    def retire(self, flow: Flow) -> list[Delivery]:
+        """After a push that ``flow.halt()`` or ``stop()`` cut short (call it once the push returned): its
+        deliveries still open -- waiting for a retry or for a duplicate's turn -- end as they are, ``pending``:
+        the transcript's delivery line, the running summary and the ``on_delivery`` hooks get them, and the
+        engine holds them no more (a long-lived platform halts pushes whose reader went away). Returns them."""
+        left = [d for d, batch in self._open.values() if batch is flow.batch]
+        for d in left:
+            self._close(d, cut_short=True)
+        return left
 
     # -- results -----------------------------------------------------------------------------------
     def summary(self) -> Summary:
@@ -299,7 +359,7 @@ class Simulator(Generating):
         if self.deliveries.keep is None:
             return Summary.of(self.deliveries)
         s = copy.deepcopy(self._ended)
-        for d in self._open.values():
+        for d, _ in self._open.values():
             s.add(d)
         return s
 

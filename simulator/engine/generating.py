@@ -16,6 +16,8 @@ from simulator.generation.overrides import Overrides
 from simulator.generation.scenarios import Scenario
 from simulator.rand import SimRandom
 
+SCENARIO_GAP = 60.0  # platform seconds between back-to-back runs of a scenario
+
 
 def _event_time(envelope: dict[str, Any]) -> float:
     return int(envelope["header"]["create_time"]) / 1000
@@ -86,14 +88,14 @@ class Generating:
         """``generate_scenario``, one meeting at a time on a virtual clock (memory stays flat whatever
         ``runs``); on the real clock every meeting is played first, as the last one must end now."""
         sc = scenario if isinstance(scenario, Scenario) else scenarios.load(scenario)
-        gap = 60.0
+        gap = SCENARIO_GAP
         cursor = self.clock.now()
         if isinstance(self.clock, VirtualClock):
-            for _ in range(runs):
-                envs = scenarios.play(sc, self.factory, self._scenario_rand(sc), start=cursor, longconn=longconn)
+            for envs in self.scenario_runs(sc, runs=runs, longconn=longconn):
                 cursor = _event_time(envs[-1]) + gap
-                yield from self._checked(envs)
-            self.clock.advance(cursor - gap - self.clock.now())
+                yield from envs
+            if runs > 0:
+                self.clock.advance(cursor - gap - self.clock.now())
             return
         batches: list[list[dict[str, Any]]] = []
         for _ in range(runs):
@@ -102,6 +104,18 @@ class Generating:
             batches.insert(0, envs)
         for batch in batches:
             yield from self._checked(batch)
+
+    def scenario_runs(self, scenario: str | Path | Scenario, *, runs: int = 1,
+                      longconn: bool = False) -> Iterator[list[dict[str, Any]]]:
+        """The ``runs`` meetings of ``iter_scenario`` on a virtual clock, one list each, made when asked for:
+        back to back (``SCENARIO_GAP`` apart) from the clock's now, which they leave alone (a push that
+        delivers them as they are made releases each when it has ended: ``Released``)."""
+        sc = scenario if isinstance(scenario, Scenario) else scenarios.load(scenario)
+        cursor = self.clock.now()
+        for _ in range(runs):
+            envs = scenarios.play(sc, self.factory, self._scenario_rand(sc), start=cursor, longconn=longconn)
+            cursor = _event_time(envs[-1]) + SCENARIO_GAP
+            yield self._checked(envs)
 
     def _scenario_rand(self, sc: Scenario) -> SimRandom:
         self._scenario_runs += 1

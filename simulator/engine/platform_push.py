@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Mapping
+import itertools
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,11 +27,12 @@ from simulator.delivery.longconn import LongConnChannel
 from simulator.delivery.webhook import WebhookChannel
 from simulator.engine.core import Simulator
 from simulator.engine.faults import FaultSpec
-from simulator.errors import ConfigError, SimulatorError, TargetError
+from simulator.engine.schedule import Flow
+from simulator.errors import ConfigError, TargetError
 from simulator.generation.overrides import Overrides
 from simulator.platform.callbacks import callback_kind, tell_listeners
 from simulator.platform.core import Platform
-from simulator.platform.pushing import PushRequest, WebhookTarget, auto_concurrency
+from simulator.platform.pushing import MAX_PUSH, DeliveryHook, PushRequest, WebhookTarget, auto_concurrency
 from simulator.verdicts.answers import AnswerKind
 from simulator.verdicts.model import Delivery, DeliveryLog, Summary
 from simulator.verdicts.transcript import TranscriptWriter
@@ -68,7 +70,7 @@ class EnginePusher:
         self.deliveries = DeliveryLog(self.settings.keep_deliveries)
         self._summary = Summary()  # every closed delivery, retained or not
         self._sims: dict[str, Simulator] = {}
-        self._active: set[Simulator] = set()  # engines with a push under way
+        self._active: set[EngineRun] = set()  # pushes under way
         self._idle: asyncio.Event | None = None
         self.stopping = False
         self._webhooks = 0
@@ -93,59 +95,46 @@ class EnginePusher:
                 self._sims[app_id] = sim
         return sim
 
-    async def push(self, request: PushRequest) -> list[Delivery]:
-        """Generate the request's events (or take its envelopes) and deliver them through the engine; without
-        overrides, events beyond the 512th come from a refreshed pool of bodies (``engine/pool.py``). After
-        ``stop()`` a push is refused, and one under way ends early with ``TargetError`` saying how far it got."""
+    def start(self, request: PushRequest) -> EngineRun:
+        """The request made ready: its engine, and its events made as the push reaches them (the first one now:
+        bad input raises here, before anything is sent); without overrides, events beyond the 512th come from
+        a refreshed pool of bodies (``engine/pool.py``). A scenario's runs are played first (on the real clock
+        the last one ends now), which ``MAX_SCENARIO_RUNS`` bounds. After ``stop()`` a push is refused."""
         if self.stopping:
             raise TargetError("the platform is shutting down: no new pushes")
         sim = self.simulator(request.app_id, request.seed)
-        envelopes = request.envelopes
-        if envelopes is None and request.scenario is not None:
-            envelopes = sim.generate_scenario(request.scenario, runs=request.count, longconn=True)
-        elif envelopes is None and (request.overrides or request.params):
-            envelopes = sim.generate_many(request.event_type, request.count, overrides=request.overrides,
-                                          longconn=True, params=request.params)
-        elif envelopes is None:  # the first 512 as generate_many makes them, then from a refreshed pool
-            envelopes = sim.generate_pooled(request.event_type, request.count, longconn=True)
-        app_id = sim.config.app.app_id
-        self._active.add(sim)
-        try:
-            if request.webhook is None:
-                concurrency = request.concurrency or auto_concurrency(len(envelopes), len(self.platform.live(app_id)))
-                channel = LongConnChannel(self.platform, app_id)
-                deliveries = await sim.push(channel, envelopes, concurrency=concurrency)
-            else:
-                self._clicks(app_id, envelopes)  # the long connection's deliver does it for its own
-                async with self._webhook(sim, request.webhook) as hook:
-                    token = request.webhook.verification_token or ""  # generated for the long connection: no token
-                    sealed = [{**env, "header": {**env.get("header", {}), "token": token}} for env in envelopes]
-                    # One at a time unless asked: a webhook receiver has no connection count to scale by.
-                    deliveries = await sim.push(hook, sealed, concurrency=request.concurrency or 1)
-        finally:
-            self._active.discard(sim)
-            if not self._active and self._idle is not None:
-                self._idle.set()
-        if self.stopping:
-            raise TargetError(self._cut_short(sim, deliveries, request))
-        return deliveries
+        events: Iterator[dict[str, Any]]
+        size = request.count
+        if request.envelopes is not None:
+            events, size = iter(request.envelopes), len(request.envelopes)
+        elif request.scenario is not None:
+            played = sim.generate_scenario(request.scenario, runs=request.count, longconn=True)
+            events, size = iter(played), len(played)
+        elif request.overrides or request.params:  # made while the push runs: they leave its clock alone
+            events = sim.iter_many(request.event_type, request.count, overrides=request.overrides, longconn=True,
+                                   params=request.params, spread=False)
+        else:  # the first 512 as iter_many makes them, then from a refreshed pool
+            events = sim.iter_pooled(request.event_type, request.count, longconn=True, spread=False)
+        first = next(events, None)
+        return EngineRun(self, sim, request, iter(()) if first is None else itertools.chain((first,), events), size)
 
-    def _cut_short(self, sim: Simulator, deliveries: list[Delivery], request: PushRequest) -> str:
-        """Record the deliveries a stop cut short (``pending`` transcript lines); what to tell the client."""
-        if self.transcript is not None:
-            for d in sim.open_deliveries():
-                with contextlib.suppress(SimulatorError):
-                    self.transcript.delivery(d)
-        acked = sum(d.acked for d in deliveries)
-        return (f"the platform was stopped during the push: {acked} of {request.count} events acked, "
-                f"{len(deliveries) - acked} not acked or cut short, the rest not sent")
+    async def push(self, request: PushRequest) -> list[Delivery]:
+        """Every delivery of the request (``start``, then ``EngineRun.run``), in request order. One under way
+        when ``stop()`` is called ends early with ``TargetError`` saying how far it got."""
+        if request.envelopes is None and request.count > MAX_PUSH:
+            raise ConfigError(f"count must be between 1 and {MAX_PUSH:,} for a push that answers with every "
+                              "delivery (stream it: /_sim/push with \"stream\": true)")
+        run = self.start(request)
+        deliveries: list[Delivery] = []
+        await run.run(on_start=deliveries.append)
+        return deliveries
 
     def stop(self) -> None:
         """The server is going down: refuse new pushes, start no new attempt in those under way (the
         attempts in flight finish: their acks arrive while the connections are still open)."""
         self.stopping = True
-        for sim in self._active:
-            sim.stop()
+        for run in self._active:
+            run.sim.stop()
 
     async def drained(self, timeout: float) -> None:
         """Wait (at most ``timeout`` seconds) until no push is under way."""
@@ -191,6 +180,11 @@ class EnginePusher:
                 tell_listeners(self.platform.on_click, app_id, env)
         return envelopes
 
+    def _clicking(self, app_id: str, envelopes: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        """``_clicks``, one envelope at a time, as the push reaches it."""
+        for env in envelopes:
+            yield self._clicks(app_id, [env])[0]
+
     def _closed(self, d: Delivery) -> None:
         self._summary.add(d)
 
@@ -205,3 +199,80 @@ class EnginePusher:
     def snapshot(self) -> dict[str, Any]:
         return {"deliveries": self.deliveries.total, "deliveries_retained": len(self.deliveries),
                 "summary": self._summary.to_json()}
+
+
+class EngineRun:
+    """One push of an ``EnginePusher`` (``PushRun``): its engine, its events (made as they are sent), its
+    ``Flow`` and its running counts; nothing is kept per event but what the record keeps."""
+
+    def __init__(self, pusher: EnginePusher, sim: Simulator, request: PushRequest, events: Iterator[dict[str, Any]],
+                 size: int) -> None:
+        self.pusher, self.sim, self.request = pusher, sim, request
+        self.events = events
+        self.size = size  # events to send, for the automatic in-flight limit
+        self.flow = Flow()
+        self.started = 0
+        self._summary = Summary()
+
+    @property
+    def summary(self) -> Summary:
+        return self._summary
+
+    def pause(self) -> None:
+        self.flow.pause()
+
+    def resume(self) -> None:
+        self.flow.resume()
+
+    def halt(self) -> None:
+        self.flow.halt()
+
+    async def run(self, *, on_start: DeliveryHook | None = None, on_end: DeliveryHook | None = None) -> None:
+        """Deliver the events through the engine (``PushRun.run``); ``on_start`` sees each event's delivery as
+        it is created, in request order."""
+        pusher, sim = self.pusher, self.sim
+        if pusher.stopping:
+            raise TargetError("the platform is shutting down: no new pushes")
+
+        def started(d: Delivery) -> None:
+            self.started += 1
+            if on_start is not None:
+                on_start(d)
+
+        def ended(d: Delivery) -> None:
+            self._summary.add(d)
+            if on_end is not None:
+                on_end(d)
+
+        pusher._active.add(self)
+        try:
+            await self._deliver(started, ended)
+        finally:
+            if self.flow.halted or sim.stopped:  # what the halt or stop left waiting ends here, pending
+                for d in sim.retire(self.flow):
+                    if d.origin == "event":
+                        ended(d)
+            pusher._active.discard(self)
+            if not pusher._active and pusher._idle is not None:
+                pusher._idle.set()
+        if pusher.stopping:
+            acked = self._summary.acked
+            raise TargetError(f"the platform was stopped during the push: {acked} of {self.request.count} events "
+                              f"acked, {self.started - acked} not acked or cut short, the rest not sent")
+
+    async def _deliver(self, started: DeliveryHook, ended: DeliveryHook) -> None:
+        pusher, sim, request = self.pusher, self.sim, self.request
+        app_id = sim.config.app.app_id
+        if request.webhook is None:
+            concurrency = request.concurrency or auto_concurrency(self.size, len(pusher.platform.live(app_id)))
+            channel = LongConnChannel(pusher.platform, app_id)
+            await sim.stream(channel, self.events, concurrency=concurrency, on_start=started, on_end=ended,
+                             flow=self.flow)
+            return
+        async with pusher._webhook(sim, request.webhook) as hook:
+            token = request.webhook.verification_token or ""  # generated for the long connection: no token
+            sealed = ({**env, "header": {**env.get("header", {}), "token": token}}
+                      for env in pusher._clicking(app_id, self.events))  # its own deliver does it for the other
+            # One at a time unless asked: a webhook receiver has no connection count to scale by.
+            await sim.stream(hook, sealed, concurrency=request.concurrency or 1, on_start=started, on_end=ended,
+                             flow=self.flow)

@@ -57,10 +57,12 @@ class Batch:
         self.inflight: set[asyncio.Task[None]] = set()
         self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.error: BaseException | None = None  # what the feed raised (the batch fails with it)
+        self.paused = False  # start nothing for now (``Scheduler.pause``)
+        self.halted = False  # start nothing more (``Scheduler.halt``): no new entry is planned for it either
 
     @property
     def has_room(self) -> bool:
-        return self.limit is None or len(self.inflight) < self.limit
+        return not self.paused and (self.limit is None or len(self.inflight) < self.limit)
 
     @property
     def idle(self) -> bool:
@@ -141,6 +143,21 @@ class Scheduler:
             batch.drop()
             if batch.idle:
                 self._finish(batch)
+        self._wake.set()
+
+    def halt(self, batch: Batch) -> None:
+        """``drain`` for one batch: drop its pending entries (and its feed); what is in flight finishes, and
+        the batch is done when its last attempt is. Whoever plans retries for it checks ``batch.halted``."""
+        batch.halted = True
+        batch.drop()
+        if batch.idle:
+            self._finish(batch)
+        self._wake.set()
+
+    def pause(self, batch: Batch, paused: bool = True) -> None:
+        """Start none of the batch's entries until ``pause(batch, False)``: those due meanwhile start late
+        (they record their actual send times); what is in flight goes on."""
+        batch.paused = paused
         self._wake.set()
 
     def cancel(self, batch: Batch) -> None:
@@ -237,9 +254,50 @@ class Scheduler:
                 if self._start_due() or self._busy():
                     continue
                 nxt = self._next(due_only=False)
-                if nxt is not None and isinstance(self.clock, VirtualClock):
+                if nxt is None:  # every batch with work is paused: nothing to jump to until one resumes
+                    await self._wait(None)
+                elif isinstance(self.clock, VirtualClock):
                     self.clock.advance_to(nxt[0][0])
             else:
                 nxt = self._next(due_only=False)
                 timeout = None if nxt is None else max(0.0, real_seconds(self.clock, nxt[0][0] - self.clock.now()))
                 await self._wait(timeout)
+
+
+class Flow:
+    """Steers one push from outside while it runs (``Simulator.stream(..., flow=)``): ``pause()`` and
+    ``resume()`` (start no attempt meanwhile: back-pressure from a slow reader of its results) and ``halt()``
+    (start nothing more -- first attempts, retries, duplicates -- and let what is in flight finish: the
+    engine's ``stop`` for this push alone). What is asked before the push starts applies when it does."""
+
+    def __init__(self) -> None:
+        self.paused = False
+        self.halted = False
+        self._bound: tuple[Scheduler, Batch] | None = None
+
+    @property
+    def batch(self) -> Batch | None:
+        """The push's batch once it started."""
+        return None if self._bound is None else self._bound[1]
+
+    def bind(self, sched: Scheduler, batch: Batch) -> None:
+        self._bound = (sched, batch)
+        if self.halted:
+            sched.halt(batch)
+        elif self.paused:
+            sched.pause(batch)
+
+    def pause(self) -> None:
+        self.paused = True
+        if self._bound is not None:
+            self._bound[0].pause(self._bound[1])
+
+    def resume(self) -> None:
+        self.paused = False
+        if self._bound is not None:
+            self._bound[0].pause(self._bound[1], False)
+
+    def halt(self) -> None:
+        self.halted = True
+        if self._bound is not None:
+            self._bound[0].halt(self._bound[1])

@@ -2,7 +2,8 @@
 
 ``/_sim/push`` answers with every attempt of every delivery and the bot's OpenAPI calls that answer each
 event (``api_calls``; with ``wait_replies``: after waiting up to that many seconds for them); with
-``webhook`` it delivers to a bot's URL instead of the long connection. ``/_sim/push/batch`` answers with one
+``webhook`` it delivers to a bot's URL instead of the long connection; with ``stream`` it answers NDJSON, a
+line per delivery as it ends (``push_stream.py``), keeping nothing per event. ``/_sim/push/batch`` answers with one
 verdict per event. When the platform is bound to a non-loopback address it requires ``Authorization: Bearer
 <token>``. Each handler is a small module-level function ``(Control, body) -> JSON``; ``serve`` does what
 they share: the token check, the JSON body, and errors as 400 (the caller's mistake) or 500.
@@ -27,7 +28,8 @@ from simulator.generation.overrides import Overrides, parse_assignments
 from simulator.platform.core import Platform
 from simulator.platform.openapi.related import attribute, await_answers
 from simulator.platform.openapi.state import OpenApiState
-from simulator.platform.pushing import Pusher, PushRequest, WebhookTarget
+from simulator.platform.push_stream import stream_response
+from simulator.platform.pushing import MAX_STREAM, Pusher, PushRequest, WebhookTarget
 from simulator.verdicts.model import Delivery, Summary
 from simulator.wire.seal import canonical_json
 
@@ -125,13 +127,17 @@ async def push(control: Control, body: Body) -> Any:
     if control.pusher is None:
         return no_pusher()
     scenario = _opt_str(body, "scenario")
+    stream = _flag(body, "stream")
     request = PushRequest(
         event_type=_event_type(body), app_id=_opt_str(body, "app_id"),
-        count=_bounded(body, "count", 1, MAX_SCENARIO_RUNS if scenario else MAX_BATCH),
+        count=_bounded(body, "count", 1, MAX_SCENARIO_RUNS if scenario else MAX_STREAM if stream else MAX_BATCH),
         seed=_opt_int(body, "seed"), overrides=_overrides(body),
         concurrency=_opt_bounded(body, "concurrency", MAX_BATCH),
         scenario=scenario, webhook=_webhook(body), params=_params(body))
     wait = _seconds(body, "wait_replies")
+    if stream:  # NDJSON, a line per delivery as it ends (push_stream.py); bad input is refused here, as below
+        calls = control.openapi.calls if control.openapi is not None else None
+        return stream_response(control.pusher.start(request), calls, wait)
     since = control.openapi.calls.last_seq if control.openapi is not None else 0
     deliveries = await control.pusher.push(request)
     doc = push_result_json(deliveries)
@@ -285,6 +291,13 @@ def _seconds(body: Body, key: str, default: float = 0.0) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= MAX_WAIT_S:
         raise ConfigError(f"{key} must be a number of seconds between 0 and {MAX_WAIT_S:g}")
     return float(value)
+
+
+def _flag(body: Body, key: str) -> bool:
+    value = body.get(key, False)
+    if not isinstance(value, bool):
+        raise ConfigError(f"{key} must be true or false")
+    return value
 
 
 def _int(body: Body, key: str, default: int) -> int:

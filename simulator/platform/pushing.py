@@ -9,6 +9,7 @@ hand it to the ``Pusher`` given to ``create_app``; the engine-backed one (``Engi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -16,9 +17,10 @@ from urllib.parse import urlsplit
 from simulator import constants as C
 from simulator.errors import ConfigError
 from simulator.generation.overrides import Overrides
-from simulator.verdicts.model import Delivery
+from simulator.verdicts.model import Delivery, Summary
 
-MAX_PUSH = 1_000_000  # events per push request: bounded, so one request cannot exhaust memory
+MAX_PUSH = 1_000_000  # events per push that answers with every delivery (``Pusher.push``): bounded memory
+MAX_STREAM = 1_000_000_000  # events per streamed push (``Pusher.start``): nothing is kept per event
 # A push that does not say how many events may be in flight gets this many per live connection of its app
 # (at most AUTO_MAX, at least 1): a large push to 50 connections runs 800 at once instead of crawling at
 # one, and a single slow SDK client (which handles events one at a time) gets 16, well within the 3 s budget.
@@ -77,17 +79,46 @@ class PushRequest:
     def __post_init__(self) -> None:
         if self.params and (self.scenario is not None or self.envelopes is not None):
             raise ConfigError("params apply to generated events, not to a scenario or ready envelopes")
-        if not 1 <= self.count <= MAX_PUSH:
-            raise ConfigError(f"count must be between 1 and {MAX_PUSH}")
+        if not 1 <= self.count <= MAX_STREAM:
+            raise ConfigError(f"count must be between 1 and {MAX_STREAM:,}")
         if self.concurrency is not None and self.concurrency < 1:
             raise ConfigError("concurrency must be >= 1")
+
+
+DeliveryHook = Callable[[Delivery], None]
+
+
+class PushRun(Protocol):
+    """A push made ready by ``Pusher.start``: ``run`` delivers it; ``pause``/``resume`` hold it (a slow reader
+    of its results), ``halt`` stops it (nothing new starts, what is in flight finishes: its reader went away)."""
+
+    @property
+    def summary(self) -> Summary:
+        """Running summary of the push's event deliveries that ended (fault-injected copies aside)."""
+
+    async def run(self, *, on_start: DeliveryHook | None = None, on_end: DeliveryHook | None = None) -> None:
+        """Deliver every event; ``on_start`` sees each event's delivery as it is created, in request order,
+        ``on_end`` each as it ends -- and, when a stop or halt cut the push short, each one it left pending --
+        so that the deliveries it saw add up to those started. Raises ``TargetError`` (saying how far it got)
+        when the platform was stopped during the push."""
+
+    def pause(self) -> None: ...
+
+    def resume(self) -> None: ...
+
+    def halt(self) -> None: ...
 
 
 class Pusher(Protocol):
     """Generates events and delivers them through the platform; keeps the record of every delivery."""
 
     async def push(self, request: PushRequest) -> list[Delivery]:
-        """Every delivery of the request, in request order (awaited on the platform's event loop)."""
+        """Every delivery of the request, in request order (awaited on the platform's event loop); at most
+        ``MAX_PUSH`` events."""
+
+    def start(self, request: PushRequest) -> PushRun:
+        """The request checked and made ready (its first event made: bad input raises here, before anything
+        is sent), for a push that keeps nothing per event."""
 
     def clear(self) -> None:
         """Forget every delivery."""
