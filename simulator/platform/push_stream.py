@@ -134,7 +134,7 @@ class PushStream:
         elif self.answers is not None:
             self.answers.poll(now)  # what the bot did before the verdict is its answer already
             line.end_seq = self.answers.seen
-            line.awaits = self.wait_s > 0 and awaits_answer(d)
+            line.awaits = self.wait_s > 0 and awaits_answer(d, line.subject)
         line.deadline = now + self.wait_s
         self.queue.append(line)
         if len(self.queue) >= MAX_QUEUED and not self.paused:

@@ -66,11 +66,18 @@ def _first(event: Any, *paths: tuple[str, ...]) -> str:
     return next((v for v in (_get(event, *p) for p in paths) if v), "")
 
 
+# The event fields a subject is read from: an event with none of them (a meeting's) has an empty subject.
+_SUBJECT_FIELDS = frozenset({"message", "message_id", "context", "chat_id", "sender", "operator_id", "operator",
+                             "user_id", "token"})
+
+
 def subject_of(envelope: dict[str, Any]) -> Subject:
     """The subject of a v2 envelope (empty for events about no message, chat or user, e.g. meetings)."""
     event = envelope.get("event")
-    token = _get(event, "token")
     created = _get(envelope, "header", "create_time")
+    if not isinstance(event, dict) or _SUBJECT_FIELDS.isdisjoint(event):
+        return Subject(since_ms=int(created) if created.isdigit() else 0)
+    token = _get(event, "token")
     return Subject(
         message_id=_first(event, ("message", "message_id"), ("message_id",), ("context", "open_message_id")),
         chat_id=_first(event, ("message", "chat_id"), ("chat_id",), ("context", "open_chat_id")),
