@@ -19,6 +19,15 @@ import lark_oapi as lark
 from tests.lark_receiver import canonical_headers
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    # http.server listens with a backlog of 5: a client opening more connections at once (``feishu-sim load``
+    # opens 32 before its clock starts, then one per request, as HTTP/1.0 closes each) overflows it, the
+    # kernel drops the SYNs and the client retries after 1 s, then 3 s: past ``load``'s 2 s connect budget
+    # on a busy machine ("cannot reach ...: TimeoutError"). Web servers listen with hundreds (uvicorn 2048).
+    request_queue_size = 1024
+
+
 class SdkHttpServer:
     """``with SdkHttpServer(handler) as url:`` -- ``handler.do`` answers every POST (``url`` is the
     ``/webhook/event`` URL; ``base`` the server's root, any path is served).
@@ -54,8 +63,7 @@ class SdkHttpServer:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
+        self.server = _Server(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property
