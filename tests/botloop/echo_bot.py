@@ -7,15 +7,14 @@
   ``chat_id``); in a group it is a reply (``client.im.v1.message.reply``), in the thread when the message was in
   one (``reply_in_thread``).
 
-``handler()`` is the ``EventDispatcherHandler`` for ``lark.ws.Client``; ``WebhookBot`` serves the same handler over
-HTTP (the sample's webhook variant: ``handler.do(RawRequest)`` behind a server).
+``handler()`` is the ``EventDispatcherHandler`` for ``lark.ws.Client``; ``tests.sdk_http_receiver.SdkHttpServer``
+serves the same handler over HTTP (the sample's webhook variant: ``handler.do(RawRequest)`` behind a server).
 """
 
 from __future__ import annotations
 
 import json
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import lark_oapi as lark
@@ -28,7 +27,6 @@ from lark_oapi.api.im.v1 import (
 )
 
 from tests.openapi.helpers import forget_sdk_token
-from tests.sdk_http_receiver import CANONICAL
 
 NOT_TEXT = "解析消息失败，请发送文本消息\nparse message failed, please send text message"
 
@@ -71,43 +69,3 @@ class EchoBot:
     def handler(self, encrypt_key: str = "", verification_token: str = "") -> lark.EventDispatcherHandler:
         return lark.EventDispatcherHandler.builder(encrypt_key, verification_token, lark.LogLevel.CRITICAL) \
             .register_p2_im_message_receive_v1(self.on_message).build()
-
-
-class WebhookBot:
-    """``with WebhookBot(handler) as url:``: the SDK's dispatcher behind ``http.server``, one thread per request."""
-
-    def __init__(self, handler: lark.EventDispatcherHandler) -> None:
-        dispatcher = handler
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                req = lark.RawRequest()
-                req.uri = self.path
-                req.body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                req.headers = {CANONICAL.get(k.lower(), k): v for k, v in self.headers.items()}
-                resp = dispatcher.do(req)
-                content = resp.content or b""
-                self.send_response(resp.status_code or 500)
-                self.send_header("Content-Length", str(len(content)))
-                self.end_headers()
-                self.wfile.write(content)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/webhook/event"
-
-    def __enter__(self) -> str:
-        self.thread.start()
-        return self.url
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(5)

@@ -22,12 +22,13 @@ from lark_oapi.api.im.v1 import P2ImMessageReceiveV1, ReplyMessageRequest, Reply
 
 import simulator.pytest_plugin  # noqa: F401
 from simulator.cli import main
-from tests.botloop.echo_bot import EchoBot, WebhookBot, api_client
+from tests.botloop.echo_bot import EchoBot, api_client
 from tests.docs_examples import ROOT, example
 from tests.longconn.lark_ws import LarkWsThread
 from tests.openapi.helpers import forget_sdk_token
 from tests.plugin.test_pytest_plugin import PLUGIN
 from tests.polling import wait_for_ready_file, wait_until
+from tests.sdk_http_receiver import SdkHttpServer
 
 pytestmark = pytest.mark.lark_sdk
 pytest_plugins = ["pytester"]
@@ -140,7 +141,7 @@ def test_push_url_platform_feeds_a_webhook_bot(served: tuple[str, Path], capsys:
     app_id, secret = credentials()
     key, token = "docs-key", "docs-token"
     bot = EchoBot(api_client(domain, app_id, secret))
-    with WebhookBot(bot.handler(key, token)) as url:
+    with SdkHttpServer(bot.handler(key, token)) as url:
         argv = [{"$KEY": key, "$TOKEN": token}.get(a, a).replace("http://127.0.0.1:9001", domain)
                 .replace("http://127.0.0.1:8000/webhook/event", url) for a in commands("bots-cli-webhook")[0]]
         assert main(argv[1:]) == 0

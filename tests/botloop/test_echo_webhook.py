@@ -16,7 +16,8 @@ from lark_oapi.adapter.flask import parse_req, parse_resp
 from simulator.cli import main
 from simulator.platform_server import PlatformServer, WebhookTarget
 from simulator.testing import FeishuSim
-from tests.botloop.echo_bot import EchoBot, WebhookBot, api_client, echo_text
+from tests.botloop.echo_bot import EchoBot, api_client, echo_text
+from tests.sdk_http_receiver import SdkHttpServer
 
 pytestmark = pytest.mark.lark_sdk
 
@@ -40,7 +41,7 @@ def bot(server: PlatformServer) -> EchoBot:
 
 @pytest.fixture(scope="module")
 def url(bot: EchoBot) -> Iterator[str]:
-    with WebhookBot(bot.handler(KEY, TOKEN)) as u:
+    with SdkHttpServer(bot.handler(KEY, TOKEN)) as u:
         yield u
 
 

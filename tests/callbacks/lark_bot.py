@@ -20,7 +20,6 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import lark_oapi as lark
@@ -28,7 +27,8 @@ from lark_oapi.event.callback.model.p2_card_action_trigger import P2CardActionTr
 from lark_oapi.event.callback.model.p2_url_preview_get import P2URLPreviewGetResponse
 from starlette.applications import Starlette
 
-from tests.lark_receiver import MAX_BODY, canonical_headers, lark_asgi
+from tests.lark_receiver import MAX_BODY, lark_asgi
+from tests.sdk_http_receiver import SdkHttpServer
 
 RAW_CARD: dict[str, Any] = {"schema": "2.0", "config": {"update_multi": True},
                             "body": {"elements": [{"tag": "markdown", "content": "**Approved**"}]}}
@@ -94,65 +94,27 @@ class Bot:
             return {"toast": {"type": "ok", "content": "x"}, **RAW_CARD}
         return {"toast": {"type": "success", "content": "Done"}, **RAW_CARD}
 
+    def do(self, req: lark.RawRequest) -> lark.RawResponse:
+        """Over HTTP: ``/card...`` paths go to the legacy card handler, the others to the event dispatcher."""
+        return (self.cards if req.uri.startswith("/card") else self.events).do(req)
+
     def asgi(self, *, legacy: bool = False) -> Starlette:
         return lark_asgi(self.cards if legacy else self.events)  # type: ignore[arg-type]
-
-
-def http_server(bot: Bot) -> ThreadingHTTPServer:
-    """``bot`` behind the standard library's HTTP server on a free loopback port: ``/card...`` paths go to the
-    legacy card handler, the others to the event dispatcher (headers canonicalised for the SDK)."""
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            if int(self.headers.get("Content-Length") or 0) > MAX_BODY:  # the server's limit: the SDK has none
-                self.send_response(413)
-                self.send_header("Content-Length", "0")
-                self.send_header("Connection", "close")
-                self.end_headers()
-                self.close_connection = True
-                return
-            req = lark.RawRequest()
-            req.uri = self.path
-            req.body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            req.headers = canonical_headers(self.headers)
-            handler = bot.cards if self.path.startswith("/card") else bot.events
-            resp = handler.do(req)
-            content = resp.content or b""
-            try:
-                self.send_response(resp.status_code or 500)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(content)))
-                self.end_headers()
-                self.wfile.write(content)
-            except OSError:  # the platform gave up waiting (a slow answer): nobody is listening any more
-                pass
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    return server
 
 
 @contextlib.contextmanager
 def serving(bot: Bot) -> Iterator[str]:
     """``with serving(bot) as base_url:`` the bot on a loopback port, in a thread of this process."""
-    server = http_server(bot)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    server = SdkHttpServer(bot, max_body=MAX_BODY)
+    with server:
+        yield server.base
 
 
 def main(argv: list[str]) -> None:
     mode, key, token = argv
-    server = http_server(Bot(mode, key, token))
-    print(json.dumps({"port": server.server_address[1]}), flush=True)
-    server.serve_forever()
+    server = SdkHttpServer(Bot(mode, key, token), max_body=MAX_BODY)
+    print(json.dumps({"port": server.port}), flush=True)
+    server.server.serve_forever()
 
 
 if __name__ == "__main__":

@@ -124,18 +124,6 @@ def _tenant_token(platform: PlatformServer) -> str:
     return str(r.json()["tenant_access_token"])
 
 
-def test_card_frames_are_dropped_by_the_official_client() -> None:
-    """``card_frame="card"``: the lark-oapi client returns without an ack, so the click times out."""
-    bot = Bot("toast")
-    with PlatformServer(app_id=APP_ID, app_secret=SECRET, seed=5, client_config=TEST_CLIENT_CONFIG,
-                        ack_budget_s=0.5, card_frame="card") as platform, \
-            connected_client(platform, APP_ID, SECRET, bot.events):
-        (click,) = platform.push("card.action.trigger", timeout=30)
-        (preview,) = platform.push("url.preview.get", timeout=30)
-    assert click.last is not None and click.last.outcome is Outcome.TIMEOUT and bot.clicks == []
-    assert preview.acked  # only card.action.trigger goes in card frames
-
-
 def test_the_frame_type_option() -> None:
     assert frame_type(AnswerKind.CARD_ACTION, "event") is MessageType.EVENT
     assert frame_type(AnswerKind.CARD_ACTION, "card") is MessageType.CARD
