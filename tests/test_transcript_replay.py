@@ -68,6 +68,21 @@ def test_transcript_records_platform_times_of_the_ladder(tmp_path: Path, capsys:
     capsys.readouterr()
 
 
+def test_the_run_line_says_what_was_pushed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A scenario push names its scenario and runs, an event push its type and count (not a default type)."""
+    app, _ = always(200)
+    with ThreadedServer(app) as srv:
+        for name, what in (("s.ndjson", ["--scenario", "p2p-conversation", "-n", "2"]),
+                           ("e.ndjson", ["im.message.receive_v1", "-n", "3"])):
+            assert main(["push", srv.url + "/hook", *what, "--time-scale", "0", "--transcript",
+                         str(tmp_path / name)]) == 0
+    scenario_run, event_run = lines(tmp_path / "s.ndjson")[0], lines(tmp_path / "e.ndjson")[0]
+    assert scenario_run["scenario"] == "p2p-conversation" and scenario_run["runs"] == 2
+    assert "event_type" not in scenario_run
+    assert event_run["event_type"] == "im.message.receive_v1" and event_run["count"] == 3
+    capsys.readouterr()
+
+
 def normalised(path: Path) -> list[dict[str, Any]]:
     out = []
     for row in lines(path):

@@ -354,7 +354,9 @@ async def _run(args: argparse.Namespace, url: str | None, event_type: str, ov: d
             envelopes = sim.iter_many(event_type, args.count, overrides=ov, spread=False, params=params)
         else:
             envelopes = sim.iter_pooled(event_type, args.count, spread=False)
-    return await deliver_all(args, url, sim, envelopes, transcript, stop, event_type=event_type, count=args.count)
+    what = {"scenario": str(args.scenario), "runs": args.count} if args.scenario is not None else \
+        {"event_type": event_type, "count": args.count}
+    return await deliver_all(args, url, sim, envelopes, transcript, stop, **what)
 
 
 async def _push(sim: Simulator, url: str, envelopes: Source, concurrency: int, *,
