@@ -31,10 +31,10 @@ from simulator.platform.openapi.calls import ApiCall, CallLog
 from simulator.platform.openapi.related import (
     SETTLE_S,
     Subject,
-    _call_keys,  # the lookup keys of a call (not edited here: the OpenAPI's module)
-    _keys,
     awaits_answer,
+    call_keys,
     match,
+    subject_keys,
     subject_of,
 )
 from simulator.platform.pushing import PushRun
@@ -78,12 +78,12 @@ class _Answers:
     def watch(self, d: Delivery) -> _Line:
         self._order += 1
         line = _Line(d, self._order, subject_of(d.envelope))
-        for key in _keys(line.subject):
+        for key in subject_keys(line.subject):
             self._index.setdefault(key, {})[line.order] = line
         return line
 
     def unwatch(self, line: _Line) -> None:
-        for key in _keys(line.subject):
+        for key in subject_keys(line.subject):
             lines = self._index.get(key)
             if lines is not None:
                 lines.pop(line.order, None)
@@ -96,7 +96,7 @@ class _Answers:
             self._add(call, now)
 
     def _add(self, call: ApiCall, now: float) -> None:
-        found = {line.order: line for key in _call_keys(call) for line in self._index.get(key, {}).values()}
+        found = {line.order: line for key in call_keys(call) for line in self._index.get(key, {}).values()}
         scored = [(match(line.subject, call), line) for line in found.values()]
         best = max((score for score, _ in scored), default=0)
         if not best:

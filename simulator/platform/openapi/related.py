@@ -127,12 +127,13 @@ def _sent_at(d: Delivery) -> float:
     return d.attempts[0].sent_at if d.attempts else float("inf")
 
 
-def _keys(subject: Subject) -> list[tuple[str, str]]:
+def subject_keys(subject: Subject) -> list[tuple[str, str]]:
+    """The keys a call is looked up by to find the deliveries it may answer (``call_keys`` gives the call's)."""
     return [(kind, value) for kind, value in (("message", subject.message_id), ("chat", subject.chat_id),
                                               ("user", subject.open_id), ("token", subject.token)) if value]
 
 
-def _call_keys(call: ApiCall) -> list[tuple[str, str]]:
+def call_keys(call: ApiCall) -> list[tuple[str, str]]:
     """The subject keys a call could answer (``match`` decides)."""
     keys = [("message", _path_message(call))]
     if call.api == CARD_UPDATE:
@@ -154,12 +155,12 @@ class Attribution:
         self.found: list[list[ApiCall]] = [[] for _ in deliveries]
         self._index: dict[tuple[str, str], list[int]] = {}
         for i, subject in enumerate(self.subjects):
-            for key in _keys(subject):
+            for key in subject_keys(subject):
                 self._index.setdefault(key, []).append(i)
 
     def add(self, calls: Iterable[ApiCall]) -> None:
         for call in calls:
-            candidates = sorted({i for key in _call_keys(call) for i in self._index.get(key, ())})
+            candidates = sorted({i for key in call_keys(call) for i in self._index.get(key, ())})
             scored = [(match(self.subjects[i], call), i) for i in candidates]
             best = max((score for score, _ in scored), default=0)
             if best:
