@@ -25,7 +25,6 @@ from tests.fakes import ET
 from tests.test_misbehaving import (
     BUDGET,
     Handler,
-    answer_500,
     close_silently,
     garbage,
     hang,
@@ -59,7 +58,10 @@ def ok(body: bytes, *headers: bytes) -> bytes:
 LONG_UTF8 = ("飞书" * 1500 + "x").encode()
 ZIPPED = gzip.compress(b'{"msg":"' + b"z" * 3000 + b'"}')
 RECEIVERS: dict[str, Handler] = {
-    "hang": hang, "trickle": trickle, "trickle_headers": trickle_headers, "500": answer_500,
+    "hang": hang, "trickle": trickle, "trickle_headers": trickle_headers,
+    # Answered on every request of the connection (test_misbehaving's answer_500 answers once and then holds
+    # the connection: the second attempt would only wait out the roomy budget).
+    "500": answering(b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 14\r\n\r\n{\"msg\":\"boom\"}"),
     "reset": reset, "close_silently": close_silently,
     "200": answering(ok(b'{"msg":"success"}', b"Content-Type: application/json", b"X-Dup: 1", b"X-Dup: 2")),
     "long_utf8_400": answering(b"HTTP/1.1 400 Bad\r\nContent-Length: %d\r\n\r\n" % len(LONG_UTF8) + LONG_UTF8),
