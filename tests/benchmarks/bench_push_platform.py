@@ -18,6 +18,7 @@ Goals (issue 17): push >= 0.5x thin in acked/s, every event acked; serve's CPU p
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
@@ -25,6 +26,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -73,12 +75,15 @@ def push_cli(domain: str, count: int) -> float:
     return wall
 
 
-def run_push(count: int, n_clients: int) -> dict[str, float]:
+@contextlib.contextmanager
+def served(n_clients: int, *extra: str) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """``feishu-sim serve`` in its own process (quiet ClientConfig, ``extra`` flags) with ``n_clients`` minimal
+    clients connected: ``(serve process, domain)``; both are stopped on the way out."""
     with tempfile.TemporaryDirectory() as tmp:
         ready = Path(tmp) / "ready"
         serve = subprocess.Popen([sys.executable, "-m", "simulator", "serve", "--port", "0", "--ready-file", str(ready),
                                   "--app-id", APP_ID, "--app-secret", SECRET, "--ping-interval", "60",
-                                  "--reconnect-nonce", "0", "--reconnect-interval", "1"], env=env(),
+                                  "--reconnect-nonce", "0", "--reconnect-interval", "1", *extra], env=env(),
                                  stdout=subprocess.DEVNULL)
         kids = None
         try:
@@ -90,10 +95,7 @@ def run_push(count: int, n_clients: int) -> dict[str, float]:
             domain = ready.read_text().strip()
             kids = clients(domain, n_clients)
             wait_live(domain, n_clients)
-            push_cli(domain, 2000)  # warm-up
-            k0 = proc_cpu(serve.pid)
-            wall = push_cli(domain, count)
-            cpu = proc_cpu(serve.pid) - k0
+            yield serve, domain
         finally:
             if kids is not None:
                 kids.kill()
@@ -104,6 +106,14 @@ def run_push(count: int, n_clients: int) -> dict[str, float]:
             except subprocess.TimeoutExpired:
                 serve.kill()
                 serve.wait()
+
+
+def run_push(count: int, n_clients: int) -> dict[str, float]:
+    with served(n_clients) as (serve, domain):
+        push_cli(domain, 2000)  # warm-up
+        k0 = proc_cpu(serve.pid)
+        wall = push_cli(domain, count)
+        cpu = proc_cpu(serve.pid) - k0
     return {"rate": count / wall, "wall_s": wall, "cpu_us": cpu / count * 1e6}
 
 

@@ -20,7 +20,6 @@ import os
 import re
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -29,7 +28,7 @@ ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.benchmarks._sinks import Nginx  # noqa: E402
-from tests.benchmarks.bench_push_platform import APP_ID, SECRET, clients, env, wait_live  # noqa: E402
+from tests.benchmarks.bench_push_platform import env, served  # noqa: E402
 
 FAULTS = "dup=0.05,reorder=5,delay=200ms..2s,drop=0.05"
 
@@ -55,34 +54,9 @@ def timed(argv: list[str], timeout: float = 1800) -> tuple[float, float, str]:
 
 
 def platform(count: int, n_clients: int, keep: int) -> str:
-    with tempfile.TemporaryDirectory() as tmp:
-        ready = Path(tmp) / "ready"
-        serve = subprocess.Popen([sys.executable, "-m", "simulator", "serve", "--port", "0", "--ready-file", str(ready),
-                                  "--app-id", APP_ID, "--app-secret", SECRET, "--ping-interval", "60",
-                                  "--reconnect-nonce", "0", "--reconnect-interval", "1", "--keep-deliveries",
-                                  str(keep)], env=env(), stdout=subprocess.DEVNULL)
-        kids = None
-        try:
-            deadline = time.monotonic() + 30
-            while not ready.exists():
-                if time.monotonic() > deadline or serve.poll() is not None:
-                    raise RuntimeError("serve did not start")
-                time.sleep(0.05)
-            domain = ready.read_text().strip()
-            kids = clients(domain, n_clients)
-            wait_live(domain, n_clients)
-            wall, push_mb, tail = timed(["push", "--platform", domain, "--count", str(count), "--wait-replies", "0"])
-            serve_mb = hwm_mb(serve.pid)
-        finally:
-            if kids is not None:
-                kids.kill()
-                kids.wait()
-            serve.terminate()
-            try:
-                serve.wait(10)
-            except subprocess.TimeoutExpired:
-                serve.kill()
-                serve.wait()
+    with served(n_clients, "--keep-deliveries", str(keep)) as (serve, domain):
+        wall, push_mb, tail = timed(["push", "--platform", domain, "--count", str(count), "--wait-replies", "0"])
+        serve_mb = hwm_mb(serve.pid)
     return (f"--count {count:>7,}: serve peak RSS {serve_mb:6.0f} MB, push --platform peak RSS {push_mb:5.0f} MB, "
             f"{wall:5.1f} s  [{tail.strip()}]")
 
