@@ -10,6 +10,7 @@ from typing import Any
 from simulator.clock import Clock, VirtualClock
 from simulator.config import SimConfig
 from simulator.engine.pool import BodyPool
+from simulator.engine.sources import event_time
 from simulator.generation import scenarios, schemas
 from simulator.generation.factory import EventFactory
 from simulator.generation.overrides import Overrides
@@ -17,10 +18,6 @@ from simulator.generation.scenarios import Scenario
 from simulator.rand import SimRandom
 
 SCENARIO_GAP = 60.0  # platform seconds between back-to-back runs of a scenario
-
-
-def _event_time(envelope: dict[str, Any]) -> float:
-    return int(envelope["header"]["create_time"]) / 1000
 
 
 class Generating:
@@ -92,7 +89,7 @@ class Generating:
         cursor = self.clock.now()
         if isinstance(self.clock, VirtualClock):
             for envs in self.scenario_runs(sc, runs=runs, longconn=longconn):
-                cursor = _event_time(envs[-1]) + gap
+                cursor = event_time(envs[-1]) + gap
                 yield from envs
             if runs > 0:
                 self.clock.advance(cursor - gap - self.clock.now())
@@ -100,7 +97,7 @@ class Generating:
         batches: list[list[dict[str, Any]]] = []
         for _ in range(runs):
             envs = scenarios.play(sc, self.factory, self._scenario_rand(sc), end=cursor, longconn=longconn)
-            cursor = _event_time(envs[0]) - gap
+            cursor = event_time(envs[0]) - gap
             batches.insert(0, envs)
         for batch in batches:
             yield from self._checked(batch)
@@ -114,7 +111,7 @@ class Generating:
         cursor = self.clock.now()
         for _ in range(runs):
             envs = scenarios.play(sc, self.factory, self._scenario_rand(sc), start=cursor, longconn=longconn)
-            cursor = _event_time(envs[-1]) + SCENARIO_GAP
+            cursor = event_time(envs[-1]) + SCENARIO_GAP
             yield self._checked(envs)
 
     def _scenario_rand(self, sc: Scenario) -> SimRandom:
