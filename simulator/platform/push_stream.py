@@ -31,9 +31,9 @@ from simulator.platform.openapi.calls import ApiCall, CallLog
 from simulator.platform.openapi.related import (
     SETTLE_S,
     Subject,
+    answered_by,
     awaits_answer,
     call_keys,
-    match,
     subject_keys,
     subject_of,
 )
@@ -97,13 +97,11 @@ class _Answers:
 
     def _add(self, call: ApiCall, now: float) -> None:
         found = {line.order: line for key in call_keys(call) for line in self._index.get(key, {}).values()}
-        scored = [(match(line.subject, call), line) for line in found.values()]
-        best = max((score for score, _ in scored), default=0)
-        if not best:
+        lines = [found[order] for order in sorted(found)]
+        pos = answered_by(call, [(line.subject, line.delivery) for line in lines])
+        if pos is None:
             return
-        top = sorted((line for score, line in scored if score == best), key=lambda line: line.order)
-        before = [line for line in top if line.delivery.attempts and line.delivery.attempts[0].sent_at <= call.time]
-        line = (before or top[:1])[-1]
+        line = lines[pos]
         line.calls.append(call)
         line.last_seq, line.last_at = call.seq, now
 

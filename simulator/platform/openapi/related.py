@@ -161,16 +161,23 @@ class Attribution:
     def add(self, calls: Iterable[ApiCall]) -> None:
         for call in calls:
             candidates = sorted({i for key in call_keys(call) for i in self._index.get(key, ())})
-            scored = [(match(self.subjects[i], call), i) for i in candidates]
-            best = max((score for score, _ in scored), default=0)
-            if best:
-                self.found[self._pick([i for score, i in scored if score == best], call)].append(call)
+            pos = answered_by(call, [(self.subjects[i], self.deliveries[i]) for i in candidates])
+            if pos is not None:
+                self.found[candidates[pos]].append(call)
 
-    def _pick(self, candidates: list[int], call: ApiCall) -> int:
-        """Originals before fault-injected copies, then the latest sent before the call."""
-        originals = [i for i in candidates if self.deliveries[i].origin == "event"] or candidates
-        before = [i for i in originals if _sent_at(self.deliveries[i]) <= call.time] or originals[:1]
-        return before[-1]
+
+def answered_by(call: ApiCall, candidates: Sequence[tuple[Subject, Delivery]]) -> int | None:
+    """Of ``candidates`` (subject and delivery, in send order), the position of the one ``call`` answers: the
+    best ``match``, originals before fault-injected copies, then the latest sent before the call; None when
+    none matches."""
+    scored = [(match(subject, call), pos) for pos, (subject, _) in enumerate(candidates)]
+    best = max((score for score, _ in scored), default=0)
+    if not best:
+        return None
+    top = [pos for score, pos in scored if score == best]
+    originals = [pos for pos in top if candidates[pos][1].origin == "event"] or top
+    before = [pos for pos in originals if _sent_at(candidates[pos][1]) <= call.time] or originals[:1]
+    return before[-1]
 
 
 def attribute(deliveries: Sequence[Delivery], calls: Iterable[ApiCall]) -> list[list[ApiCall]]:
